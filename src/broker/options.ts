@@ -1,0 +1,51 @@
+import type { Authenticator, Authorizer } from './auth.js';
+
+/**
+ * Broker limits and behaviour. Names follow mosquitto.conf's directives (camelCased) so that a
+ * config file maps onto them one to one; defaults are mosquitto 2's.
+ */
+export interface BrokerOptions {
+  /** Largest keepalive accepted; v5 clients asking more get Server Keep Alive, 3.1.1 are refused. */
+  maxKeepalive: number;
+  /** Largest packet accepted from a client, in bytes (0: the protocol's own limit). */
+  maxPacketSize: number;
+  /** Largest PUBLISH payload accepted, in bytes (0: no limit). */
+  messageSizeLimit: number;
+  /** Unacknowledged QoS 1/2 messages in flight to one client (v5 Receive Maximum lowers it). */
+  maxInflightMessages: number;
+  /** QoS 1/2 messages queued per client beyond the inflight window; more are dropped and counted. */
+  maxQueuedMessages: number;
+  /** Queue QoS 0 messages for offline persistent sessions too. */
+  queueQos0Messages: boolean;
+  retainAvailable: boolean;
+  /** Seconds after which an offline persistent session of a 3.1.1 client expires (undefined: never). */
+  persistentClientExpiration: number | undefined;
+  /** Seconds between $SYS updates (0: off). */
+  sysInterval: number;
+  /** Milliseconds a connection may take to send CONNECT before it is closed. */
+  connectTimeout: number;
+  /** Accept an empty client id from 3.1.1 clean-session clients and v5 clients (an id is assigned). */
+  allowZeroLengthClientId: boolean;
+  /** Bytes buffered for a client that stops reading before it is disconnected. */
+  maxClientBufferBytes: number;
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  /** Reported in $SYS/broker/version. */
+  version: string;
+}
+
+export const defaultBrokerOptions: Omit<BrokerOptions, 'authenticator' | 'authorizer'> = {
+  maxKeepalive: 65535,
+  maxPacketSize: 0,
+  messageSizeLimit: 0,
+  maxInflightMessages: 20,
+  maxQueuedMessages: 1000,
+  queueQos0Messages: false,
+  retainAvailable: true,
+  persistentClientExpiration: undefined,
+  sysInterval: 10,
+  connectTimeout: 10_000,
+  allowZeroLengthClientId: true,
+  maxClientBufferBytes: 8 * 1024 * 1024,
+  version: 'mothership 0.1.0',
+};

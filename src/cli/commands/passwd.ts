@@ -1,0 +1,5 @@
+// Placeholder until the 'passwd' command lands; it fails loudly rather than pretending to work.
+export async function run(_args: string[]): Promise<number> {
+  process.stderr.write('mothership passwd: not available yet in this build\n');
+  return 2;
+}

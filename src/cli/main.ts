@@ -1,0 +1,54 @@
+import { isMothershipError } from '../errors.js';
+
+/** Each command lives in its own module under ./commands and exports `run(args): Promise<number>`. */
+const commands: Record<
+  string,
+  { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }
+> = {
+  up: {
+    summary: 'start the broker (MQTT 1883, WebSocket 8080 /mqtt)',
+    load: () => import('./commands/up.js'),
+  },
+  pub: { summary: 'publish a message (mosquitto_pub flags)', load: () => import('./commands/pub.js') },
+  sub: {
+    summary: 'subscribe and print messages (mosquitto_sub flags)',
+    load: () => import('./commands/sub.js'),
+  },
+  passwd: {
+    summary: 'manage a password file (mosquitto_passwd flags)',
+    load: () => import('./commands/passwd.js'),
+  },
+};
+
+export function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `Usage: mothership <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'mothership <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write('mothership 0.1.0\n');
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`mothership: unknown command '${name}'\n\n${usage()}`);
+    return 1;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.run(rest);
+  } catch (err) {
+    // Expected failures (port in use, bad config line) are one clear line, never a stack trace.
+    if (isMothershipError(err)) {
+      process.stderr.write(`mothership ${name}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

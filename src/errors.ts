@@ -1,0 +1,34 @@
+/**
+ * The one catalogue of Mothership's error codes. Every code is stable, documented in docs/errors.md,
+ * and carried by a MothershipError so callers branch on `err.code`, never on message text.
+ */
+export const ErrorCodes = {
+  PORT_IN_USE: 'MS_PORT_IN_USE',
+  BIND_ADDRESS_INVALID: 'MS_BIND_ADDRESS_INVALID',
+  CONFIG_INVALID_VALUE: 'MS_CONFIG_INVALID_VALUE',
+  CONFIG_UNKNOWN_DIRECTIVE: 'MS_CONFIG_UNKNOWN_DIRECTIVE',
+  CONFIG_FILE_UNREADABLE: 'MS_CONFIG_FILE_UNREADABLE',
+  TLS_FILE_UNREADABLE: 'MS_TLS_FILE_UNREADABLE',
+  PASSWORD_FILE_INVALID: 'MS_PASSWORD_FILE_INVALID',
+  ACL_FILE_INVALID: 'MS_ACL_FILE_INVALID',
+  USAGE: 'MS_USAGE',
+  STORE_CORRUPT: 'MS_STORE_CORRUPT',
+  STORE_FULL: 'MS_STORE_FULL',
+  BROKER_CLOSED: 'MS_BROKER_CLOSED',
+  INVALID_TOPIC: 'MS_INVALID_TOPIC',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class MothershipError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'MothershipError';
+  }
+}
+
+export function isMothershipError(err: unknown, code?: ErrorCode): err is MothershipError {
+  return err instanceof MothershipError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,66 @@
+/**
+ * Topic names and topic filters as MQTT defines them (MQTT 5.0 section 4.7, 3.1.1 section 4.7).
+ * Validation returns a reason instead of throwing so the broker can pick the right reason code.
+ */
+
+const MAX_TOPIC_BYTES = 65535;
+
+/** Why a topic name or filter is invalid, or undefined when it is valid. */
+export type TopicProblem = 'empty' | 'too-long' | 'null-character' | 'wildcard-in-name' | 'bad-wildcard';
+
+/** [MQTT-4.7.3-1] non-empty, [MQTT-4.7.3-2] no U+0000, [MQTT-3.3.2-2] no wildcards in a PUBLISH topic. */
+export function topicNameProblem(topic: string): TopicProblem | undefined {
+  if (topic.length === 0) return 'empty';
+  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return 'too-long';
+  if (topic.includes('\u0000')) return 'null-character';
+  if (topic.includes('+') || topic.includes('#')) return 'wildcard-in-name';
+  return undefined;
+}
+
+/** [MQTT-4.7.1-2] `#` alone and last, [MQTT-4.7.1-3] `+` occupies a whole level. */
+export function topicFilterProblem(filter: string): TopicProblem | undefined {
+  if (filter.length === 0) return 'empty';
+  if (Buffer.byteLength(filter) > MAX_TOPIC_BYTES) return 'too-long';
+  if (filter.includes('\u0000')) return 'null-character';
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return 'bad-wildcard';
+    if (level.includes('+') && level !== '+') return 'bad-wildcard';
+  }
+  return undefined;
+}
+
+/**
+ * Does `filter` match `topic`? [MQTT-4.7.2-1]: topics starting with `$` are not matched by a filter
+ * whose first level is a wildcard.
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i];
+    if (level === '#') return true;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+export interface SharedFilter {
+  group: string;
+  filter: string;
+}
+
+/** `$share/<group>/<filter>` (MQTT 5.0 4.8.2); undefined when `filter` is not a shared subscription. */
+export function parseSharedFilter(filter: string): SharedFilter | 'invalid' | undefined {
+  if (!filter.startsWith('$share/')) return undefined;
+  const rest = filter.slice('$share/'.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return 'invalid';
+  const group = rest.slice(0, slash);
+  const inner = rest.slice(slash + 1);
+  if (group.includes('+') || group.includes('#') || inner.length === 0) return 'invalid';
+  return { group, filter: inner };
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests start real brokers and real third-party clients over loopback; on a 2-core machine
+// a few files at a time keeps timing-sensitive tests (keepalive, wills) honest.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: 'forks',
+    maxWorkers: 3,
+    fileParallelism: true,
+  },
+});
