@@ -1,0 +1,443 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { ISubscription } from 'mqtt-packet';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { parseSharedFilter, topicFilterProblem } from '../protocol/topic.js';
+import { allowEveryone } from './auth.js';
+import type { Connection } from './connection.js';
+import { type BrokerOptions, defaultBrokerOptions } from './options.js';
+import { RetainedStore } from './retained-store.js';
+import { type Delivery, NEVER_EXPIRES, Session, type Will } from './session.js';
+import { BrokerStats } from './stats.js';
+import { SubscriptionTree } from './subscription-tree.js';
+import type {
+  BrokerEvents,
+  DisconnectReason,
+  Message,
+  MessageProperties,
+  QoS,
+  SubscriptionInfo,
+  SubscriptionOptions,
+} from './types.js';
+
+interface ClientSubscription {
+  kind: 'client';
+  clientId: string;
+  options: SubscriptionOptions;
+}
+
+/** `$share/<group>/<filter>`: one entry per group, its members taking turns [MQTT 5.0 4.8.2]. */
+interface SharedGroup {
+  kind: 'shared';
+  group: string;
+  members: Map<string, SubscriptionOptions>;
+  cursor: number;
+}
+
+type TreeEntry = ClientSubscription | SharedGroup;
+
+export interface SubscribeResult {
+  granted: number[];
+  /** Sends the retained messages the new subscriptions asked for, after the SUBACK. */
+  afterAck(): void;
+}
+
+/**
+ * What all connections share: sessions, the subscription tree, retained messages, wills and timers.
+ * Connections call in here; the public Broker facade (broker.ts) builds on it.
+ */
+export class BrokerCore {
+  readonly options: BrokerOptions;
+  readonly stats = new BrokerStats();
+  readonly events = new EventEmitter<BrokerEvents>();
+  readonly retained = new RetainedStore();
+  readonly sessions = new Map<string, Session>();
+  /** Live connections by client id (one per id: a new one takes the session over). */
+  readonly connections = new Map<string, Connection>();
+  private readonly tree = new SubscriptionTree<TreeEntry>();
+  private readonly timers = new Map<Session, NodeJS.Timeout>();
+  private readonly readChecks: boolean;
+
+  constructor(options: Partial<BrokerOptions> = {}) {
+    this.options = {
+      ...defaultBrokerOptions,
+      authenticator: allowEveryone,
+      authorizer: allowEveryone,
+      ...definedOnly(options),
+    };
+    this.readChecks = this.options.authorizer !== allowEveryone;
+  }
+
+  assignClientId(): string {
+    let id: string;
+    do id = `auto-${randomBytes(8).toString('hex')}`;
+    while (this.sessions.has(id));
+    return id;
+  }
+
+  makeMessage(
+    topic: string,
+    payload: Buffer,
+    qos: QoS,
+    retain: boolean,
+    properties: MessageProperties | undefined,
+  ): Message {
+    const m: Message = { topic, payload, qos, retain, receivedAt: Date.now() };
+    if (properties) m.properties = properties;
+    return m;
+  }
+
+  /** Durable-before-acknowledged hook: the in-memory broker acknowledges at once. */
+  whenDurable(ack: () => void): void {
+    ack();
+  }
+
+  // ---- sessions ----
+
+  openSession(
+    connection: Connection,
+    clientId: string,
+    cleanStart: boolean,
+    expiryInterval: number,
+    will: Will | undefined,
+  ): { session: Session; sessionPresent: boolean } {
+    // [MQTT-3.1.4-3]: a second connection with the same id takes over; the first is told 0x8E and closed.
+    this.connections.get(clientId)?.disconnect('taken-over', ReasonCode.SessionTakenOver);
+    let session = this.sessions.get(clientId);
+    if (session && cleanStart) {
+      this.endSession(session);
+      session = undefined;
+    }
+    const sessionPresent = session !== undefined;
+    if (session) {
+      // The client is back before its delayed will was due: the will is not sent [MQTT-3.1.3-9].
+      this.clearTimer(session);
+      session.willDueAt = undefined;
+    } else {
+      session = new Session(clientId, this.options, {
+        onDropped: (reason) => {
+          this.stats.publishDropped++;
+          if (reason === 'expired') this.stats.publishExpired++;
+        },
+      });
+      this.sessions.set(clientId, session);
+    }
+    session.protocolVersion = connection.protocolVersion;
+    session.username = connection.username;
+    session.expiryInterval = expiryInterval;
+    session.will = will;
+    this.connections.set(clientId, connection);
+    return { session, sessionPresent };
+  }
+
+  connected(connection: Connection): void {
+    this.stats.clientConnected(this.connections.size);
+    this.events.emit('client-connect', connection.info!);
+  }
+
+  disconnected(connection: Connection, reason: DisconnectReason): void {
+    const session = connection.session!;
+    if (this.connections.get(connection.clientId) === connection)
+      this.connections.delete(connection.clientId);
+    session.detach();
+    this.stats.clientDisconnected();
+    this.events.emit('client-disconnect', connection.info!, reason);
+    if (reason === 'server-shutting-down') return;
+    const now = Date.now();
+    const will = session.will;
+    if (will && connection.willWanted) {
+      if (will.delaySeconds === 0 || session.expiryInterval === 0) {
+        session.will = undefined;
+        this.publishWill(will);
+      } else {
+        session.willDueAt = now + Math.min(will.delaySeconds, session.expiryInterval) * 1000;
+      }
+    } else {
+      // [MQTT-3.1.2-10]: a normal DISCONNECT discards the will.
+      session.will = undefined;
+    }
+    if (session.expiryInterval === 0) {
+      this.endSession(session);
+      return;
+    }
+    if (session.expiryInterval !== NEVER_EXPIRES) session.expiresAt = now + session.expiryInterval * 1000;
+    this.scheduleSessionTimer(session);
+  }
+
+  /** One timer per offline session, for whichever comes first: its delayed will or its expiry. */
+  scheduleSessionTimer(session: Session): void {
+    this.clearTimer(session);
+    const due = Math.min(
+      session.willDueAt ?? Number.POSITIVE_INFINITY,
+      session.expiresAt ?? Number.POSITIVE_INFINITY,
+    );
+    if (due === Number.POSITIVE_INFINITY) return;
+    const delay = Math.max(0, due - Date.now());
+    const timer = setTimeout(() => this.onSessionTimer(session), Math.min(delay, 2 ** 31 - 1));
+    timer.unref();
+    this.timers.set(session, timer);
+  }
+
+  private onSessionTimer(session: Session): void {
+    this.timers.delete(session);
+    if (session.online) return;
+    const now = Date.now();
+    if (session.willDueAt !== undefined && session.willDueAt <= now) {
+      const will = session.will;
+      session.will = undefined;
+      session.willDueAt = undefined;
+      if (will) this.publishWill(will);
+    }
+    if (session.expiresAt !== undefined && session.expiresAt <= now) {
+      this.endSession(session);
+      return;
+    }
+    this.scheduleSessionTimer(session);
+  }
+
+  private clearTimer(session: Session): void {
+    const t = this.timers.get(session);
+    if (t) clearTimeout(t);
+    this.timers.delete(session);
+  }
+
+  /** Ends a session: a will still waiting is sent now [MQTT-3.1.3-9], its subscriptions go. */
+  endSession(session: Session): void {
+    this.clearTimer(session);
+    if (session.willDueAt !== undefined && session.will) {
+      const will = session.will;
+      session.will = undefined;
+      session.willDueAt = undefined;
+      this.publishWill(will);
+    }
+    for (const filter of session.subscriptions.keys()) this.removeFromTree(session.clientId, filter);
+    session.subscriptions.clear();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+
+  private publishWill(will: Will): void {
+    this.accept({ ...will.message, receivedAt: Date.now() }, undefined);
+  }
+
+  // ---- messages ----
+
+  /** An application message accepted from a client or the host program: retain it, route it, announce it. */
+  accept(message: Message, from: Connection | undefined): void {
+    this.stats.publishReceived++;
+    if (message.retain && this.retained.put(message)) this.stats.retainedChanged(this.retained.size);
+    this.route(message, from?.clientId);
+    this.events.emit('publish', message, from?.clientId);
+  }
+
+  /** Delivers a message to every session with a matching subscription, once per client. */
+  route(message: Message, publisherId: string | undefined): void {
+    const now = Date.now();
+    let single: ClientSubscription | undefined;
+    let many: Map<string, Delivery> | undefined;
+    let groups: SharedGroup[] | undefined;
+    this.tree.match(message.topic, (entry) => {
+      if (entry.kind === 'shared') {
+        (groups ??= []).push(entry);
+        return;
+      }
+      if (entry.options.noLocal && entry.clientId === publisherId) return;
+      if (!single && !many) {
+        single = entry;
+        return;
+      }
+      if (!many) {
+        many = new Map();
+        many.set(single!.clientId, deliveryFor(message, single!.options));
+        single = undefined;
+      }
+      const existing = many.get(entry.clientId);
+      if (!existing) many.set(entry.clientId, deliveryFor(message, entry.options));
+      else mergeDelivery(existing, message, entry.options);
+    });
+    if (single) this.deliverTo(single.clientId, deliveryFor(message, single.options), now);
+    else if (many) for (const [clientId, d] of many) this.deliverTo(clientId, d, now);
+    if (groups) for (const g of groups) this.deliverToGroup(g, message, publisherId, now);
+  }
+
+  private deliverTo(clientId: string, delivery: Delivery, now: number): void {
+    const session = this.sessions.get(clientId);
+    if (!session) return;
+    if (this.readChecks && !this.canRead(session, delivery.message.topic)) return;
+    session.deliver(delivery, now);
+  }
+
+  private canRead(session: Session, topic: string): boolean {
+    return this.options.authorizer.allows(
+      { clientId: session.clientId, username: session.username },
+      'read',
+      topic,
+    );
+  }
+
+  /** One member of a shared group gets the message: the next online one in turn, else the next in turn. */
+  private deliverToGroup(
+    group: SharedGroup,
+    message: Message,
+    publisherId: string | undefined,
+    now: number,
+  ): void {
+    const members = [...group.members];
+    if (members.length === 0) return;
+    let chosen: [string, SubscriptionOptions] | undefined;
+    for (let i = 0; i < members.length; i++) {
+      const candidate = members[(group.cursor + i) % members.length]!;
+      if (this.sessions.get(candidate[0])?.online) {
+        chosen = candidate;
+        group.cursor = (group.cursor + i + 1) % members.length;
+        break;
+      }
+    }
+    if (!chosen) {
+      chosen = members[group.cursor % members.length]!;
+      group.cursor = (group.cursor + 1) % members.length;
+    }
+    if (chosen[1].noLocal && chosen[0] === publisherId) return;
+    this.deliverTo(chosen[0], deliveryFor(message, chosen[1]), now);
+  }
+
+  // ---- subscriptions ----
+
+  subscribe(
+    connection: Connection,
+    requests: ISubscription[],
+    subscriptionId: number | undefined,
+  ): SubscribeResult | 'protocol-error' {
+    const session = connection.session!;
+    const v5 = connection.protocolVersion === 5;
+    const granted: number[] = [];
+    const retainedFor: { filter: string; options: SubscriptionOptions }[] = [];
+    const added: SubscriptionInfo[] = [];
+    for (const req of requests) {
+      const filter = req.topic;
+      const shared = parseSharedFilter(filter);
+      if (topicFilterProblem(filter) || filter.includes('\uFFFD') || shared === 'invalid') {
+        granted.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
+        continue;
+      }
+      // [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error.
+      if (shared && req.nl) return 'protocol-error';
+      if (!this.options.authorizer.allows(connection.identity(), 'subscribe', filter)) {
+        granted.push(v5 ? ReasonCode.NotAuthorized : 0x80);
+        continue;
+      }
+      const qos = Math.min(req.qos, 2) as QoS;
+      const options: SubscriptionOptions = {
+        qos,
+        noLocal: v5 && !!req.nl,
+        retainAsPublished: v5 && !!req.rap,
+        retainHandling: v5 ? ((req.rh ?? 0) as 0 | 1 | 2) : 0,
+      };
+      if (subscriptionId !== undefined) options.subscriptionIdentifier = subscriptionId;
+      const existed = session.subscriptions.has(filter);
+      session.subscriptions.set(filter, options);
+      this.addToTree(session.clientId, filter, options);
+      granted.push(qos);
+      added.push({ clientId: session.clientId, filter, ...options });
+      // [MQTT-3.3.1-9..11]: Retain Handling 0 always sends retained, 1 only for a new subscription, 2 never;
+      // shared subscriptions never get retained messages on subscribe [MQTT-4.8.2-?].
+      if (!shared && (options.retainHandling === 0 || (options.retainHandling === 1 && !existed)))
+        retainedFor.push({ filter, options });
+    }
+    if (added.length > 0) {
+      this.stats.subscriptionsChanged(this.tree.size);
+      this.events.emit('subscribe', session.clientId, added);
+    }
+    return {
+      granted,
+      afterAck: () => {
+        const now = Date.now();
+        for (const { filter, options } of retainedFor) {
+          for (const message of this.retained.match(filter, now)) {
+            if (this.readChecks && !this.canRead(session, message.topic)) continue;
+            const delivery: Delivery = {
+              message,
+              qos: Math.min(message.qos, options.qos) as QoS,
+              retain: true,
+            };
+            if (options.subscriptionIdentifier !== undefined)
+              delivery.subscriptionIds = [options.subscriptionIdentifier];
+            session.deliver(delivery, now);
+          }
+        }
+      },
+    };
+  }
+
+  unsubscribe(connection: Connection, filters: string[]): number[] {
+    const session = connection.session!;
+    const removed: string[] = [];
+    const codes = filters.map((filter) => {
+      if (!session.subscriptions.delete(filter)) return ReasonCode.NoSubscriptionExisted;
+      this.removeFromTree(session.clientId, filter);
+      removed.push(filter);
+      return ReasonCode.Success;
+    });
+    if (removed.length > 0) {
+      this.stats.subscriptionsChanged(this.tree.size);
+      this.events.emit('unsubscribe', session.clientId, removed);
+    }
+    return codes;
+  }
+
+  /** Puts a session's subscription into the tree (also used when sessions are restored from a store). */
+  addToTree(clientId: string, filter: string, options: SubscriptionOptions): void {
+    const shared = parseSharedFilter(filter);
+    if (shared && shared !== 'invalid') {
+      const key = `$share/${shared.group}`;
+      let group = this.tree.get(shared.filter, key) as SharedGroup | undefined;
+      if (!group) {
+        group = { kind: 'shared', group: shared.group, members: new Map(), cursor: 0 };
+        this.tree.set(shared.filter, key, group);
+      }
+      group.members.set(clientId, options);
+      return;
+    }
+    this.tree.set(filter, clientId, { kind: 'client', clientId, options });
+  }
+
+  private removeFromTree(clientId: string, filter: string): void {
+    const shared = parseSharedFilter(filter);
+    if (shared && shared !== 'invalid') {
+      const key = `$share/${shared.group}`;
+      const group = this.tree.get(shared.filter, key) as SharedGroup | undefined;
+      group?.members.delete(clientId);
+      if (group && group.members.size === 0) this.tree.delete(shared.filter, key);
+      return;
+    }
+    this.tree.delete(filter, clientId);
+  }
+
+  subscriptionCount(): number {
+    return this.tree.size;
+  }
+}
+
+function deliveryFor(message: Message, options: SubscriptionOptions): Delivery {
+  const d: Delivery = {
+    message,
+    // [MQTT-3.8.4-8]: delivered at the lower of the published QoS and the granted QoS.
+    qos: (message.qos < options.qos ? message.qos : options.qos) as QoS,
+    // [MQTT-3.3.1-12]: retain is cleared on forwarding unless Retain As Published.
+    retain: options.retainAsPublished ? message.retain : false,
+  };
+  if (options.subscriptionIdentifier !== undefined) d.subscriptionIds = [options.subscriptionIdentifier];
+  return d;
+}
+
+/** Overlapping subscriptions of one client: one copy, highest QoS, every identifier [MQTT-3.3.4-3..5]. */
+function mergeDelivery(d: Delivery, message: Message, options: SubscriptionOptions): void {
+  const qos = (message.qos < options.qos ? message.qos : options.qos) as QoS;
+  if (qos > d.qos) d.qos = qos;
+  if (options.retainAsPublished && message.retain) d.retain = true;
+  if (options.subscriptionIdentifier !== undefined)
+    (d.subscriptionIds ??= []).push(options.subscriptionIdentifier);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

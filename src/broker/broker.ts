@@ -1,0 +1,118 @@
+import type { Duplex } from 'node:stream';
+import { ErrorCodes, MothershipError } from '../errors.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { topicNameProblem } from '../protocol/topic.js';
+import { BrokerCore } from './broker-core.js';
+import { Connection } from './connection.js';
+import type { BrokerOptions } from './options.js';
+import { SysTopics } from './sys-topics.js';
+import type {
+  BrokerEvents,
+  ClientInfo,
+  ConnectionMeta,
+  Message,
+  PublishInput,
+  QoS,
+  SubscriptionInfo,
+} from './types.js';
+
+/**
+ * The embeddable MQTT broker. Transports hand it byte streams (`handleConnection`); the host program
+ * publishes, inspects clients and subscriptions, and listens to events. Listening on ports is added by
+ * the package entry point (src/index.ts), which wires in the transports.
+ */
+export class Broker {
+  protected readonly core: BrokerCore;
+  private readonly sys: SysTopics;
+  private readonly live = new Set<Connection>();
+  private closed = false;
+
+  constructor(options: Partial<BrokerOptions> = {}) {
+    this.core = new BrokerCore(options);
+    this.sys = new SysTopics(this.core);
+    this.sys.start(this.core.options.sysInterval);
+  }
+
+  get options(): Readonly<BrokerOptions> {
+    return this.core.options;
+  }
+
+  get stats(): Readonly<BrokerCore['stats']> {
+    return this.core.stats;
+  }
+
+  on<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this {
+    this.core.events.on(event, listener as never);
+    return this;
+  }
+
+  off<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this {
+    this.core.events.off(event, listener as never);
+    return this;
+  }
+
+  once<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this {
+    this.core.events.once(event, listener as never);
+    return this;
+  }
+
+  /** Serves one MQTT byte stream (a TCP socket, a TLS socket, a WebSocket stream). */
+  handleConnection(stream: Duplex, meta: ConnectionMeta): void {
+    if (this.closed) {
+      stream.destroy();
+      return;
+    }
+    const connection = new Connection(this.core, stream, meta);
+    this.live.add(connection);
+    stream.once('close', () => this.live.delete(connection));
+  }
+
+  /** Publishes from the host program, as if a client had (retained and QoS rules apply). */
+  publish(input: PublishInput): void {
+    if (this.closed) throw new MothershipError(ErrorCodes.BROKER_CLOSED, 'the broker is closed');
+    const problem = topicNameProblem(input.topic);
+    if (problem)
+      throw new MothershipError(ErrorCodes.INVALID_TOPIC, `invalid topic '${input.topic}': ${problem}`);
+    const payload = typeof input.payload === 'string' ? Buffer.from(input.payload) : input.payload;
+    const message: Message = this.core.makeMessage(
+      input.topic,
+      payload,
+      (input.qos ?? 0) as QoS,
+      input.retain ?? false,
+      input.properties,
+    );
+    this.core.accept(message, undefined);
+  }
+
+  clients(): ClientInfo[] {
+    return [...this.core.connections.values()].map((c) => c.info!).filter(Boolean);
+  }
+
+  subscriptions(clientId?: string): SubscriptionInfo[] {
+    const out: SubscriptionInfo[] = [];
+    for (const session of this.core.sessions.values()) {
+      if (clientId !== undefined && session.clientId !== clientId) continue;
+      for (const [filter, options] of session.subscriptions)
+        out.push({ clientId: session.clientId, filter, ...options });
+    }
+    return out;
+  }
+
+  retained(): Message[] {
+    return [...this.core.retained.all()];
+  }
+
+  /** $SYS values as they would be published now. */
+  sysValues(): Record<string, string> {
+    return this.sys.values();
+  }
+
+  /** Graceful stop: v5 clients get DISCONNECT 0x8B, every connection is closed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sys.stop();
+    for (const c of [...this.live]) c.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
+    this.live.clear();
+  }
+}

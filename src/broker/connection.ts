@@ -1,0 +1,545 @@
+import { isUtf8 } from 'node:buffer';
+import type { Duplex } from 'node:stream';
+import type {
+  IConnectPacket,
+  IDisconnectPacket,
+  IPublishPacket,
+  ISubscribePacket,
+  IUnsubscribePacket,
+  Packet,
+} from 'mqtt-packet';
+import { encodePacket, PacketReader, type ReadProblem } from '../protocol/packet-reader.js';
+import { connackCodeForV3, ReasonCode } from '../protocol/reason-codes.js';
+import { topicNameProblem } from '../protocol/topic.js';
+import type { BrokerCore } from './broker-core.js';
+import { type Delivery, isExpired, NEVER_EXPIRES, type Session, type SessionLink } from './session.js';
+import type {
+  ClientInfo,
+  ConnectionMeta,
+  DisconnectReason,
+  Message,
+  MessageProperties,
+  QoS,
+} from './types.js';
+
+/** Topic aliases a client may use towards us (mosquitto's max_topic_alias default). */
+const INBOUND_TOPIC_ALIAS_MAXIMUM = 10;
+/** QoS 2 messages a client may have unreleased towards us at once. */
+const INBOUND_RECEIVE_MAXIMUM = 65535;
+
+type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
+
+/** Encodings of one QoS 0 message shared by every subscriber that would get identical bytes. */
+const sharedEncodings = new WeakMap<Message, Map<string, Buffer>>();
+
+/**
+ * One network connection speaking MQTT with one client: decodes its packets, enforces the protocol,
+ * and asks the broker core to authenticate, route and subscribe. Everything here is per connection;
+ * everything shared between clients lives in the broker core.
+ */
+export class Connection implements SessionLink {
+  state: State = 'awaiting-connect';
+  protocolVersion: 3 | 4 | 5 = 4;
+  clientId = '';
+  username: string | undefined;
+  session: Session | undefined;
+  info: ClientInfo | undefined;
+  receiveMaximum = 65535;
+  /** Set when the connection ended with a will to publish (abnormal end, or v5 reason 0x04). */
+  willWanted = false;
+
+  private readonly reader: PacketReader;
+  private keepaliveMs = 0;
+  private lastPacketAt = Date.now();
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private pendingPackets: Packet[] = [];
+  private corked = false;
+  private readonly inboundAliases = new Map<number, string>();
+  private outboundAliasMaximum = 0;
+  private readonly outboundAliases = new Map<string, number>();
+  private maxOutboundPacketSize = 0;
+  private problemInformation = true;
+  private connectSessionExpiry = 0;
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly stream: Duplex,
+    readonly meta: ConnectionMeta,
+  ) {
+    this.reader = new PacketReader(
+      core.options.maxPacketSize,
+      (packet) => this.onPacket(packet),
+      (problem) => this.onReadProblem(problem),
+    );
+    stream.on('data', (chunk: Buffer) => {
+      this.lastPacketAt = Date.now();
+      core.stats.bytesReceived += chunk.length;
+      this.reader.push(chunk);
+    });
+    stream.on('error', () => this.terminate('socket-error'));
+    stream.on('close', () => this.terminate('client-closed'));
+    stream.on('end', () => this.terminate('client-closed'));
+    this.connectTimer = setTimeout(() => this.terminate('protocol-error'), core.options.connectTimeout);
+    this.connectTimer.unref();
+  }
+
+  // ---- inbound ----
+
+  private onReadProblem(problem: ReadProblem): void {
+    if (problem.kind === 'unsupported-protocol' && this.state === 'awaiting-connect') {
+      // [MQTT-3.1.2-2]: answer an unknown protocol level with return code 1, then close.
+      this.write(encodePacket({ cmd: 'connack', returnCode: 1, sessionPresent: false } as Packet, 4));
+      this.terminate('protocol-error');
+      return;
+    }
+    if (problem.kind === 'too-large') this.disconnect('packet-too-large', ReasonCode.PacketTooLarge);
+    else this.disconnect('malformed-packet', ReasonCode.MalformedPacket);
+  }
+
+  private onPacket(packet: Packet): void {
+    this.core.stats.packetsReceived++;
+    if (this.state === 'closed') return;
+    if (this.state === 'authenticating') {
+      this.pendingPackets.push(packet);
+      return;
+    }
+    if (this.state === 'awaiting-connect') {
+      // [MQTT-3.1.0-1]: the first packet must be CONNECT.
+      if (packet.cmd !== 'connect') return this.terminate('protocol-error');
+      void this.onConnect(packet);
+      return;
+    }
+    switch (packet.cmd) {
+      case 'publish':
+        return this.onPublish(packet);
+      case 'puback':
+        this.session?.acknowledge(packet.messageId!, Date.now());
+        return;
+      case 'pubrec':
+        this.session?.received(packet.messageId!, (packet.reasonCode ?? 0) >= 0x80, Date.now());
+        return;
+      case 'pubrel':
+        return this.onPubrel(packet.messageId!);
+      case 'pubcomp':
+        this.session?.acknowledge(packet.messageId!, Date.now());
+        return;
+      case 'subscribe':
+        return this.onSubscribe(packet);
+      case 'unsubscribe':
+        return this.onUnsubscribe(packet);
+      case 'pingreq':
+        this.write(encodePacket({ cmd: 'pingresp' }, this.protocolVersion));
+        return;
+      case 'disconnect':
+        return this.onDisconnect(packet);
+      case 'connect':
+        // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
+        return this.disconnect('protocol-error', ReasonCode.ProtocolError);
+      default:
+        return this.disconnect('protocol-error', ReasonCode.ProtocolError);
+    }
+  }
+
+  private async onConnect(packet: IConnectPacket): Promise<void> {
+    clearTimeout(this.connectTimer);
+    this.state = 'authenticating';
+    const version = packet.protocolVersion as 3 | 4 | 5;
+    this.protocolVersion = version;
+    const props = packet.properties ?? {};
+    const refuse = (reason: number, why: string): void => {
+      this.core.events.emit('connect-refused', {
+        clientId: packet.clientId,
+        remoteAddress: this.meta.remoteAddress,
+        reason: why,
+      });
+      const connack =
+        version === 5
+          ? { cmd: 'connack', sessionPresent: false, reasonCode: reason }
+          : { cmd: 'connack', sessionPresent: false, returnCode: connackCodeForV3(reason) };
+      this.write(encodePacket(connack, version));
+      this.terminate('not-authorized');
+    };
+
+    if (props.authenticationMethod) return refuse(0x8c, 'enhanced authentication is not supported');
+    let clientId = packet.clientId;
+    if (clientId.includes('\u0000') || clientId.includes('\uFFFD'))
+      return refuse(ReasonCode.ClientIdentifierNotValid, 'client id is not valid UTF-8');
+    let assignedClientId: string | undefined;
+    if (clientId.length === 0) {
+      // [MQTT-3.1.3-6]/[MQTT-3.1.3-8]: an empty id gets one assigned only with a clean session (3.1.1);
+      // v5 always may; 3.1 never allowed it.
+      const allowed =
+        this.core.options.allowZeroLengthClientId && (version === 5 || (version === 4 && packet.clean));
+      if (!allowed) return refuse(ReasonCode.ClientIdentifierNotValid, 'empty client id');
+      clientId = this.core.assignClientId();
+      assignedClientId = clientId;
+    } else if (version === 3 && Buffer.byteLength(clientId) > 23) {
+      return refuse(ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 client ids are at most 23 bytes');
+    }
+
+    let serverKeepAlive: number | undefined;
+    let keepalive = packet.keepalive ?? 0;
+    const maxKeepalive = this.core.options.maxKeepalive;
+    if (maxKeepalive > 0 && (keepalive > maxKeepalive || keepalive === 0)) {
+      if (version === 5) {
+        serverKeepAlive = maxKeepalive;
+        keepalive = maxKeepalive;
+      } else if (keepalive > maxKeepalive) {
+        return refuse(ReasonCode.ClientIdentifierNotValid, `keepalive ${keepalive} above max_keepalive`);
+      }
+    }
+
+    if (packet.will) {
+      const problem = topicNameProblem(packet.will.topic);
+      if (problem || packet.will.topic.includes('\uFFFD'))
+        return refuse(ReasonCode.TopicNameInvalid, `will topic invalid (${problem ?? 'utf-8'})`);
+      if (packet.will.retain && !this.core.options.retainAvailable)
+        return refuse(ReasonCode.RetainNotSupported, 'retain not available');
+    }
+
+    const auth = await this.core.options.authenticator.authenticate({
+      clientId,
+      username: packet.username,
+      password: packet.password,
+      remoteAddress: this.meta.remoteAddress,
+      listener: this.meta.listener,
+      certificateIdentity: this.meta.certificateIdentity,
+    });
+    if ((this.state as State) === 'closed') return;
+    if (!auth.ok) {
+      return refuse(
+        auth.reason === 'bad-credentials' ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized,
+        auth.reason,
+      );
+    }
+
+    this.clientId = clientId;
+    this.username = auth.username ?? packet.username;
+    this.keepaliveMs = keepalive * 1000;
+    if (version === 5) {
+      this.receiveMaximum = props.receiveMaximum ?? 65535;
+      this.maxOutboundPacketSize = props.maximumPacketSize ?? 0;
+      this.outboundAliasMaximum = props.topicAliasMaximum ?? 0;
+      this.problemInformation = props.requestProblemInformation !== false;
+    }
+    const cleanStart = packet.clean !== false;
+    let expiry: number;
+    if (version === 5) expiry = props.sessionExpiryInterval ?? 0;
+    else if (cleanStart) expiry = 0;
+    else expiry = this.core.options.persistentClientExpiration ?? NEVER_EXPIRES;
+    this.connectSessionExpiry = expiry;
+
+    const will = packet.will
+      ? {
+          message: this.core.makeMessage(
+            packet.will.topic,
+            Buffer.from(packet.will.payload ?? ''),
+            packet.will.qos as QoS,
+            !!packet.will.retain,
+            version === 5 ? forwardedProperties(packet.will.properties) : undefined,
+          ),
+          delaySeconds: version === 5 ? (packet.will.properties?.willDelayInterval ?? 0) : 0,
+        }
+      : undefined;
+
+    const { session, sessionPresent } = this.core.openSession(this, clientId, cleanStart, expiry, will);
+    this.session = session;
+    this.state = 'connected';
+    this.info = {
+      clientId,
+      username: this.username,
+      remoteAddress: this.meta.remoteAddress,
+      listener: this.meta.listener,
+      protocolVersion: version,
+      keepalive,
+      cleanStart,
+      connectedAt: Date.now(),
+    };
+
+    const connack: Record<string, unknown> = { cmd: 'connack', sessionPresent };
+    if (version === 5) {
+      connack.reasonCode = 0;
+      const p: Record<string, unknown> = {
+        topicAliasMaximum: INBOUND_TOPIC_ALIAS_MAXIMUM,
+        receiveMaximum: INBOUND_RECEIVE_MAXIMUM,
+        sharedSubscriptionAvailable: true,
+        wildcardSubscriptionAvailable: true,
+        subscriptionIdentifiersAvailable: true,
+        retainAvailable: this.core.options.retainAvailable,
+      };
+      if (assignedClientId) p.assignedClientIdentifier = assignedClientId;
+      if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive;
+      if (this.core.options.maxPacketSize > 0) p.maximumPacketSize = this.core.options.maxPacketSize;
+      connack.properties = p;
+    } else {
+      connack.returnCode = 0;
+    }
+    this.write(encodePacket(connack, version));
+    this.startKeepalive();
+    this.core.connected(this);
+    session.attach(this, Date.now());
+
+    const queued = this.pendingPackets;
+    this.pendingPackets = [];
+    for (const p of queued) this.onPacket(p);
+  }
+
+  private onPublish(packet: IPublishPacket): void {
+    const v5 = this.protocolVersion === 5;
+    const props = packet.properties;
+    let topic = packet.topic;
+    const alias = props?.topicAlias;
+    if (alias !== undefined) {
+      if (alias === 0 || alias > INBOUND_TOPIC_ALIAS_MAXIMUM)
+        return this.disconnect('protocol-error', ReasonCode.TopicAliasInvalid);
+      if (topic.length === 0) {
+        const known = this.inboundAliases.get(alias);
+        if (known === undefined) return this.disconnect('protocol-error', ReasonCode.ProtocolError);
+        topic = known;
+      } else {
+        this.inboundAliases.set(alias, topic);
+      }
+    }
+    if (topicNameProblem(topic) || topic.includes('\uFFFD'))
+      return this.disconnect(
+        'protocol-error',
+        topic.length === 0 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid,
+      );
+    if (packet.qos > 0 && !packet.messageId)
+      return this.disconnect('protocol-error', ReasonCode.ProtocolError);
+    if (packet.retain && !this.core.options.retainAvailable)
+      return this.disconnect('protocol-error', ReasonCode.RetainNotSupported);
+
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const qos = packet.qos as QoS;
+    const packetId = packet.messageId;
+
+    if (qos === 2 && packetId !== undefined && this.session!.inboundQos2.has(packetId)) {
+      // A resent QoS 2 PUBLISH: it was routed the first time; only repeat the PUBREC [MQTT-4.3.3-9].
+      this.sendAck('pubrec', packetId, 0);
+      return;
+    }
+
+    let refusal: number | undefined;
+    const sizeLimit = this.core.options.messageSizeLimit;
+    if (sizeLimit > 0 && payload.length > sizeLimit) refusal = ReasonCode.PacketTooLarge;
+    else if (v5 && props?.payloadFormatIndicator && !isUtf8(payload))
+      refusal = ReasonCode.PayloadFormatInvalid;
+    else if (!this.core.options.authorizer.allows(this.identity(), 'publish', topic))
+      refusal = ReasonCode.NotAuthorized;
+
+    if (refusal !== undefined) {
+      this.core.stats.publishDropped++;
+      // 3.1.1 has no way to say no: the message is acknowledged and silently dropped.
+      if (qos > 0) this.sendAck(qos === 1 ? 'puback' : 'pubrec', packetId!, v5 ? refusal : 0);
+      if (qos === 2 && !v5) this.session!.inboundQos2.add(packetId!);
+      return;
+    }
+
+    const message = this.core.makeMessage(
+      topic,
+      payload,
+      qos,
+      packet.retain,
+      v5 ? forwardedProperties(props) : undefined,
+    );
+    this.core.accept(message, this);
+    if (qos === 1) this.core.whenDurable(() => this.sendAck('puback', packetId!, 0));
+    else if (qos === 2) {
+      this.session!.inboundQos2.add(packetId!);
+      this.core.whenDurable(() => this.sendAck('pubrec', packetId!, 0));
+    }
+  }
+
+  private onPubrel(packetId: number): void {
+    const known = this.session!.inboundQos2.delete(packetId);
+    this.sendAck('pubcomp', packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound);
+  }
+
+  private onSubscribe(packet: ISubscribePacket): void {
+    const subscriptionId = packet.properties?.subscriptionIdentifier as number | undefined;
+    const result = this.core.subscribe(this, packet.subscriptions, subscriptionId);
+    if (result === 'protocol-error') return this.disconnect('protocol-error', ReasonCode.ProtocolError);
+    this.write(
+      encodePacket(
+        { cmd: 'suback', messageId: packet.messageId, granted: result.granted } as Packet,
+        this.protocolVersion,
+      ),
+    );
+    result.afterAck();
+  }
+
+  private onUnsubscribe(packet: IUnsubscribePacket): void {
+    const codes = this.core.unsubscribe(this, packet.unsubscriptions);
+    const unsuback: Record<string, unknown> = { cmd: 'unsuback', messageId: packet.messageId };
+    if (this.protocolVersion === 5) unsuback.granted = codes;
+    this.write(encodePacket(unsuback, this.protocolVersion));
+  }
+
+  private onDisconnect(packet: IDisconnectPacket): void {
+    const expiry = packet.properties?.sessionExpiryInterval;
+    if (expiry !== undefined && this.session) {
+      // [MQTT-3.14.2-2]: a session that was to end with the connection cannot be extended at DISCONNECT.
+      if (this.connectSessionExpiry === 0 && expiry !== 0)
+        return this.disconnect('protocol-error', ReasonCode.ProtocolError);
+      this.session.expiryInterval = expiry;
+    }
+    this.terminate(packet.reasonCode === ReasonCode.DisconnectWithWill ? 'normal-with-will' : 'normal');
+  }
+
+  // ---- outbound ----
+
+  identity(): { clientId: string; username: string | undefined } {
+    return { clientId: this.clientId, username: this.username };
+  }
+
+  private sendAck(cmd: 'puback' | 'pubrec' | 'pubcomp', messageId: number, reasonCode: number): void {
+    const packet: Record<string, unknown> = { cmd, messageId };
+    if (this.protocolVersion === 5 && reasonCode !== 0) packet.reasonCode = reasonCode;
+    this.write(encodePacket(packet, this.protocolVersion));
+  }
+
+  sendPubrel(packetId: number): void {
+    this.write(encodePacket({ cmd: 'pubrel', messageId: packetId }, this.protocolVersion));
+  }
+
+  sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
+    if (this.state !== 'connected') return true;
+    const { message } = delivery;
+    const v5 = this.protocolVersion === 5;
+    const canShare =
+      packetId === undefined &&
+      (!v5 || (this.outboundAliasMaximum === 0 && !delivery.subscriptionIds && !message.properties));
+    const cacheKey = canShare ? `${this.protocolVersion}${delivery.retain ? 1 : 0}` : undefined;
+    let bytes: Buffer | undefined;
+    if (cacheKey) bytes = sharedEncodings.get(message)?.get(cacheKey);
+    if (!bytes) {
+      const packet: Record<string, unknown> = {
+        cmd: 'publish',
+        topic: message.topic,
+        payload: message.payload,
+        qos: delivery.qos,
+        retain: delivery.retain,
+        dup,
+      };
+      if (packetId !== undefined) packet.messageId = packetId;
+      if (v5) {
+        const properties: Record<string, unknown> = { ...message.properties };
+        const expiry = message.properties?.messageExpiryInterval;
+        if (expiry !== undefined) {
+          // [MQTT-3.3.2-6]: forward the remaining lifetime, not the original one.
+          properties.messageExpiryInterval = Math.max(
+            0,
+            Math.ceil(expiry - (Date.now() - message.receivedAt) / 1000),
+          );
+        }
+        if (delivery.subscriptionIds?.length) {
+          properties.subscriptionIdentifier =
+            delivery.subscriptionIds.length === 1 ? delivery.subscriptionIds[0] : delivery.subscriptionIds;
+        }
+        if (this.outboundAliasMaximum > 0) {
+          const known = this.outboundAliases.get(message.topic);
+          if (known !== undefined) {
+            properties.topicAlias = known;
+            packet.topic = '';
+          } else if (this.outboundAliases.size < this.outboundAliasMaximum) {
+            const alias = this.outboundAliases.size + 1;
+            this.outboundAliases.set(message.topic, alias);
+            properties.topicAlias = alias;
+          }
+        }
+        if (Object.keys(properties).length > 0) packet.properties = properties;
+      }
+      bytes = encodePacket(packet, this.protocolVersion);
+      if (cacheKey) {
+        let cache = sharedEncodings.get(message);
+        if (!cache) sharedEncodings.set(message, (cache = new Map()));
+        cache.set(cacheKey, bytes);
+      }
+    }
+    if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
+    this.core.stats.publishSent++;
+    this.write(bytes);
+    return true;
+  }
+
+  private write(bytes: Buffer): void {
+    if (this.state === 'closed' || this.stream.destroyed) return;
+    if (!this.corked) {
+      // Batch everything written in this tick into one socket write.
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    this.stream.write(bytes);
+    this.core.stats.bytesSent += bytes.length;
+    this.core.stats.packetsSent++;
+    if (this.stream.writableLength > this.core.options.maxClientBufferBytes) {
+      // A client that stops reading is dropped rather than allowed to hold memory for everyone.
+      this.terminate('slow-consumer');
+    }
+  }
+
+  // ---- lifecycle ----
+
+  private startKeepalive(): void {
+    if (this.keepaliveMs === 0) return;
+    const limit = this.keepaliveMs * 1.5;
+    const check = (): void => {
+      const idle = Date.now() - this.lastPacketAt;
+      if (idle >= limit) return this.disconnect('keepalive-timeout', ReasonCode.KeepAliveTimeout);
+      this.keepaliveTimer = setTimeout(check, limit - idle + 5);
+      this.keepaliveTimer.unref();
+    };
+    this.keepaliveTimer = setTimeout(check, limit);
+    this.keepaliveTimer.unref();
+  }
+
+  /** Ends the connection from the server side, telling a v5 client why [MQTT-3.14]. */
+  disconnect(reason: DisconnectReason, reasonCode: number, reasonString?: string): void {
+    if (this.state === 'closed') return;
+    if (this.protocolVersion === 5 && this.state === 'connected') {
+      const packet: Record<string, unknown> = { cmd: 'disconnect', reasonCode };
+      if (reasonString && this.problemInformation) packet.properties = { reasonString };
+      this.write(encodePacket(packet, 5));
+    }
+    this.terminate(reason);
+  }
+
+  /** Closes the socket once and tells the broker core, which handles the will and the session. */
+  terminate(reason: DisconnectReason): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.keepaliveTimer);
+    this.willWanted = reason !== 'normal' && reason !== 'server-shutting-down';
+    if (this.stream.writableLength > 0 && reason !== 'slow-consumer') {
+      this.stream.end();
+      setTimeout(() => this.stream.destroy(), 1000).unref();
+    } else {
+      this.stream.end();
+      this.stream.destroy();
+    }
+    if (wasConnected) this.core.disconnected(this, reason);
+  }
+}
+
+/** The v5 PUBLISH properties that travel with a message from publisher to subscribers. */
+function forwardedProperties(props: IPublishPacket['properties'] | undefined): MessageProperties | undefined {
+  if (!props) return undefined;
+  const out: MessageProperties = {};
+  if (props.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = props.payloadFormatIndicator;
+  if (props.messageExpiryInterval !== undefined) out.messageExpiryInterval = props.messageExpiryInterval;
+  if (props.contentType !== undefined) out.contentType = props.contentType;
+  if (props.responseTopic !== undefined) out.responseTopic = props.responseTopic;
+  if (props.correlationData !== undefined) out.correlationData = props.correlationData;
+  if (props.userProperties !== undefined) out.userProperties = props.userProperties;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+export { isExpired };

@@ -1,0 +1,190 @@
+import type { Message, QoS, SubscriptionOptions } from './types.js';
+
+/** One message on its way to one session, at the QoS granted by the matching subscription(s). */
+export interface Delivery {
+  message: Message;
+  qos: QoS;
+  retain: boolean;
+  subscriptionIds?: number[];
+}
+
+export type InflightState = 'awaiting-puback' | 'awaiting-pubrec' | 'awaiting-pubcomp';
+
+export interface InflightEntry {
+  delivery: Delivery;
+  state: InflightState;
+}
+
+/** What a session needs from the live connection it is attached to. */
+export interface SessionLink {
+  readonly receiveMaximum: number;
+  /** Sends a PUBLISH; false when the client's Maximum Packet Size forbids it (the message is dropped). */
+  sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean;
+  sendPubrel(packetId: number): void;
+}
+
+export interface SessionLimits {
+  maxInflightMessages: number;
+  maxQueuedMessages: number;
+  queueQos0Messages: boolean;
+}
+
+export interface SessionCounters {
+  onDropped(reason: 'queue-full' | 'expired' | 'too-large', delivery: Delivery): void;
+}
+
+/** Will message held for a session, published on abnormal disconnect (after its delay, for v5). */
+export interface Will {
+  message: Message;
+  delaySeconds: number;
+}
+
+export const NEVER_EXPIRES = 0xffffffff;
+
+/**
+ * The broker's state for one client id: it outlives connections when the client asked for a
+ * persistent session. Outbound QoS 1/2 messages go through a window of in-flight packet ids sized by
+ * the client's Receive Maximum; what does not fit waits in a bounded queue.
+ */
+export class Session {
+  readonly subscriptions = new Map<string, SubscriptionOptions>();
+  readonly inflight = new Map<number, InflightEntry>();
+  readonly queue: Delivery[] = [];
+  /** Inbound QoS 2 packet ids received but not yet released, so a resent PUBLISH is not routed twice. */
+  readonly inboundQos2 = new Set<number>();
+  link: SessionLink | undefined;
+  /** Username of the last connection, for ACL checks while the client is offline. */
+  username: string | undefined;
+  /** Seconds the session lives after its connection ends (0: it ends with the connection). */
+  expiryInterval = 0;
+  /** Epoch ms when the offline session expires, when it is offline and will expire. */
+  expiresAt: number | undefined;
+  will: Will | undefined;
+  /** Epoch ms when a delayed will is due, while one is pending. */
+  willDueAt: number | undefined;
+  private nextPacketId = 1;
+
+  constructor(
+    readonly clientId: string,
+    private readonly limits: SessionLimits,
+    private readonly counters: SessionCounters,
+    /** Protocol version of the last connection; decides how messages are queued and resent. */
+    public protocolVersion: 3 | 4 | 5 = 4,
+  ) {}
+
+  get online(): boolean {
+    return this.link !== undefined;
+  }
+
+  private window(): number {
+    const link = this.link;
+    const max = this.limits.maxInflightMessages > 0 ? this.limits.maxInflightMessages : 65535;
+    return link ? Math.min(max, link.receiveMaximum) : max;
+  }
+
+  private allocatePacketId(): number {
+    for (let tries = 0; tries < 65535; tries++) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+    throw new Error('no free packet identifier');
+  }
+
+  /** Hands a message to this session: sent now, queued, or dropped and counted. */
+  deliver(delivery: Delivery, now: number): void {
+    const link = this.link;
+    if (delivery.qos === 0) {
+      if (link) {
+        if (!link.sendPublish(delivery, undefined, false)) this.counters.onDropped('too-large', delivery);
+      } else if (this.limits.queueQos0Messages) this.enqueue(delivery);
+      return;
+    }
+    if (link && this.queue.length === 0 && this.inflight.size < this.window()) {
+      this.sendFromWindow(delivery, now);
+      return;
+    }
+    this.enqueue(delivery);
+  }
+
+  private enqueue(delivery: Delivery): void {
+    const max = this.limits.maxQueuedMessages;
+    if (max > 0 && this.queue.length >= max) {
+      this.counters.onDropped('queue-full', delivery);
+      return;
+    }
+    this.queue.push(delivery);
+  }
+
+  private sendFromWindow(delivery: Delivery, now: number): void {
+    if (isExpired(delivery.message, now)) {
+      this.counters.onDropped('expired', delivery);
+      return;
+    }
+    const link = this.link!;
+    if (delivery.qos === 0) {
+      if (!link.sendPublish(delivery, undefined, false)) this.counters.onDropped('too-large', delivery);
+      return;
+    }
+    const packetId = this.allocatePacketId();
+    if (!link.sendPublish(delivery, packetId, false)) {
+      // [MQTT-3.1.2-25]: a message too big for the client is discarded as if it had been delivered.
+      this.counters.onDropped('too-large', delivery);
+      return;
+    }
+    this.inflight.set(packetId, {
+      delivery,
+      state: delivery.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec',
+    });
+  }
+
+  /** Moves queued messages into the in-flight window while there is room. */
+  pump(now: number): void {
+    while (this.link && this.queue.length > 0 && this.inflight.size < this.window()) {
+      this.sendFromWindow(this.queue.shift()!, now);
+    }
+  }
+
+  /** PUBACK for QoS 1, PUBCOMP for QoS 2: the message is done. */
+  acknowledge(packetId: number, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (!entry) return false;
+    this.inflight.delete(packetId);
+    this.pump(now);
+    return true;
+  }
+
+  /** PUBREC: send PUBREL and wait for PUBCOMP. A PUBREC with an error reason ends the flow [MQTT-4.3.3]. */
+  received(packetId: number, failed: boolean, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (!entry) return false;
+    if (failed) return this.acknowledge(packetId, now);
+    entry.state = 'awaiting-pubcomp';
+    this.link?.sendPubrel(packetId);
+    return true;
+  }
+
+  /**
+   * A connection took this session over: resend unacknowledged PUBLISHes with DUP and PUBRELs
+   * [MQTT-4.4.0-1], then drain the queue.
+   */
+  attach(link: SessionLink, now: number): void {
+    this.link = link;
+    this.expiresAt = undefined;
+    for (const [packetId, entry] of this.inflight) {
+      if (entry.state === 'awaiting-pubcomp') link.sendPubrel(packetId);
+      else link.sendPublish(entry.delivery, packetId, true);
+    }
+    this.pump(now);
+  }
+
+  detach(): void {
+    this.link = undefined;
+    // QoS 0 messages in flight have no state; QoS 0 in the queue survives only with queue_qos0_messages.
+  }
+}
+
+export function isExpired(message: Message, now: number): boolean {
+  const expiry = message.properties?.messageExpiryInterval;
+  return expiry !== undefined && now - message.receivedAt >= expiry * 1000;
+}

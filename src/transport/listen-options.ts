@@ -1,0 +1,28 @@
+/** How to listen: mosquitto's listener settings, per listener. */
+export interface TlsFiles {
+  certfile: string;
+  keyfile: string;
+  cafile?: string;
+  /** Ask clients for a certificate and refuse those without one signed by `cafile`. */
+  requireCertificate?: boolean;
+  /** Use the client certificate's CN as the MQTT username. */
+  useIdentityAsUsername?: boolean;
+}
+
+export interface ListenOptions {
+  port: number;
+  /** Bind address; every interface (IPv4 and IPv6) when omitted. */
+  host?: string;
+  protocol?: 'mqtt' | 'websockets';
+  tls?: TlsFiles;
+}
+
+export interface Listener {
+  readonly name: string;
+  readonly protocol: 'mqtt' | 'websockets';
+  readonly tls: boolean;
+  /** The bound port (the real one when 0 was asked for). */
+  readonly port: number;
+  readonly host: string | undefined;
+  close(): Promise<void>;
+}

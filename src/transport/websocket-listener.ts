@@ -1,0 +1,71 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Broker } from '../broker/broker.js';
+import { bind, closeServer } from './bind.js';
+import type { Listener, ListenOptions } from './listen-options.js';
+import { tlsServerOptions } from './tls-context.js';
+
+/** Subprotocols MQTT clients offer: `mqtt` (3.1.1 and 5.0) and `mqttv3.1`. */
+const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+/**
+ * MQTT over WebSocket (path `/mqtt` by convention; any path is accepted, as mosquitto does). Other
+ * HTTP requests go to `httpHandler`, so the dashboard can share the port.
+ */
+export async function listenWebSocket(
+  broker: Broker,
+  options: ListenOptions,
+  httpHandler?: (req: IncomingMessage, res: import('node:http').ServerResponse) => void,
+): Promise<Listener & { server: Server }> {
+  const tls = options.tls;
+  const handler =
+    httpHandler ??
+    ((_req: IncomingMessage, res: import('node:http').ServerResponse) => {
+      res.writeHead(426, { 'content-type': 'text/plain' });
+      res.end('This port speaks MQTT over WebSocket (path /mqtt).\n');
+    });
+  const server: Server = tls ? createHttpsServer(tlsServerOptions(tls), handler) : createServer(handler);
+  const wss = new WebSocketServer({
+    server,
+    handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+    maxPayload: 268_435_456,
+  });
+  let name = '';
+  wss.on('connection', (ws, req) => {
+    const stream = createWebSocketStream(ws);
+    stream.on('error', () => {});
+    const meta: Parameters<Broker['handleConnection']>[1] = {
+      remoteAddress: req.socket.remoteAddress ?? '',
+      listener: name,
+    };
+    if (req.socket.remotePort !== undefined) meta.remotePort = req.socket.remotePort;
+    if (tls && options.tls?.useIdentityAsUsername) {
+      const cn = (req.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
+      if (cn) meta.certificateIdentity = Array.isArray(cn) ? cn[0] : cn;
+    }
+    broker.handleConnection(stream, meta);
+  });
+  const port = await bind(
+    server,
+    options.port,
+    options.host,
+    tls ? 'MQTT over secure WebSocket' : 'MQTT over WebSocket',
+  );
+  name = `${tls ? 'wss' : 'ws'}:${port}`;
+  return {
+    name,
+    protocol: 'websockets',
+    tls: !!tls,
+    port,
+    host: options.host,
+    server,
+    async close() {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      server.closeAllConnections?.();
+      await closeServer(server);
+    },
+  };
+}
