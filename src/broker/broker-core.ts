@@ -69,10 +69,10 @@ export class BrokerCore {
   }
 
   assignClientId(): string {
-    let id: string;
-    do id = `auto-${randomBytes(8).toString('hex')}`;
-    while (this.sessions.has(id));
-    return id;
+    for (;;) {
+      const id = `auto-${randomBytes(8).toString('hex')}`;
+      if (!this.sessions.has(id)) return id;
+    }
   }
 
   makeMessage(
@@ -237,7 +237,8 @@ export class BrokerCore {
     let groups: SharedGroup[] | undefined;
     this.tree.match(message.topic, (entry) => {
       if (entry.kind === 'shared') {
-        (groups ??= []).push(entry);
+        groups ??= [];
+        groups.push(entry);
         return;
       }
       if (entry.options.noLocal && entry.clientId === publisherId) return;
@@ -421,7 +422,7 @@ function deliveryFor(message: Message, options: SubscriptionOptions): Delivery {
   const d: Delivery = {
     message,
     // [MQTT-3.8.4-8]: delivered at the lower of the published QoS and the granted QoS.
-    qos: (message.qos < options.qos ? message.qos : options.qos) as QoS,
+    qos: Math.min(message.qos, options.qos) as QoS,
     // [MQTT-3.3.1-12]: retain is cleared on forwarding unless Retain As Published.
     retain: options.retainAsPublished ? message.retain : false,
   };
@@ -431,11 +432,13 @@ function deliveryFor(message: Message, options: SubscriptionOptions): Delivery {
 
 /** Overlapping subscriptions of one client: one copy, highest QoS, every identifier [MQTT-3.3.4-3..5]. */
 function mergeDelivery(d: Delivery, message: Message, options: SubscriptionOptions): void {
-  const qos = (message.qos < options.qos ? message.qos : options.qos) as QoS;
+  const qos = Math.min(message.qos, options.qos) as QoS;
   if (qos > d.qos) d.qos = qos;
   if (options.retainAsPublished && message.retain) d.retain = true;
-  if (options.subscriptionIdentifier !== undefined)
-    (d.subscriptionIds ??= []).push(options.subscriptionIdentifier);
+  if (options.subscriptionIdentifier !== undefined) {
+    d.subscriptionIds ??= [];
+    d.subscriptionIds.push(options.subscriptionIdentifier);
+  }
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

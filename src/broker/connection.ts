@@ -454,7 +454,10 @@ export class Connection implements SessionLink {
       bytes = encodePacket(packet, this.protocolVersion);
       if (cacheKey) {
         let cache = sharedEncodings.get(message);
-        if (!cache) sharedEncodings.set(message, (cache = new Map()));
+        if (!cache) {
+          cache = new Map();
+          sharedEncodings.set(message, cache);
+        }
         cache.set(cacheKey, bytes);
       }
     }
