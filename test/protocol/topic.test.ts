@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import {
+  parseSharedFilter,
+  topicFilterProblem,
+  topicMatches,
+  topicNameProblem,
+} from '../../src/protocol/topic.js';
+
+describe('topic names and filters', () => {
+  it('[MQTT-4.7.3-1] a topic name is at least one character', () => {
+    expect(topicNameProblem('')).toBe('empty');
+  });
+  it('[MQTT-3.3.2-2] a PUBLISH topic name has no wildcards', () => {
+    expect(topicNameProblem('a/+/b')).toBe('wildcard-in-name');
+    expect(topicNameProblem('a/#')).toBe('wildcard-in-name');
+    expect(topicNameProblem('blue/btn/0')).toBeUndefined();
+  });
+  it('[MQTT-4.7.3-2] U+0000 is not allowed', () => {
+    expect(topicNameProblem('a\u0000b')).toBe('null-character');
+    expect(topicFilterProblem('a\u0000b')).toBe('null-character');
+  });
+  it('[MQTT-4.7.1-2] # is alone in its level and last', () => {
+    expect(topicFilterProblem('a/#')).toBeUndefined();
+    expect(topicFilterProblem('#')).toBeUndefined();
+    expect(topicFilterProblem('a/#/b')).toBe('bad-wildcard');
+    expect(topicFilterProblem('a#')).toBe('bad-wildcard');
+  });
+  it('[MQTT-4.7.1-3] + occupies a whole level', () => {
+    expect(topicFilterProblem('a/+/b')).toBeUndefined();
+    expect(topicFilterProblem('+')).toBeUndefined();
+    expect(topicFilterProblem('a+/b')).toBe('bad-wildcard');
+  });
+  it('matches single- and multi-level wildcards', () => {
+    expect(topicMatches('sport/tennis/+', 'sport/tennis/player1')).toBe(true);
+    expect(topicMatches('sport/tennis/+', 'sport/tennis/player1/ranking')).toBe(false);
+    expect(topicMatches('sport/#', 'sport')).toBe(true);
+    expect(topicMatches('sport/+', 'sport/')).toBe(true);
+    expect(topicMatches('+/+', '/finance')).toBe(true);
+    expect(topicMatches('#', 'a/b/c')).toBe(true);
+    expect(topicMatches('a/b', 'a/b/c')).toBe(false);
+  });
+  it('[MQTT-4.7.2-1] $ topics are not matched by a leading wildcard', () => {
+    expect(topicMatches('#', '$SYS/broker/uptime')).toBe(false);
+    expect(topicMatches('+/broker/uptime', '$SYS/broker/uptime')).toBe(false);
+    expect(topicMatches('$SYS/#', '$SYS/broker/uptime')).toBe(true);
+  });
+  it('parses $share/<group>/<filter>', () => {
+    expect(parseSharedFilter('$share/g1/a/+')).toEqual({ group: 'g1', filter: 'a/+' });
+    expect(parseSharedFilter('a/b')).toBeUndefined();
+    expect(parseSharedFilter('$share/g1')).toBe('invalid');
+    expect(parseSharedFilter('$share//a')).toBe('invalid');
+  });
+});
