@@ -57,7 +57,7 @@ describe('subscription tree', () => {
     };
     const t = new SubscriptionTree<string>();
     const filters = Array.from({ length: 60 }, filter);
-    filters.forEach((f, i) => t.set(f, String(i), f));
+    for (const [i, f] of filters.entries()) t.set(f, String(i), f);
     for (let i = 0; i < 500; i++) {
       const tp = topic();
       const expected = [...new Set(filters.filter((f) => topicMatches(f, tp)))].sort();
