@@ -16,6 +16,9 @@ export const ErrorCodes = {
   STORE_FULL: 'MS_STORE_FULL',
   BROKER_CLOSED: 'MS_BROKER_CLOSED',
   INVALID_TOPIC: 'MS_INVALID_TOPIC',
+  CERT_EXISTS: 'MS_CERT_EXISTS',
+  CERT_DIR_UNWRITABLE: 'MS_CERT_DIR_UNWRITABLE',
+  CERT_INVALID: 'MS_CERT_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
