@@ -26,6 +26,12 @@ export function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `mothership sub ... | head` closes our stdout early: exit quietly, as Unix tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+    });
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());

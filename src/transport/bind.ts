@@ -54,3 +54,9 @@ export async function drain(sockets: Set<{ destroyed: boolean }>, ms: number): P
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** `::ffff:192.168.1.5` (an IPv4 client on a dual-stack socket) is shown and checked as `192.168.1.5`. */
+export function plainAddress(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Broker } from '../broker/broker.js';
-import { bind, closeServer, drain } from './bind.js';
+import { bind, closeServer, drain, plainAddress } from './bind.js';
 import type { Listener, ListenOptions } from './listen-options.js';
 import { tlsServerOptions } from './tls-context.js';
 
@@ -16,7 +16,7 @@ export async function listenTcp(broker: Broker, options: ListenOptions): Promise
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     const meta: Parameters<Broker['handleConnection']>[1] = {
-      remoteAddress: socket.remoteAddress ?? '',
+      remoteAddress: plainAddress(socket.remoteAddress),
       listener: name,
     };
     if (socket.remotePort !== undefined) meta.remotePort = socket.remotePort;

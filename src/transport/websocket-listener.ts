@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Broker } from '../broker/broker.js';
-import { bind, closeServer } from './bind.js';
+import { bind, closeServer, plainAddress } from './bind.js';
 import type { Listener, ListenOptions } from './listen-options.js';
 import { tlsServerOptions } from './tls-context.js';
 
@@ -27,6 +27,13 @@ export async function listenWebSocket(
       res.end('This port speaks MQTT over WebSocket (path /mqtt).\n');
     });
   const server: Server = tls ? createHttpsServer(tlsServerOptions(tls), handler) : createServer(handler);
+  // Bind first: a WebSocketServer attached earlier would re-emit a bind failure as an unhandled error.
+  const port = await bind(
+    server,
+    options.port,
+    options.host,
+    tls ? 'MQTT over secure WebSocket' : 'MQTT over WebSocket',
+  );
   const wss = new WebSocketServer({
     server,
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
@@ -37,7 +44,7 @@ export async function listenWebSocket(
     const stream = createWebSocketStream(ws);
     stream.on('error', () => {});
     const meta: Parameters<Broker['handleConnection']>[1] = {
-      remoteAddress: req.socket.remoteAddress ?? '',
+      remoteAddress: plainAddress(req.socket.remoteAddress),
       listener: name,
     };
     if (req.socket.remotePort !== undefined) meta.remotePort = req.socket.remotePort;
@@ -47,12 +54,6 @@ export async function listenWebSocket(
     }
     broker.handleConnection(stream, meta);
   });
-  const port = await bind(
-    server,
-    options.port,
-    options.host,
-    tls ? 'MQTT over secure WebSocket' : 'MQTT over WebSocket',
-  );
   name = `${tls ? 'wss' : 'ws'}:${port}`;
   return {
     name,

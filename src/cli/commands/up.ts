@@ -1,5 +1,238 @@
-// Placeholder until the 'up' command lands; it fails loudly rather than pretending to work.
-export async function run(_args: string[]): Promise<number> {
-  process.stderr.write('mothership up: not available yet in this build\n');
-  return 2;
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
+import { ErrorCodes, MothershipError } from '../../errors.js';
+import { Broker } from '../../index.js';
+import type { Listener, ListenOptions } from '../../transport/listen-options.js';
+import { lanAddresses } from '../lan-addresses.js';
+import { createLogger } from '../logger.js';
+
+const HELP = `Usage: mothership up [options]
+
+Starts the broker: MQTT on 1883 and MQTT over WebSocket (path /mqtt) on 8080, on every interface.
+Anonymous clients are accepted from this machine and the local network only.
+
+Options:
+  -c, --config FILE   read a mosquitto.conf-style file (its listeners replace the defaults)
+  -p, --port N        MQTT port (default 1883; 0 picks a free one)
+      --ws-port N     WebSocket port (default 8080; 0 picks a free one)
+      --no-ws         no WebSocket listener
+      --host ADDR     listen on this address only (default: every interface)
+      --data DIR      where persistent state lives (default ./mothership-data)
+      --no-mdns       do not announce the broker over mDNS
+  -v, --verbose       log subscriptions and every message, not only connections
+      --log-json      JSON log lines (pino) instead of text
+  -h, --help          this help
+`;
+
+export interface UpFlags {
+  config?: string;
+  port: number;
+  wsPort: number | undefined;
+  host?: string;
+  data: string;
+  mdns: boolean;
+  verbose: boolean;
+  logJson: boolean;
+}
+
+function usageError(message: string): MothershipError {
+  return new MothershipError(ErrorCodes.USAGE, `${message}\nRun 'mothership up --help' for the options.`);
+}
+
+function portValue(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw usageError(`${flag} needs a port number 0..65535, got '${value ?? ''}'`);
+  return n;
+}
+
+export function parseUpFlags(args: string[]): UpFlags | 'help' {
+  const flags: UpFlags = {
+    port: 1883,
+    wsPort: 8080,
+    data: './mothership-data',
+    mdns: true,
+    verbose: false,
+    logJson: false,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw usageError(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '-c':
+      case '--config':
+        flags.config = value();
+        break;
+      case '-p':
+      case '--port':
+        flags.port = portValue(arg, value());
+        break;
+      case '--ws-port':
+        flags.wsPort = portValue(arg, value());
+        break;
+      case '--no-ws':
+        flags.wsPort = undefined;
+        break;
+      case '--host':
+        flags.host = value();
+        break;
+      case '--data':
+        flags.data = value();
+        break;
+      case '--no-mdns':
+        flags.mdns = false;
+        break;
+      case '-v':
+      case '--verbose':
+        flags.verbose = true;
+        break;
+      case '--log-json':
+        flags.logJson = true;
+        break;
+      default:
+        throw usageError(`unknown option '${arg}'`);
+    }
+  }
+  return flags;
+}
+
+/** mosquitto's protocol tags in its connect log line: p1 = 3.1, p2 = 3.1.1, p5 = 5.0. */
+function protocolTag(v: 3 | 4 | 5): string {
+  return v === 3 ? 'p1' : v === 4 ? 'p2' : 'p5';
+}
+
+const disconnectWords: Record<DisconnectReason, string> = {
+  normal: 'disconnected',
+  'normal-with-will': 'disconnected (with will)',
+  'client-closed': 'closed its connection',
+  'keepalive-timeout': 'has exceeded timeout, disconnecting',
+  'taken-over': 'already connected, closing old connection',
+  'protocol-error': 'disconnected: protocol error',
+  'malformed-packet': 'disconnected: malformed packet',
+  'packet-too-large': 'disconnected: packet too large',
+  'not-authorized': 'disconnected: not authorized',
+  'slow-consumer': 'disconnected: not reading (send buffer full)',
+  'server-shutting-down': 'disconnected: broker shutting down',
+  'socket-error': 'disconnected: socket error',
+};
+
+function logClients(broker: Broker, log: Logger, verbose: boolean): void {
+  broker.on('client-connect', (c: ClientInfo) => {
+    const user = c.username ? `, u'${c.username}'` : '';
+    log.info(
+      {
+        event: 'connect',
+        clientId: c.clientId,
+        address: c.remoteAddress,
+        protocol: c.protocolVersion,
+        listener: c.listener,
+      },
+      `New client connected from ${c.remoteAddress} as ${c.clientId} (${protocolTag(c.protocolVersion)}, c${c.cleanStart ? 1 : 0}, k${c.keepalive}${user}).`,
+    );
+  });
+  broker.on('client-disconnect', (c, reason) => {
+    log.info(
+      { event: 'disconnect', clientId: c.clientId, address: c.remoteAddress, reason },
+      `Client ${c.clientId} ${disconnectWords[reason]}.`,
+    );
+  });
+  broker.on('connect-refused', (a) => {
+    log.info(
+      { event: 'connect-refused', clientId: a.clientId, address: a.remoteAddress, reason: a.reason },
+      `Refused client ${a.clientId || '(empty id)'} from ${a.remoteAddress}: ${a.reason}.`,
+    );
+  });
+  if (!verbose) return;
+  broker.on('subscribe', (id, subs) => {
+    for (const s of subs)
+      log.debug(
+        { event: 'subscribe', clientId: id, filter: s.filter, qos: s.qos },
+        `${id} subscribed to ${s.filter} (q${s.qos})`,
+      );
+  });
+  broker.on('unsubscribe', (id, filters) => {
+    for (const f of filters)
+      log.debug({ event: 'unsubscribe', clientId: id, filter: f }, `${id} unsubscribed from ${f}`);
+  });
+  broker.on('publish', (m, from) => {
+    log.debug(
+      {
+        event: 'publish',
+        clientId: from,
+        topic: m.topic,
+        qos: m.qos,
+        retain: m.retain,
+        bytes: m.payload.length,
+      },
+      `${from ?? '(broker)'} published to ${m.topic} (q${m.qos}, r${m.retain ? 1 : 0}, ${m.payload.length} bytes)`,
+    );
+  });
+}
+
+function banner(listeners: Listener[], flags: UpFlags): string {
+  const lan = flags.host ? [flags.host] : lanAddresses();
+  const shown = lan.length > 0 ? lan : ['127.0.0.1'];
+  const lines = ['', `Mothership is up on ${hostname()}.`];
+  for (const l of listeners) {
+    const scheme = l.protocol === 'websockets' ? (l.tls ? 'wss' : 'ws') : l.tls ? 'mqtts' : 'mqtt';
+    const path = l.protocol === 'websockets' ? '/mqtt' : '';
+    const where = l.host && l.host !== '0.0.0.0' && l.host !== '::' ? [l.host] : shown;
+    lines.push(
+      `  ${(l.protocol === 'websockets' ? 'WebSocket' : 'MQTT').padEnd(10)} ${where.map((h) => `${scheme}://${h}:${l.port}${path}`).join('  ')}`,
+    );
+  }
+  lines.push(`  Config     ${flags.config ?? 'none (defaults)'}`);
+  lines.push(`  mDNS       ${flags.mdns ? '_mqtt._tcp (boards can find this broker by name)' : 'off'}`);
+  const mqtt = listeners.find((l) => l.protocol === 'mqtt');
+  if (mqtt) {
+    lines.push('');
+    lines.push(
+      `On a board, set "broker": "${shown[0]}"${mqtt.port !== 1883 ? ` and "port": ${mqtt.port}` : ''} in config.json.`,
+    );
+    lines.push(
+      `Try it:  mothership sub -p ${mqtt.port} -t '#' -v     mothership pub -p ${mqtt.port} -t hello -m 'my name is blah'`,
+    );
+  }
+  lines.push('Stop with Ctrl+C.', '');
+  return lines.join('\n');
+}
+
+export async function run(args: string[]): Promise<number> {
+  const flags = parseUpFlags(args);
+  if (flags === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const log = createLogger({ format: flags.logJson ? 'json' : 'text', verbose: flags.verbose });
+  const broker = new Broker({});
+  logClients(broker, log, flags.verbose);
+
+  const wanted: ListenOptions[] = [{ port: flags.port, ...(flags.host ? { host: flags.host } : {}) }];
+  if (flags.wsPort !== undefined)
+    wanted.push({ port: flags.wsPort, protocol: 'websockets', ...(flags.host ? { host: flags.host } : {}) });
+  const listeners: Listener[] = [];
+  try {
+    for (const w of wanted) listeners.push(await broker.listen(w));
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+  process.stdout.write(banner(listeners, flags));
+
+  return await new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ event: 'shutdown', signal }, `Received ${signal}, shutting down.`);
+      broker.close().then(() => resolve(0));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
 }

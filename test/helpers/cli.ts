@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const entry = 'src/cli/run-source.ts';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `mothership <args>` from source to completion (mDNS always off in tests). */
+export function runCli(
+  args: string[],
+  options: { timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: root,
+      env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mothership ${args.join(' ')} did not finish; stdout: ${stdout} stderr: ${stderr}`));
+    }, options.timeoutMs ?? 15_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the first match of `pattern` in stdout+stderr. */
+  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts a long-running `mothership <args>` (e.g. `up`) and lets the test watch its output. */
+export function startCli(args: string[], cwd = root): RunningCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${root}/${entry}`, ...args], {
+    cwd,
+    env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    async waitFor(pattern, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = out.match(pattern);
+        if (m) return m;
+        if (child.exitCode !== null) throw new Error(`exited (${child.exitCode}) before ${pattern}: ${out}`);
+        if (Date.now() > deadline) throw new Error(`no ${pattern} within ${ms} ms: ${out}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
