@@ -1,0 +1,32 @@
+# Seed 002: each board publishes its button on `<name>/btn/0` every 0.5 s and drives its LED
+# from the other board's button. config.json "app": {"name": "blue", "peer": "green"}.
+import asyncio
+import board
+from machine import Pin
+
+cfg, client = board.setup()
+app = cfg["app"]
+name = app.get("name", cfg["device"])
+peer = app.get("peer", "green")
+pins = cfg["pins"]
+btn = Pin(pins.get("button", 0), Pin.IN, Pin.PULL_UP)  # BOOT button, active low: 1 = released
+led = Pin(pins.get("led", 2), Pin.OUT, value=0)
+btn_topic = name + "/btn/0"
+
+
+def on_peer_button(topic, msg):
+    # The peer's button is active low: '0' means pressed, so light our LED.
+    led.value(0 if msg == b"1" else 1)
+
+
+client.subscribe(peer + "/btn/0", on_peer_button)
+
+
+async def main():
+    asyncio.create_task(client.run())
+    while True:
+        await client.publish(btn_topic, str(btn.value()), qos=app.get("qos", 0))
+        await asyncio.sleep_ms(app.get("interval_ms", 500))
+
+
+asyncio.run(main())

@@ -1,0 +1,354 @@
+# Mothership MQTT client for MicroPython (ESP32, MicroPython 1.22+): asyncio, MQTT 3.1.1, QoS 0/1.
+# Written for ~100 KB of free heap: one connection, one QoS 1 message in flight, a bounded outbox.
+import asyncio
+import struct
+from time import ticks_ms, ticks_diff
+
+try:
+    from random import getrandbits
+except ImportError:  # some ports lack random; jitter then comes from the clock
+    def getrandbits(n):
+        return ticks_ms() & ((1 << n) - 1)
+
+PINGREQ = b"\xc0\x00"
+DISCONNECT = b"\xe0\x00"
+
+
+def topic_matches(filt, topic):
+    # MQTT 3.1.1 section 4.7: '+' is one level, '#' is this level and every level below.
+    if filt == topic:
+        return True
+    f = filt.split("/")
+    t = topic.split("/")
+    if topic[:1] == "$" and f[0] in ("+", "#"):
+        return False
+    for i, p in enumerate(f):
+        if p == "#":
+            return True
+        if i >= len(t) or (p != "+" and p != t[i]):
+            return False
+    return len(f) == len(t)
+
+
+def _remaining_length(n):
+    out = bytearray()
+    while True:
+        d = n & 0x7F
+        n >>= 7
+        out.append(d | 0x80 if n else d)
+        if not n:
+            return out
+
+
+def _s(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return struct.pack("!H", len(b)) + b
+
+
+def _publish_packet(topic, msg, retain, qos, pid, dup):
+    if isinstance(msg, str):
+        msg = msg.encode()
+    t = _s(topic)
+    n = len(t) + len(msg) + (2 if qos else 0)
+    head = bytearray((0x30 | (0x08 if dup else 0) | (qos << 1) | (1 if retain else 0),))
+    head += _remaining_length(n)
+    head += t
+    if qos:
+        head += struct.pack("!H", pid)
+    return head + msg
+
+
+class MQTTClient:
+    def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=60,
+                 ssl=None, status_topic=None, queue_max=16, backoff_min_ms=1000,
+                 backoff_max_ms=60000, retry_ms=5000, timeout_ms=10000, wifi=None,
+                 wdt=None, log=print):
+        self.client_id = client_id
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.keepalive = keepalive
+        self.ssl = ssl
+        self.status_topic = status_topic
+        self.queue_max = queue_max
+        self._bmin = backoff_min_ms
+        self._bmax = backoff_max_ms
+        self._retry_ms = retry_ms
+        self._timeout = timeout_ms / 1000
+        self._wifi = wifi
+        self._wdt = wdt
+        self.log = log
+        self._ka_ms = keepalive * 1000
+        # Ping at a quarter of the keepalive: the broker hears from us well within its 1.5x limit,
+        # and our own deadline (no packet at all for one keepalive) notices a dead link in <= 1.25x.
+        self._ping_ms = self._ka_ms // 4
+        self._tick_ms = max(50, min(1000, self._ping_ms // 2))
+        self._subs = []  # [filter, qos, callback]
+        self._outbox = []  # [topic, msg, retain, pid]; pid 0 = never sent
+        self._pid = 0
+        self._inflight = 0
+        self._puback = asyncio.Event()
+        self._suback = asyncio.Event()
+        self._sub_pid = 0
+        self._kick = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._down = None
+        self._w = None
+        self.connected = False
+        self.up = asyncio.Event()  # set while connected and subscribed
+        self.on_connect = None
+        self.last_rx = 0
+        self._last_ping = 0
+        self.connects = 0
+        self.dropped = 0  # QoS 1 messages dropped from a full outbox
+        self.dropped_qos0 = 0  # QoS 0 messages published while offline
+
+    # --- public API -------------------------------------------------------------------------
+
+    def subscribe(self, topic_filter, callback, qos=1):
+        """Call callback(topic: str, msg: bytes) for every message matching topic_filter.
+        Kept for the client's lifetime and renewed after every reconnect."""
+        self._subs.append([topic_filter, qos, callback])
+        if self.connected:
+            asyncio.create_task(self._subscribe_safe())
+
+    async def publish(self, topic, msg, retain=False, qos=0):
+        if qos:
+            self.queue(topic, msg, retain)
+            return
+        if not self.connected:
+            self.dropped_qos0 += 1
+            return
+        try:
+            await self._send(_publish_packet(topic, msg, retain, 0, 0, False))
+        except Exception as e:
+            self.dropped_qos0 += 1
+            self._link_down(e)
+
+    def queue(self, topic, msg, retain=False):
+        """Publish at QoS 1 through the outbox, which survives a dead link; a full outbox drops
+        its oldest message and counts it in .dropped. Safe to call before run()."""
+        if len(self._outbox) >= self.queue_max:
+            self._outbox.pop(0)
+            self.dropped += 1
+        self._outbox.append([topic, msg, retain, 0])
+        self._kick.set()
+
+    def pending(self):
+        return len(self._outbox)
+
+    async def run(self):
+        """Connect, serve and reconnect forever. Never returns, never resets the board."""
+        asyncio.create_task(self._outbox_loop())
+        delay = 0
+        while True:
+            if delay:
+                # Jitter: a fleet that lost the same broker must not come back in lockstep.
+                await self._sleep_fed(delay // 2 + getrandbits(16) % (delay // 2 + 1))
+            try:
+                if self._wifi:
+                    await self._wifi.up(self.feed)
+                await self._open()
+            except Exception as e:
+                self.log("mqtt: connect failed:", repr(e))
+                self._close()
+                delay = min(self._bmax, max(self._bmin, delay * 2))
+                continue
+            delay = 0
+            await self._serve()
+            delay = self._bmin
+
+    def feed(self):
+        if self._wdt:
+            self._wdt.feed()
+
+    # --- connection ---------------------------------------------------------------------------
+
+    async def _open(self):
+        self.log("mqtt: connecting to", self.host, self.port)
+        if self.ssl:
+            r, w = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, ssl=self.ssl), self._timeout)
+        else:
+            r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self._timeout)
+        self._r = r
+        self._w = w
+        flags = 0x02  # clean session: subscriptions are renewed by us, not kept by the broker
+        payload = _s(self.client_id)
+        if self.status_topic:
+            flags |= 0x04 | 0x08 | 0x20  # will, will QoS 1, will retain
+            payload += _s(self.status_topic) + _s(b"offline")
+        if self.user is not None:
+            flags |= 0x80
+            payload += _s(self.user)
+            if self.password is not None:
+                flags |= 0x40
+                payload += _s(self.password)
+        vh = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", self.keepalive)
+        await self._send(b"\x10" + _remaining_length(len(vh) + len(payload)) + vh + payload)
+        ack = await asyncio.wait_for(r.readexactly(4), self._timeout)
+        if ack[0] != 0x20 or ack[1] != 2:
+            raise OSError("not a CONNACK")
+        if ack[3]:
+            raise OSError("CONNACK refused, return code %d" % ack[3])
+        self.last_rx = self._last_ping = ticks_ms()
+        self.session_present = ack[2] & 1
+
+    async def _serve(self):
+        self._down = asyncio.Event()
+        reader = asyncio.create_task(self._reader(self._r))
+        try:
+            self.connected = True
+            self.connects += 1
+            if self.status_topic:
+                await self._send(_publish_packet(self.status_topic, b"online", True, 0, 0, False))
+            if self._subs and not self.session_present:
+                await self._subscribe()
+            self.up.set()
+            self._kick.set()
+            self.log("mqtt: up", self.connects)
+            if self.on_connect:
+                self.on_connect(self)
+            while not self._down.is_set():
+                self.feed()
+                if self._wifi and not self._wifi.isconnected():
+                    raise OSError("wifi lost")
+                now = ticks_ms()
+                if ticks_diff(now, self.last_rx) > self._ka_ms:
+                    raise OSError("keepalive: broker silent for %d ms" % ticks_diff(now, self.last_rx))
+                if ticks_diff(now, self._last_ping) >= self._ping_ms:
+                    self._last_ping = now
+                    await self._send(PINGREQ)
+                await asyncio.sleep_ms(self._tick_ms)
+        except Exception as e:
+            self._link_down(e)
+        finally:
+            self.connected = False
+            self.up.clear()
+            reader.cancel()
+            self._close()
+            self.log("mqtt: down")
+
+    def _link_down(self, e):
+        if self._down and not self._down.is_set():
+            self.log("mqtt: link lost:", repr(e))
+            self._down.set()
+
+    def _close(self):
+        w = self._w
+        self._w = None
+        if w:
+            try:
+                w.close()
+            except Exception:
+                pass
+
+    async def _sleep_fed(self, ms):
+        t = ticks_ms()
+        while ticks_diff(ticks_ms(), t) < ms:
+            self.feed()
+            await asyncio.sleep_ms(min(200, ms))
+
+    async def _send(self, pkt):
+        async with self._lock:
+            w = self._w
+            if w is None:
+                raise OSError("not connected")
+            w.write(pkt)
+            # A write that cannot drain (peer gone, buffers full) is a dead link too.
+            await asyncio.wait_for(w.drain(), self._timeout)
+
+    def _next_pid(self):
+        self._pid = self._pid % 65535 + 1
+        return self._pid
+
+    async def _subscribe(self):
+        # One SUBSCRIBE carries every filter: one round trip after a reconnect, whatever the count.
+        pid = self._next_pid()
+        body = struct.pack("!H", pid)
+        for f, q, _ in self._subs:
+            body += _s(f) + bytes((q,))
+        self._sub_pid = pid
+        self._suback.clear()
+        await self._send(b"\x82" + _remaining_length(len(body)) + body)
+        await asyncio.wait_for(self._suback.wait(), self._timeout)
+        if 0x80 in self._suback_rc:
+            self.log("mqtt: broker refused a subscription", bytes(self._suback_rc))
+
+    async def _subscribe_safe(self):
+        try:
+            await self._subscribe()
+        except Exception as e:
+            self._link_down(e)
+
+    async def _reader(self, r):
+        try:
+            while True:
+                hdr = (await r.readexactly(1))[0]
+                n = 0
+                sh = 0
+                while True:
+                    b = (await r.readexactly(1))[0]
+                    n |= (b & 0x7F) << sh
+                    sh += 7
+                    if not b & 0x80:
+                        break
+                body = await r.readexactly(n) if n else b""
+                self.last_rx = ticks_ms()
+                kind = hdr & 0xF0
+                if kind == 0x30:
+                    await self._on_publish(hdr, body)
+                elif kind == 0x40:
+                    if struct.unpack("!H", body)[0] == self._inflight:
+                        self._puback.set()
+                elif kind == 0x90:
+                    if struct.unpack("!H", body[:2])[0] == self._sub_pid:
+                        self._suback_rc = body[2:]
+                        self._suback.set()
+        except Exception as e:
+            self._link_down(e)
+
+    async def _on_publish(self, hdr, body):
+        qos = (hdr >> 1) & 3
+        tl = (body[0] << 8) | body[1]
+        topic = body[2:2 + tl].decode()
+        i = 2 + tl
+        if qos:
+            pid = body[i:i + 2]
+            i += 2
+            # PUBACK first: a slow or failing callback must not make the broker resend.
+            await self._send(b"\x40\x02" + pid)
+        msg = body[i:]
+        for f, _, cb in self._subs:
+            if topic_matches(f, topic):
+                try:
+                    r = cb(topic, msg)
+                    if r is not None and hasattr(r, "send"):
+                        asyncio.create_task(r)
+                except Exception as e:
+                    self.log("mqtt: callback for", f, "failed:", repr(e))
+
+    async def _outbox_loop(self):
+        while True:
+            await self._kick.wait()
+            if not self._outbox or not self.connected:
+                self._kick.clear()
+                continue
+            m = self._outbox[0]
+            dup = m[3] != 0
+            if not dup:
+                m[3] = self._next_pid()
+            self._inflight = m[3]
+            self._puback.clear()
+            try:
+                await self._send(_publish_packet(m[0], m[1], m[2], 1, m[3], dup))
+                await asyncio.wait_for(self._puback.wait(), self._retry_ms / 1000)
+                if self._outbox and self._outbox[0] is m:
+                    self._outbox.pop(0)
+            except asyncio.TimeoutError:
+                pass  # no PUBACK yet: the next round resends it with DUP set
+            except Exception as e:
+                self._link_down(e)
+                await asyncio.sleep_ms(self._tick_ms)

@@ -1,0 +1,226 @@
+// Runs one board's MicroPython interpreter in its own worker thread: the WebAssembly port keeps
+// its state on globalThis, so two boards in one thread would corrupt each other.
+// Protocol with board.ts: it posts {type:'cmd', ...}; we post lines, pin changes and replies.
+import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
+
+const { app, config, accessPoints, resetCause, uniqueId, firmwareDir, shimsDir, heapsize } = workerData;
+const post = (m) => parentPort.postMessage(m);
+const log = (text) => post({ type: 'line', t: Date.now(), text });
+
+const pins = new Map();
+const adc = new Map();
+let dht = [24.1, 26.5];
+let wifiInRange = true;
+let wifiJoined = false;
+let wdtTimeoutMs = 0;
+let lastFeed = 0;
+let wdtFired = false;
+let wdtTimer;
+const socks = new Map();
+const orphans = [];
+let nextSid = 1;
+let capture = null;
+
+function wake(s) {
+  const w = s.waiter;
+  if (!w || !wifiInRange) return;
+  if (s.chunks.length) {
+    const all = Buffer.concat(s.chunks);
+    s.chunks = all.length > w.n ? [all.subarray(w.n)] : [];
+    s.waiter = undefined;
+    w.resolve(new Uint8Array(all.subarray(0, w.n)));
+  } else if (s.eof || s.error) {
+    s.waiter = undefined;
+    if (s.error) w.reject(s.error);
+    else w.resolve(new Uint8Array(0));
+  }
+}
+
+function netConnect(host, port) {
+  if (host !== '127.0.0.1' && host !== 'localhost') {
+    return Promise.reject(new Error(`test boards only reach loopback, not ${host}`));
+  }
+  if (!wifiInRange || !wifiJoined) return Promise.reject(new Error('EHOSTUNREACH'));
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const sid = nextSid++;
+    const s = { socket, chunks: [], eof: false };
+    socket.once('connect', () => {
+      socks.set(sid, s);
+      resolve(sid);
+    });
+    socket.on('data', (d) => {
+      if (!wifiInRange) return; // nothing reaches a board without Wi-Fi
+      s.chunks.push(d);
+      wake(s);
+    });
+    const ended = () => {
+      s.eof = true;
+      wake(s);
+    };
+    socket.on('end', ended);
+    socket.on('close', ended);
+    socket.on('error', (e) => {
+      if (!socks.has(sid)) reject(e);
+      s.error = e;
+      wake(s);
+    });
+  });
+}
+
+const jsboard = {
+  pin_get: (id) => pins.get(id) ?? (id === 0 ? 1 : 0),
+  pin_set: (id, v) => {
+    pins.set(id, v);
+    post({ type: 'pin', id, v });
+  },
+  adc_read: (id) => adc.get(id) ?? 32768,
+  wdt_start: (ms) => {
+    wdtTimeoutMs = ms;
+    lastFeed = Date.now();
+    wdtTimer = setInterval(() => {
+      if (!wdtFired && Date.now() - lastFeed > wdtTimeoutMs) {
+        wdtFired = true;
+        post({ type: 'wdt' });
+        log('harness: WATCHDOG FIRED');
+      }
+    }, 100);
+  },
+  wdt_feed: () => {
+    lastFeed = Date.now();
+  },
+  unique_id: () => uniqueId ?? '240ac4123456',
+  reset_cause: () => resetCause ?? 1,
+  reset: () => {
+    post({ type: 'reset' });
+    log('harness: machine.reset() called');
+  },
+  wifi_connect: (ssid, key) => {
+    post({ type: 'join', ssid });
+    if (wifiInRange && accessPoints?.[ssid] === key) {
+      setTimeout(() => {
+        if (wifiInRange) wifiJoined = true;
+      }, 50);
+    }
+  },
+  wifi_disconnect: () => {
+    wifiJoined = false;
+  },
+  wifi_isconnected: () => wifiJoined && wifiInRange,
+  dht_measure: () => dht,
+  net_connect: netConnect,
+  net_read: (sid, n) => {
+    const s = socks.get(sid);
+    if (!s) return Promise.resolve(new Uint8Array(0));
+    return new Promise((resolve, reject) => {
+      s.waiter = { n, resolve, reject };
+      wake(s);
+    });
+  },
+  net_write: (sid, hex) => {
+    const s = socks.get(sid);
+    // Without Wi-Fi the bytes go nowhere, as on a radio with no access point.
+    if (s && wifiInRange && !s.socket.destroyed) s.socket.write(Buffer.from(hex, 'hex'));
+  },
+  net_drain: (sid) => {
+    const s = socks.get(sid);
+    if (!s) return Promise.reject(new Error('ENOTCONN'));
+    if (s.error) return Promise.reject(s.error);
+    // With the radio off a write never leaves: drain stalls and the firmware's timeout decides.
+    if (!wifiInRange) return new Promise(() => {});
+    if (!s.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => s.socket.once('drain', () => resolve()));
+  },
+  net_close: (sid) => {
+    const s = socks.get(sid);
+    if (!s) return;
+    socks.delete(sid);
+    if (s.waiter) s.waiter.resolve(new Uint8Array(0));
+    // Closing while the radio is off sends nothing: the peer learns of it only later.
+    if (wifiInRange) s.socket.destroy();
+    else orphans.push(s.socket);
+  },
+};
+
+const mp = await loadMicroPython({
+  heapsize,
+  stdout: (l) => (capture ? capture.push(l) : log(l)),
+  stderr: (l) => log(`stderr: ${l}`),
+});
+mp.registerJsModule('jsboard', jsboard);
+mp.FS.mkdirTree('/lib');
+mp.FS.mkdirTree('/shims');
+for (const f of readdirSync(join(firmwareDir, 'lib'))) {
+  if (f.endsWith('.py')) mp.FS.writeFile(`/lib/${f}`, readFileSync(join(firmwareDir, 'lib', f)));
+}
+for (const f of readdirSync(shimsDir)) {
+  if (f.endsWith('.py')) mp.FS.writeFile(`/shims/${f}`, readFileSync(join(shimsDir, f)));
+}
+mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
+mp.FS.writeFile('/main.py', readFileSync(join(firmwareDir, 'apps', app, 'main.py')));
+mp.FS.writeFile('/config.json', JSON.stringify(config));
+mp.runPython('import sys, os\nos.chdir("/")\nsys.path.insert(0, "/shims")\nimport _harness');
+const heap = () => mp.runPython('import gc\ngc.collect()\ngc.mem_alloc()');
+const baselineHeap = heap();
+
+parentPort.on('message', (m) => {
+  let value = null;
+  let error = null;
+  try {
+    switch (m.cmd) {
+      case 'pin':
+        pins.set(m.id, m.v);
+        break;
+      case 'adc':
+        adc.set(m.id, m.v);
+        break;
+      case 'dht':
+        dht = m.v;
+        break;
+      case 'wifi':
+        wifiInRange = m.on;
+        if (!m.on) wifiJoined = false;
+        else for (const s of orphans.splice(0)) s.destroy();
+        break;
+      case 'heap':
+        value = heap();
+        break;
+      case 'heapTotal': {
+        capture = [];
+        mp.runPython('import micropython\nmicropython.mem_info()');
+        const out = capture.join('\n');
+        capture = null;
+        const r = /GC: total: (\d+)/.exec(out);
+        value = r ? Number(r[1]) : null;
+        break;
+      }
+      case 'eval':
+        value = mp.runPython(`import main\n${m.expr}`);
+        break;
+      case 'stop':
+        try {
+          mp.runPython('import _harness\n_harness.stop()');
+        } catch {}
+        clearInterval(wdtTimer);
+        for (const s of socks.values()) s.socket.destroy();
+        for (const s of orphans) s.destroy();
+        socks.clear();
+        break;
+    }
+  } catch (e) {
+    error = String(e?.message ?? e);
+  }
+  if (m.id !== undefined) post({ type: 'reply', id: m.id, value, error });
+});
+
+post({ type: 'booted', baselineHeap });
+// As on the board: boot.py, then main.py (whose asyncio.run returns at once here).
+try {
+  mp.runPython('exec(open("/boot.py").read())\nimport main');
+} catch (e) {
+  log(`harness: main.py raised ${e?.message ?? e}`);
+}

@@ -1,0 +1,176 @@
+// One simulated ESP32: the real MicroPython 1.27 interpreter (WebAssembly) running the firmware
+// from firmware/ unchanged, with shims for network/machine/dht and asyncio streams bridged to
+// Node sockets. Each board runs in its own worker thread (board-worker.mjs). The test drives
+// the world around it: Wi-Fi, pins, the DHT22, the ADC.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const FIRMWARE_DIR = join(here, '..', '..', '..', 'firmware');
+
+/** What an ESP32-WROOM-32 running MicroPython leaves to Python code. */
+export const ESP32_HEAP = 100 * 1024;
+
+export interface BoardOptions {
+  app: 'conversation' | 'led_remote' | 'mothership' | 'dht';
+  config: Record<string, unknown>;
+  /** Networks in range: ssid -> password. */
+  accessPoints?: Record<string, string>;
+  /** machine.reset_cause() value: 1 power-on, 3 watchdog... */
+  resetCause?: number;
+  uniqueId?: string;
+}
+
+export interface Line {
+  t: number;
+  text: string;
+}
+
+type Msg =
+  | { type: 'line'; t: number; text: string }
+  | { type: 'pin'; id: number; v: number }
+  | { type: 'wdt' }
+  | { type: 'reset' }
+  | { type: 'join'; ssid: string }
+  | { type: 'booted'; baselineHeap: number }
+  | { type: 'reply'; id: number; value: unknown; error: string | null };
+
+export class Board {
+  readonly lines: Line[] = [];
+  /** Output pin levels as last set by the firmware (and input levels set by the test). */
+  readonly pins = new Map<number, number>();
+  wdtFired = false;
+  resets = 0;
+  wifiJoins = 0;
+  baselineHeap = 0;
+  private worker: Worker;
+  private replies = new Map<number, (m: Extract<Msg, { type: 'reply' }>) => void>();
+  private nextId = 1;
+  private stopped = false;
+
+  private constructor(readonly opts: BoardOptions) {
+    this.worker = new Worker(new URL('./board-worker.mjs', import.meta.url), {
+      workerData: {
+        ...opts,
+        firmwareDir: FIRMWARE_DIR,
+        shimsDir: join(here, 'shims'),
+        heapsize: ESP32_HEAP,
+      },
+    });
+  }
+
+  static async start(opts: BoardOptions): Promise<Board> {
+    const b = new Board(opts);
+    await new Promise<void>((resolve, reject) => {
+      b.worker.once('error', reject);
+      b.worker.on('message', (m: Msg) => {
+        if (m.type === 'booted') {
+          b.baselineHeap = m.baselineHeap;
+          resolve();
+        } else b.onMessage(m);
+      });
+    });
+    return b;
+  }
+
+  private onMessage(m: Msg): void {
+    switch (m.type) {
+      case 'line':
+        this.lines.push({ t: m.t, text: m.text });
+        if (process.env.FIRMWARE_ECHO) console.log(`[${this.opts.app}] ${m.text}`);
+        break;
+      case 'pin':
+        this.pins.set(m.id, m.v);
+        break;
+      case 'wdt':
+        this.wdtFired = true;
+        break;
+      case 'reset':
+        this.resets++;
+        break;
+      case 'join':
+        this.wifiJoins++;
+        break;
+      case 'reply':
+        this.replies.get(m.id)?.(m);
+        this.replies.delete(m.id);
+        break;
+    }
+  }
+
+  private send(cmd: Record<string, unknown>): void {
+    this.worker.postMessage(cmd);
+  }
+
+  private ask(cmd: Record<string, unknown>): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`board did not answer ${cmd.cmd}`)), 5000);
+      this.replies.set(id, (m) => {
+        clearTimeout(timer);
+        if (m.error) reject(new Error(m.error));
+        else resolve(m.value);
+      });
+      this.worker.postMessage({ ...cmd, id });
+    });
+  }
+
+  setPin(id: number, v: number): void {
+    this.pins.set(id, v);
+    this.send({ cmd: 'pin', id, v });
+  }
+
+  setAdc(id: number, v: number): void {
+    this.send({ cmd: 'adc', id, v });
+  }
+
+  /** null = sensor detached: measure() raises OSError(ETIMEDOUT) like the real driver. */
+  setDht(v: [number, number] | null): void {
+    this.send({ cmd: 'dht', v });
+  }
+
+  /** The access point disappears: the station drops and open sockets stall without FIN or RST. */
+  wifiOff(): void {
+    this.send({ cmd: 'wifi', on: false });
+  }
+
+  wifiOn(): void {
+    this.send({ cmd: 'wifi', on: true });
+  }
+
+  /** gc.mem_alloc() after gc.collect(), in bytes. */
+  async heap(): Promise<number> {
+    return (await this.ask({ cmd: 'heap' })) as number;
+  }
+
+  /** Size of the GC heap; grows past ESP32_HEAP only if the program ever needed more. */
+  async heapTotal(): Promise<number> {
+    return (await this.ask({ cmd: 'heapTotal' })) as number;
+  }
+
+  /** A Python expression evaluated after `import main` (e.g. "main.client.dropped"). */
+  eval(expr: string): Promise<unknown> {
+    return this.ask({ cmd: 'eval', expr });
+  }
+
+  async waitFor(re: RegExp, timeoutMs: number, after = 0): Promise<Line> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.lines.find((l) => l.t >= after && re.test(l.text));
+      if (hit) return hit;
+      if (Date.now() > deadline) {
+        const tail = this.lines.slice(-15).map((l) => l.text);
+        throw new Error(`board did not print ${re} within ${timeoutMs} ms; last lines:\n${tail.join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.ask({ cmd: 'stop' }).catch(() => {});
+    await this.worker.terminate();
+  }
+}

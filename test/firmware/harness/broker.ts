@@ -1,0 +1,93 @@
+// The broker the firmware tests run against. Today: Debian's mosquitto. To test against
+// Mothership's own broker, change startBroker() only; every test goes through it.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestBroker {
+  port: number;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL: no goodbye to anyone. */
+  kill(): Promise<void>;
+  /** Start again on the same port (after stop/kill). */
+  restart(): Promise<void>;
+  /** Stop for good and remove the generated files. */
+  close(): Promise<void>;
+}
+
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect({ host: '127.0.0.1', port });
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`broker did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startBroker(): Promise<TestBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-broker-'));
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  let proc: ChildProcess | undefined;
+
+  const launch = async () => {
+    const p = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr?.on('data', (d) => {
+      err += d;
+    });
+    proc = p;
+    try {
+      await waitForPort(port);
+    } catch (e) {
+      p.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}: ${err}`);
+    }
+  };
+  const end = async (signal: NodeJS.Signals) => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  };
+
+  await launch();
+  return {
+    port,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    restart: launch,
+    close: async () => {
+      await end('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// A TCP proxy between a board and the broker, so a test can make the broker vanish without a
+// FIN (blackhole), refuse connections, or forward normally.
+import net from 'node:net';
+
+export type ProxyMode = 'forward' | 'blackhole' | 'refuse';
+
+export interface Proxy {
+  port: number;
+  mode: ProxyMode;
+  set(mode: ProxyMode): void;
+  /** Connections accepted so far (each a board's connect attempt). */
+  accepted: number;
+  close(): Promise<void>;
+}
+
+interface Pair {
+  client: net.Socket;
+  upstream?: net.Socket;
+  silent: boolean;
+}
+
+export async function startProxy(targetPort: number): Promise<Proxy> {
+  const pairs = new Set<Pair>();
+  const proxy: Proxy = {
+    port: 0,
+    mode: 'forward',
+    accepted: 0,
+    set(mode) {
+      proxy.mode = mode;
+      for (const p of pairs) {
+        if (mode === 'blackhole') p.silent = true;
+        // A link that went silent stays dead when the path comes back, as after a real outage.
+        else if (p.silent) drop(p);
+      }
+    },
+    close: async () => {
+      for (const p of pairs) drop(p);
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  const drop = (p: Pair) => {
+    pairs.delete(p);
+    p.client.destroy();
+    p.upstream?.destroy();
+  };
+  const server = net.createServer((client) => {
+    proxy.accepted++;
+    client.on('error', () => {});
+    if (proxy.mode === 'refuse') {
+      client.resetAndDestroy();
+      return;
+    }
+    const p: Pair = { client, silent: proxy.mode === 'blackhole' };
+    pairs.add(p);
+    client.on('close', () => {
+      pairs.delete(p);
+      p.upstream?.destroy();
+    });
+    if (p.silent) return; // accepted by the kernel, then nothing: a host that went away
+    const up = net.connect({ host: '127.0.0.1', port: targetPort });
+    p.upstream = up;
+    up.on('error', () => {});
+    up.on('close', () => {
+      if (!p.silent) drop(p);
+    });
+    up.on('data', (d) => {
+      if (!p.silent) client.write(d);
+    });
+    client.on('data', (d) => {
+      if (!p.silent) up.write(d);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  proxy.port = (server.address() as net.AddressInfo).port;
+  return proxy;
+}
