@@ -1,0 +1,85 @@
+import type { Delivery, InflightState, Will } from './session.js';
+import type { Message, SubscriptionOptions } from './types.js';
+
+/**
+ * What the broker keeps across restarts, as the broker sees it. Implementations live in src/store
+ * (SQLite embedded, later Redis); the broker never imports them, it is handed one.
+ *
+ * Writes are applied in call order and are durable once `afterDurable` calls back: the broker sends
+ * PUBACK/PUBREC for a QoS 1/2 message only then, so nothing acknowledged is lost.
+ */
+export interface SessionRecord {
+  clientId: string;
+  protocolVersion: 3 | 4 | 5;
+  username: string | undefined;
+  /** Seconds the session lives after its connection ends; 0xFFFFFFFF: never expires. */
+  expiryInterval: number;
+  /** Epoch ms when the offline session expires (absent while online or never expiring). */
+  expiresAt: number | undefined;
+  will: Will | undefined;
+  /** Epoch ms when a delayed will is due (absent when none is pending). */
+  willDueAt: number | undefined;
+}
+
+export interface StoredInflight {
+  packetId: number;
+  delivery: Delivery;
+  state: InflightState;
+}
+
+export interface StoredQueued {
+  /** Position in the session's queue; increasing in the order messages were queued. */
+  seq: number;
+  delivery: Delivery;
+}
+
+export interface StoredSession {
+  record: SessionRecord;
+  subscriptions: { filter: string; options: SubscriptionOptions }[];
+  inflight: StoredInflight[];
+  inboundQos2: number[];
+  queued: StoredQueued[];
+}
+
+export type DurabilityPolicy =
+  /** fsync before every acknowledgement. */
+  | { mode: 'every-message' }
+  /** Group commit: acknowledgements wait for one shared fsync within `maxDelayMs`. */
+  | { mode: 'grouped'; maxDelayMs: number }
+  /** Like mosquitto's autosave_interval: write every `intervalSeconds`; acknowledge at once. */
+  | { mode: 'periodic'; intervalSeconds: number };
+
+export interface Persistence {
+  /** Everything kept, read once at start (deadlines are absolute epoch ms so they keep counting). */
+  load(): { retained: Message[]; sessions: StoredSession[] };
+
+  saveRetained(message: Message): void;
+  deleteRetained(topic: string): void;
+
+  saveSession(record: SessionRecord): void;
+  /** Removes the session with its subscriptions, queue, inflight and inbound QoS 2 state. */
+  deleteSession(clientId: string): void;
+
+  saveSubscription(clientId: string, filter: string, options: SubscriptionOptions): void;
+  deleteSubscription(clientId: string, filter: string): void;
+
+  /** Appends to the session's offline queue; returns its seq. */
+  enqueue(clientId: string, delivery: Delivery): number;
+  dequeue(clientId: string, seq: number): void;
+
+  saveInflight(clientId: string, entry: StoredInflight): void;
+  deleteInflight(clientId: string, packetId: number): void;
+
+  saveInboundQos2(clientId: string, packetId: number): void;
+  deleteInboundQos2(clientId: string, packetId: number): void;
+
+  /**
+   * Calls `done` once every write made so far is durable under the policy. `done(err)` with an error
+   * (disk full, I/O error) means those writes are not safe: the broker refuses the message instead of
+   * acknowledging it.
+   */
+  afterDurable(done: (err?: Error) => void): void;
+
+  /** Flushes everything pending and closes. */
+  close(): void;
+}
