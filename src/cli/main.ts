@@ -18,6 +18,7 @@ const commands: Record<
     summary: 'manage a password file (mosquitto_passwd flags)',
     load: () => import('./commands/passwd.js'),
   },
+  certs: { summary: 'make a local CA and TLS certificates', load: () => import('./commands/certs.js') },
 };
 
 export function usage(): string {
