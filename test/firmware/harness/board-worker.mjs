@@ -164,7 +164,12 @@ mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
 mp.FS.writeFile('/main.py', readFileSync(join(firmwareDir, 'apps', app, 'main.py')));
 mp.FS.writeFile('/config.json', JSON.stringify(config));
 mp.runPython('import sys, os\nos.chdir("/")\nsys.path.insert(0, "/shims")\nimport _harness');
-const heap = () => mp.runPython('import gc\ngc.collect()\ngc.mem_alloc()');
+// runPython returns nothing useful: results travel through a global of __main__.
+const evaluate = (stmts, expr) => {
+  mp.runPython(`${stmts}\n_harness_result = ${expr}`);
+  return mp.globals.get('_harness_result');
+};
+const heap = () => evaluate('import gc\n_harness_result = None\ngc.collect()', 'gc.mem_alloc()');
 const baselineHeap = heap();
 
 parentPort.on('message', (m) => {
@@ -199,7 +204,7 @@ parentPort.on('message', (m) => {
         break;
       }
       case 'eval':
-        value = mp.runPython(`import main\n${m.expr}`);
+        value = evaluate(`import main\n${m.stmts ?? ''}`, m.expr);
         break;
       case 'stop':
         try {

@@ -149,9 +149,13 @@ export class Board {
     return (await this.ask({ cmd: 'heapTotal' })) as number;
   }
 
-  /** A Python expression evaluated after `import main` (e.g. "main.client.dropped"). */
-  eval(expr: string): Promise<unknown> {
-    return this.ask({ cmd: 'eval', expr });
+  /** A Python expression evaluated after `import main` and `stmts` (e.g. "main.client.dropped"). */
+  eval(expr: string, stmts = ''): Promise<unknown> {
+    return this.ask({ cmd: 'eval', expr, stmts });
+  }
+
+  since(t: number): Line[] {
+    return this.lines.filter((l) => l.t >= t);
   }
 
   async waitFor(re: RegExp, timeoutMs: number, after = 0): Promise<Line> {
