@@ -63,6 +63,7 @@ export class BrokerCore {
       ...defaultBrokerOptions,
       authenticator: allowEveryone,
       authorizer: allowEveryone,
+      persistence: undefined,
       ...definedOnly(options),
     };
     this.readChecks = this.options.authorizer !== allowEveryone;
@@ -87,9 +88,70 @@ export class BrokerCore {
     return m;
   }
 
-  /** Durable-before-acknowledged hook: the in-memory broker acknowledges at once. */
-  whenDurable(ack: () => void): void {
-    ack();
+  /** Calls back once everything the broker wrote so far is durable; `failed` when it could not be kept. */
+  whenDurable(ack: (failed: boolean) => void): void {
+    const store = this.options.persistence;
+    if (!store) return ack(false);
+    store.afterDurable((err) => ack(err !== undefined));
+  }
+
+  /** Rebuilds retained messages and offline sessions from persistence; their timers keep counting. */
+  restore(): void {
+    const store = this.options.persistence;
+    if (!store) return;
+    const { retained, sessions } = store.load();
+    for (const m of retained) this.retained.put(m);
+    this.stats.retainedChanged(this.retained.size);
+    const now = Date.now();
+    for (const stored of sessions) {
+      const r = stored.record;
+      const session = this.newSession(r.clientId);
+      session.protocolVersion = r.protocolVersion;
+      session.username = r.username;
+      session.expiryInterval = r.expiryInterval;
+      // A will belongs to its connection; only a delayed will already counting down survives.
+      session.will = r.willDueAt !== undefined ? r.will : undefined;
+      session.willDueAt = r.willDueAt;
+      session.expiresAt =
+        r.expiresAt ?? (r.expiryInterval === NEVER_EXPIRES ? undefined : now + r.expiryInterval * 1000);
+      for (const { filter, options } of stored.subscriptions) {
+        session.subscriptions.set(filter, options);
+        this.addToTree(r.clientId, filter, options);
+      }
+      session.restore(
+        stored.inflight.map((i) => [i.packetId, { delivery: i.delivery, state: i.state }]),
+        stored.queued.map((q) => ({ delivery: q.delivery, seq: q.seq })),
+        stored.inboundQos2,
+      );
+      session.journal = store;
+      this.scheduleSessionTimer(session);
+    }
+    this.stats.subscriptionsChanged(this.tree.size);
+  }
+
+  private newSession(clientId: string): Session {
+    const session = new Session(clientId, this.options, {
+      onDropped: (reason) => {
+        this.stats.publishDropped++;
+        if (reason === 'expired') this.stats.publishExpired++;
+      },
+    });
+    this.sessions.set(clientId, session);
+    return session;
+  }
+
+  /** Writes a persistent session's record (expiry, will, deadlines) to the store. */
+  private saveRecord(session: Session): void {
+    if (!session.journal) return;
+    this.options.persistence?.saveSession({
+      clientId: session.clientId,
+      protocolVersion: session.protocolVersion,
+      username: session.username,
+      expiryInterval: session.expiryInterval,
+      expiresAt: session.expiresAt,
+      will: session.will,
+      willDueAt: session.willDueAt,
+    });
   }
 
   // ---- sessions ----
@@ -114,19 +176,22 @@ export class BrokerCore {
       this.clearTimer(session);
       session.willDueAt = undefined;
     } else {
-      session = new Session(clientId, this.options, {
-        onDropped: (reason) => {
-          this.stats.publishDropped++;
-          if (reason === 'expired') this.stats.publishExpired++;
-        },
-      });
-      this.sessions.set(clientId, session);
+      session = this.newSession(clientId);
     }
     session.protocolVersion = connection.protocolVersion;
     session.username = connection.username;
     session.expiryInterval = expiryInterval;
     session.will = will;
     this.connections.set(clientId, connection);
+    const store = this.options.persistence;
+    if (store && expiryInterval > 0) {
+      // Only sessions that outlive their connection are worth keeping.
+      session.journal = store;
+      this.saveRecord(session);
+    } else if (session.journal) {
+      store?.deleteSession(clientId);
+      session.journal = undefined;
+    }
     return { session, sessionPresent };
   }
 
@@ -142,8 +207,14 @@ export class BrokerCore {
     session.detach();
     this.stats.clientDisconnected();
     this.events.emit('client-disconnect', connection.info!, reason);
-    if (reason === 'server-shutting-down') return;
     const now = Date.now();
+    if (reason === 'server-shutting-down') {
+      // The session's expiry starts counting now, across the restart.
+      if (session.expiryInterval !== NEVER_EXPIRES) session.expiresAt = now + session.expiryInterval * 1000;
+      session.will = undefined;
+      this.saveRecord(session);
+      return;
+    }
     const will = session.will;
     if (will && connection.willWanted) {
       if (will.delaySeconds === 0 || session.expiryInterval === 0) {
@@ -161,6 +232,7 @@ export class BrokerCore {
       return;
     }
     if (session.expiryInterval !== NEVER_EXPIRES) session.expiresAt = now + session.expiryInterval * 1000;
+    this.saveRecord(session);
     this.scheduleSessionTimer(session);
   }
 
@@ -187,6 +259,7 @@ export class BrokerCore {
       session.will = undefined;
       session.willDueAt = undefined;
       if (will) this.publishWill(will);
+      this.saveRecord(session);
     }
     if (session.expiresAt !== undefined && session.expiresAt <= now) {
       this.endSession(session);
@@ -212,6 +285,10 @@ export class BrokerCore {
     }
     for (const filter of session.subscriptions.keys()) this.removeFromTree(session.clientId, filter);
     session.subscriptions.clear();
+    if (session.journal) {
+      this.options.persistence?.deleteSession(session.clientId);
+      session.journal = undefined;
+    }
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 
@@ -224,7 +301,14 @@ export class BrokerCore {
   /** An application message accepted from a client or the host program: retain it, route it, announce it. */
   accept(message: Message, from: Connection | undefined): void {
     this.stats.publishReceived++;
-    if (message.retain && this.retained.put(message)) this.stats.retainedChanged(this.retained.size);
+    if (message.retain && this.retained.put(message)) {
+      this.stats.retainedChanged(this.retained.size);
+      const store = this.options.persistence;
+      if (store && !message.topic.startsWith('$SYS/')) {
+        if (message.payload.length === 0) store.deleteRetained(message.topic);
+        else store.saveRetained(message);
+      }
+    }
     this.route(message, from?.clientId);
     this.events.emit('publish', message, from?.clientId);
   }
@@ -337,6 +421,7 @@ export class BrokerCore {
       const existed = session.subscriptions.has(filter);
       session.subscriptions.set(filter, options);
       this.addToTree(session.clientId, filter, options);
+      if (session.journal) this.options.persistence?.saveSubscription(session.clientId, filter, options);
       granted.push(qos);
       added.push({ clientId: session.clientId, filter, ...options });
       // [MQTT-3.3.1-9..11]: Retain Handling 0 always sends retained, 1 only for a new subscription, 2 never;
@@ -375,6 +460,7 @@ export class BrokerCore {
     const codes = filters.map((filter) => {
       if (!session.subscriptions.delete(filter)) return ReasonCode.NoSubscriptionExisted;
       this.removeFromTree(session.clientId, filter);
+      if (session.journal) this.options.persistence?.deleteSubscription(session.clientId, filter);
       removed.push(filter);
       return ReasonCode.Success;
     });

@@ -29,6 +29,7 @@ export class Broker {
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.core = new BrokerCore(options);
+    this.core.restore();
     this.sys = new SysTopics(this.core);
     this.sys.start(this.core.options.sysInterval);
   }
@@ -114,5 +115,6 @@ export class Broker {
     this.sys.stop();
     for (const c of [...this.live]) c.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
     this.live.clear();
+    this.core.options.persistence?.close();
   }
 }

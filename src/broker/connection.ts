@@ -333,7 +333,7 @@ export class Connection implements SessionLink {
       this.core.stats.publishDropped++;
       // 3.1.1 has no way to say no: the message is acknowledged and silently dropped.
       if (qos > 0) this.sendAck(qos === 1 ? 'puback' : 'pubrec', packetId!, v5 ? refusal : 0);
-      if (qos === 2 && !v5) this.session!.inboundQos2.add(packetId!);
+      if (qos === 2 && !v5) this.session!.holdInboundQos2(packetId!);
       return;
     }
 
@@ -344,16 +344,21 @@ export class Connection implements SessionLink {
       packet.retain,
       v5 ? forwardedProperties(props) : undefined,
     );
+    if (qos === 2) this.session!.holdInboundQos2(packetId!);
     this.core.accept(message, this);
-    if (qos === 1) this.core.whenDurable(() => this.sendAck('puback', packetId!, 0));
-    else if (qos === 2) {
-      this.session!.inboundQos2.add(packetId!);
-      this.core.whenDurable(() => this.sendAck('pubrec', packetId!, 0));
-    }
+    if (qos === 0) return;
+    const cmd = qos === 1 ? 'puback' : 'pubrec';
+    // Acknowledged only once durable; if the store cannot keep it, say so rather than pretend [issue 4].
+    this.core.whenDurable((failed) => {
+      if (!failed) return this.sendAck(cmd, packetId!, 0);
+      if (v5) return this.sendAck(cmd, packetId!, ReasonCode.QuotaExceeded);
+      // 3.1.1 has no refusal: no acknowledgement, and the client will resend after reconnecting.
+      this.terminate('socket-error');
+    });
   }
 
   private onPubrel(packetId: number): void {
-    const known = this.session!.inboundQos2.delete(packetId);
+    const known = this.session!.releaseInboundQos2(packetId);
     this.sendAck('pubcomp', packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound);
   }
 

@@ -1,4 +1,5 @@
 import type { Authenticator, Authorizer } from './auth.js';
+import type { Persistence } from './persistence.js';
 
 /**
  * Broker limits and behaviour. Names follow mosquitto.conf's directives (camelCased) so that a
@@ -32,9 +33,11 @@ export interface BrokerOptions {
   authorizer: Authorizer;
   /** Reported in $SYS/broker/version. */
   version: string;
+  /** Where sessions, queues and retained messages survive restarts (undefined: memory only). */
+  persistence: Persistence | undefined;
 }
 
-export const defaultBrokerOptions: Omit<BrokerOptions, 'authenticator' | 'authorizer'> = {
+export const defaultBrokerOptions: Omit<BrokerOptions, 'authenticator' | 'authorizer' | 'persistence'> = {
   maxKeepalive: 65535,
   maxPacketSize: 0,
   messageSizeLimit: 0,

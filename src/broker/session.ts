@@ -33,6 +33,22 @@ export interface SessionCounters {
   onDropped(reason: 'queue-full' | 'expired' | 'too-large', delivery: Delivery): void;
 }
 
+/** Where a persistent session records its queue and in-flight state (see persistence.ts). */
+export interface SessionJournal {
+  enqueue(clientId: string, delivery: Delivery): number;
+  dequeue(clientId: string, seq: number): void;
+  saveInflight(clientId: string, entry: { packetId: number; delivery: Delivery; state: InflightState }): void;
+  deleteInflight(clientId: string, packetId: number): void;
+  saveInboundQos2(clientId: string, packetId: number): void;
+  deleteInboundQos2(clientId: string, packetId: number): void;
+}
+
+export interface QueuedDelivery {
+  delivery: Delivery;
+  /** Position in the journal, when the session is journaled. */
+  seq: number | undefined;
+}
+
 /** Will message held for a session, published on abnormal disconnect (after its delay, for v5). */
 export interface Will {
   message: Message;
@@ -49,7 +65,7 @@ export const NEVER_EXPIRES = 0xffffffff;
 export class Session {
   readonly subscriptions = new Map<string, SubscriptionOptions>();
   readonly inflight = new Map<number, InflightEntry>();
-  readonly queue: Delivery[] = [];
+  readonly queue: QueuedDelivery[] = [];
   /** Inbound QoS 2 packet ids received but not yet released, so a resent PUBLISH is not routed twice. */
   readonly inboundQos2 = new Set<number>();
   link: SessionLink | undefined;
@@ -62,6 +78,8 @@ export class Session {
   will: Will | undefined;
   /** Epoch ms when a delayed will is due, while one is pending. */
   willDueAt: number | undefined;
+  /** Set while the session outlives its connection (expiry > 0) and the broker has persistence. */
+  journal: SessionJournal | undefined;
   private nextPacketId = 1;
 
   constructor(
@@ -71,6 +89,32 @@ export class Session {
     /** Protocol version of the last connection; decides how messages are queued and resent. */
     public protocolVersion: 3 | 4 | 5 = 4,
   ) {}
+
+  /** An inbound QoS 2 message was routed; its id is held until PUBREL [MQTT-4.3.3-9]. */
+  holdInboundQos2(packetId: number): void {
+    this.inboundQos2.add(packetId);
+    this.journal?.saveInboundQos2(this.clientId, packetId);
+  }
+
+  releaseInboundQos2(packetId: number): boolean {
+    if (!this.inboundQos2.delete(packetId)) return false;
+    this.journal?.deleteInboundQos2(this.clientId, packetId);
+    return true;
+  }
+
+  /** Restores state read back from persistence at start (the session is offline). */
+  restore(
+    inflight: Iterable<[number, InflightEntry]>,
+    queued: Iterable<QueuedDelivery>,
+    inboundQos2: Iterable<number>,
+  ): void {
+    for (const [id, entry] of inflight) {
+      this.inflight.set(id, entry);
+      if (id >= this.nextPacketId) this.nextPacketId = id === 65535 ? 1 : id + 1;
+    }
+    for (const q of queued) this.queue.push(q);
+    for (const id of inboundQos2) this.inboundQos2.add(id);
+  }
 
   get online(): boolean {
     return this.link !== undefined;
@@ -113,7 +157,7 @@ export class Session {
       this.counters.onDropped('queue-full', delivery);
       return;
     }
-    this.queue.push(delivery);
+    this.queue.push({ delivery, seq: this.journal?.enqueue(this.clientId, delivery) });
   }
 
   private sendFromWindow(delivery: Delivery, now: number): void {
@@ -132,16 +176,17 @@ export class Session {
       this.counters.onDropped('too-large', delivery);
       return;
     }
-    this.inflight.set(packetId, {
-      delivery,
-      state: delivery.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec',
-    });
+    const state: InflightState = delivery.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec';
+    this.inflight.set(packetId, { delivery, state });
+    this.journal?.saveInflight(this.clientId, { packetId, delivery, state });
   }
 
   /** Moves queued messages into the in-flight window while there is room. */
   pump(now: number): void {
     while (this.link && this.queue.length > 0 && this.inflight.size < this.window()) {
-      this.sendFromWindow(this.queue.shift()!, now);
+      const next = this.queue.shift()!;
+      if (next.seq !== undefined) this.journal?.dequeue(this.clientId, next.seq);
+      this.sendFromWindow(next.delivery, now);
     }
   }
 
@@ -150,6 +195,7 @@ export class Session {
     const entry = this.inflight.get(packetId);
     if (!entry) return false;
     this.inflight.delete(packetId);
+    this.journal?.deleteInflight(this.clientId, packetId);
     this.pump(now);
     return true;
   }
@@ -160,6 +206,7 @@ export class Session {
     if (!entry) return false;
     if (failed) return this.acknowledge(packetId, now);
     entry.state = 'awaiting-pubcomp';
+    this.journal?.saveInflight(this.clientId, { packetId, delivery: entry.delivery, state: entry.state });
     this.link?.sendPubrel(packetId);
     return true;
   }
