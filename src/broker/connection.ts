@@ -93,8 +93,13 @@ export class Connection implements SessionLink {
       this.terminate('protocol-error');
       return;
     }
-    if (problem.kind === 'too-large') this.disconnect('packet-too-large', ReasonCode.PacketTooLarge);
-    else this.disconnect('malformed-packet', ReasonCode.MalformedPacket);
+    if (problem.kind === 'too-large')
+      this.disconnect(
+        'packet-too-large',
+        ReasonCode.PacketTooLarge,
+        `packet of ${problem.size} bytes is over the maximum of ${problem.limit}`,
+      );
+    else this.disconnect('malformed-packet', ReasonCode.MalformedPacket, problem.message);
   }
 
   private onPacket(packet: Packet): void {

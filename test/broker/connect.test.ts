@@ -174,3 +174,27 @@ describe('limits and refusals', () => {
     await bad4.client.waitClosed();
   });
 });
+
+describe('reason strings', () => {
+  it('v5: a packet over max_packet_size gets DISCONNECT 0x95 with a reason string saying why', async () => {
+    b = await startBroker({ maxPacketSize: 100 });
+    const { client } = await RawClient.connected(b.port, { protocolVersion: 5 });
+    client.send({ cmd: 'publish', topic: 't', payload: Buffer.alloc(200), qos: 0 });
+    const d = (await client.next('disconnect')) as IDisconnectPacket;
+    expect(d.reasonCode).toBe(0x95);
+    expect(d.properties?.reasonString).toMatch(/over the maximum of 100/);
+    await client.waitClosed();
+  });
+
+  it('v5: Request Problem Information 0 suppresses reason strings', async () => {
+    b = await startBroker({ maxPacketSize: 100 });
+    const { client } = await RawClient.connected(b.port, {
+      protocolVersion: 5,
+      properties: { requestProblemInformation: false },
+    });
+    client.send({ cmd: 'publish', topic: 't', payload: Buffer.alloc(200), qos: 0 });
+    const d = (await client.next('disconnect')) as IDisconnectPacket;
+    expect(d.reasonCode).toBe(0x95);
+    expect(d.properties?.reasonString).toBeUndefined();
+  });
+});
