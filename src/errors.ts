@@ -11,6 +11,7 @@ export const ErrorCodes = {
   TLS_FILE_UNREADABLE: 'MS_TLS_FILE_UNREADABLE',
   PASSWORD_FILE_INVALID: 'MS_PASSWORD_FILE_INVALID',
   ACL_FILE_INVALID: 'MS_ACL_FILE_INVALID',
+  AUTH_FILE_UNREADABLE: 'MS_AUTH_FILE_UNREADABLE',
   USAGE: 'MS_USAGE',
   STORE_CORRUPT: 'MS_STORE_CORRUPT',
   STORE_FULL: 'MS_STORE_FULL',
@@ -19,6 +20,12 @@ export const ErrorCodes = {
   CERT_EXISTS: 'MS_CERT_EXISTS',
   CERT_DIR_UNWRITABLE: 'MS_CERT_DIR_UNWRITABLE',
   CERT_INVALID: 'MS_CERT_INVALID',
+  /** The database was written by a newer Mothership (schema version above what this build knows). */
+  STORE_TOO_NEW: 'MS_STORE_TOO_NEW',
+  /** A write to the store failed for a reason other than a full disk or an I/O error. */
+  STORE_WRITE_FAILED: 'MS_STORE_WRITE_FAILED',
+  /** The store was used after close(). */
+  STORE_CLOSED: 'MS_STORE_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
