@@ -1,0 +1,663 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  DurabilityPolicy,
+  Persistence,
+  SessionRecord,
+  StoredInflight,
+  StoredSession,
+} from '../broker/persistence.js';
+import type { Delivery, InflightState } from '../broker/session.js';
+import type { Message, SubscriptionOptions } from '../broker/types.js';
+import { ErrorCodes, MothershipError } from '../errors.js';
+import {
+  DELIVERY_COLUMNS,
+  type DeliveryRow,
+  decodeJson,
+  deliveryArgs,
+  encodeJson,
+  fromBlob,
+  rowToDelivery,
+  toBlob,
+} from './codec.js';
+import { type Migration, migrate, migrations, NewerSchemaError } from './migrations.js';
+
+export const DB_FILE_NAME = 'mothership.db';
+
+/** Group commit within 2 ms: the default for `mothership up`. */
+export const DEFAULT_DURABILITY: DurabilityPolicy = { mode: 'grouped', maxDelayMs: 2 };
+
+export interface SqliteStoreOptions {
+  /** Data directory; created if missing. The database is `<dir>/mothership.db`. */
+  dir: string;
+  policy: DurabilityPolicy;
+  /**
+   * What to do with a database that SQLite reports as damaged (not a database, corrupt pages, tables
+   * missing). 'fail' (default): throw STORE_CORRUPT and leave the file alone. 'move-aside': rename it
+   * (with its -wal and -shm) to `mothership.db.corrupt-<timestamp>` and start with an empty store.
+   */
+  onCorrupt?: 'fail' | 'move-aside';
+  /** A batch this large is committed at the next turn of the event loop instead of waiting. Default 1000. */
+  maxBatchOps?: number;
+  /** Every failed commit, also the ones no afterDurable callback hears of (periodic mode, close). */
+  onError?: (err: MothershipError) => void;
+  /** Run `PRAGMA quick_check` at open (reads the whole file once). Default true. */
+  integrityCheck?: boolean;
+  /** Schema migrations; tests pass a longer list. Default: src/store/migrations.ts. */
+  migrations?: readonly Migration[];
+}
+
+export interface SqliteStoreStats {
+  /** Transactions committed. */
+  transactions: number;
+  /** Transactions that failed and were rolled back. */
+  failedTransactions: number;
+  /** Write operations committed. */
+  opsCommitted: number;
+  /** Write operations recorded but not yet committed. */
+  pendingOps: number;
+}
+
+interface Op {
+  stmt: Database.Statement;
+  args: unknown[];
+}
+
+type Callback = (err?: Error) => void;
+
+/**
+ * The broker's Persistence in one SQLite file (WAL mode). Every write call is recorded, in call order,
+ * into a pending batch; a batch is committed as one transaction. When a batch is committed depends on
+ * the DurabilityPolicy (see docs/persistence.md).
+ *
+ * A batch that fails for lack of space or an I/O error is rolled back, its afterDurable callbacks get
+ * STORE_FULL, and its operations stay at the head of the pending batch, retried with the next commit:
+ * the file never skips a write the broker made, so it stays consistent with the broker's memory.
+ */
+export class SqliteStore implements Persistence {
+  /** Absolute or relative path of the database file. */
+  readonly file: string;
+  /** Where a damaged database was moved to at open (with onCorrupt: 'move-aside'). */
+  readonly movedAside: string | undefined;
+  readonly policy: DurabilityPolicy;
+
+  private readonly db: Database.Database;
+  private readonly maxBatchOps: number;
+  private readonly onError: ((err: MothershipError) => void) | undefined;
+  private readonly commitOps: (ops: Op[]) => void;
+  private readonly st: ReturnType<typeof prepareStatements>;
+
+  private pending: Op[] = [];
+  private waiters: Callback[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private interval: NodeJS.Timeout | undefined;
+  /** Set while the last commit failed; cleared by the next successful one. */
+  private lastError: MothershipError | undefined;
+  private closed = false;
+
+  private readonly seqs = new Map<string, number>();
+  private nextOrd: number;
+  private readonly counters = { transactions: 0, failedTransactions: 0, opsCommitted: 0 };
+
+  /** Use openSqliteStore(). */
+  constructor(
+    db: Database.Database,
+    file: string,
+    options: SqliteStoreOptions,
+    movedAside: string | undefined,
+  ) {
+    this.db = db;
+    this.file = file;
+    this.movedAside = movedAside;
+    this.policy = options.policy;
+    this.maxBatchOps = options.maxBatchOps ?? 1000;
+    this.onError = options.onError;
+    this.st = prepareStatements(db);
+    this.commitOps = db.transaction((ops: Op[]) => {
+      for (const op of ops) op.stmt.run(...op.args);
+    });
+    for (const row of db.prepare('SELECT client_id, MAX(seq) AS seq FROM queue GROUP BY client_id').all() as {
+      client_id: string;
+      seq: number;
+    }[]) {
+      this.seqs.set(row.client_id, row.seq);
+    }
+    this.nextOrd =
+      ((db.prepare('SELECT MAX(ord) AS ord FROM inflight').get() as { ord: number | null }).ord ?? 0) + 1;
+    if (this.policy.mode === 'periodic') {
+      const ms = Math.max(1, this.policy.intervalSeconds) * 1000;
+      this.interval = setInterval(() => this.flush(), ms);
+      this.interval.unref();
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------------------
+
+  load(): { retained: Message[]; sessions: StoredSession[] } {
+    this.assertOpen();
+    const err = this.commitPending();
+    if (err) throw err;
+    const retained = (this.db.prepare('SELECT * FROM retained ORDER BY topic').all() as RetainedRow[]).map(
+      rowToRetained,
+    );
+    const sessions = new Map<string, StoredSession>();
+    for (const r of this.db.prepare('SELECT * FROM sessions ORDER BY client_id').all() as SessionRow[]) {
+      sessions.set(r.client_id, {
+        record: rowToRecord(r),
+        subscriptions: [],
+        inflight: [],
+        inboundQos2: [],
+        queued: [],
+      });
+    }
+    const subs = this.db
+      .prepare('SELECT client_id, filter, options FROM subscriptions ORDER BY rowid')
+      .all() as SubscriptionRow[];
+    for (const r of subs) {
+      sessions.get(r.client_id)?.subscriptions.push({ filter: r.filter, options: decodeJson(r.options) });
+    }
+    const inflight = this.db.prepare('SELECT * FROM inflight ORDER BY client_id, ord').all() as InflightRow[];
+    for (const r of inflight) {
+      sessions
+        .get(r.client_id)
+        ?.inflight.push({
+          packetId: r.packet_id,
+          state: r.state as InflightState,
+          delivery: rowToDelivery(r),
+        });
+    }
+    const inbound = this.db
+      .prepare('SELECT client_id, packet_id FROM inbound_qos2 ORDER BY rowid')
+      .all() as InboundRow[];
+    for (const r of inbound) sessions.get(r.client_id)?.inboundQos2.push(r.packet_id);
+    const queued = this.db.prepare('SELECT * FROM queue ORDER BY client_id, seq').all() as QueueRow[];
+    for (const r of queued)
+      sessions.get(r.client_id)?.queued.push({ seq: r.seq, delivery: rowToDelivery(r) });
+    return { retained, sessions: [...sessions.values()] };
+  }
+
+  // ---- writes (recorded in call order, committed per policy) --------------------------------------
+
+  saveRetained(message: Message): void {
+    this.record(this.st.saveRetained, [
+      message.topic,
+      toBlob(message.payload),
+      message.qos,
+      message.retain ? 1 : 0,
+      message.properties === undefined ? null : encodeJson(message.properties),
+      message.receivedAt,
+    ]);
+  }
+
+  deleteRetained(topic: string): void {
+    this.record(this.st.deleteRetained, [topic]);
+  }
+
+  saveSession(record: SessionRecord): void {
+    this.record(this.st.saveSession, [
+      record.clientId,
+      record.protocolVersion,
+      record.username ?? null,
+      record.expiryInterval,
+      record.expiresAt ?? null,
+      record.will === undefined ? null : encodeJson(record.will),
+      record.willDueAt ?? null,
+    ]);
+  }
+
+  deleteSession(clientId: string): void {
+    for (const stmt of this.st.deleteSession) this.record(stmt, [clientId]);
+  }
+
+  saveSubscription(clientId: string, filter: string, options: SubscriptionOptions): void {
+    this.record(this.st.saveSubscription, [clientId, filter, encodeJson(options)]);
+  }
+
+  deleteSubscription(clientId: string, filter: string): void {
+    this.record(this.st.deleteSubscription, [clientId, filter]);
+  }
+
+  enqueue(clientId: string, delivery: Delivery): number {
+    this.assertOpen();
+    const seq = (this.seqs.get(clientId) ?? 0) + 1;
+    this.seqs.set(clientId, seq);
+    this.record(this.st.enqueue, [clientId, seq, ...deliveryArgs(delivery)]);
+    return seq;
+  }
+
+  dequeue(clientId: string, seq: number): void {
+    this.record(this.st.dequeue, [clientId, seq]);
+  }
+
+  saveInflight(clientId: string, entry: StoredInflight): void {
+    this.record(this.st.saveInflight, [
+      clientId,
+      entry.packetId,
+      this.nextOrd++,
+      entry.state,
+      ...deliveryArgs(entry.delivery),
+    ]);
+  }
+
+  deleteInflight(clientId: string, packetId: number): void {
+    this.record(this.st.deleteInflight, [clientId, packetId]);
+  }
+
+  saveInboundQos2(clientId: string, packetId: number): void {
+    this.record(this.st.saveInboundQos2, [clientId, packetId]);
+  }
+
+  deleteInboundQos2(clientId: string, packetId: number): void {
+    this.record(this.st.deleteInboundQos2, [clientId, packetId]);
+  }
+
+  // ---- durability ---------------------------------------------------------------------------------
+
+  afterDurable(done: Callback): void {
+    if (this.closed) {
+      queueMicrotask(() => done(closedError()));
+      return;
+    }
+    switch (this.policy.mode) {
+      case 'periodic': {
+        // Acknowledge at once, unless the store is failing to write right now.
+        const err = this.lastError;
+        queueMicrotask(() => done(err));
+        return;
+      }
+      case 'every-message': {
+        const err = this.pending.length > 0 ? this.commitPending() : undefined;
+        setImmediate(() => done(err));
+        return;
+      }
+      case 'grouped': {
+        if (this.pending.length === 0) {
+          setImmediate(() => done());
+          return;
+        }
+        this.waiters.push(done);
+        this.scheduleGrouped();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Commits everything pending now, then calls the afterDurable callbacks waiting for it (with the
+   * error, if the commit failed). Returns that error.
+   */
+  flush(): MothershipError | undefined {
+    if (this.closed) return undefined;
+    this.clearScheduled();
+    const waiters = this.waiters;
+    this.waiters = [];
+    const err = this.commitPending();
+    callAll(waiters, err);
+    return err;
+  }
+
+  stats(): SqliteStoreStats {
+    return { ...this.counters, pendingOps: this.pending.length };
+  }
+
+  /** Commits what is pending, calls waiting callbacks, closes the file. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    const err = this.flush();
+    if (this.interval) clearInterval(this.interval);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.interval = undefined;
+    this.closed = true;
+    if (err) this.pending = [];
+    this.db.close();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+
+  private record(stmt: Database.Statement, args: unknown[]): void {
+    this.assertOpen();
+    this.pending.push({ stmt, args });
+    if (this.pending.length >= this.maxBatchOps && this.lastError === undefined) {
+      this.scheduleSoon();
+      return;
+    }
+    switch (this.policy.mode) {
+      case 'grouped':
+        this.scheduleGrouped();
+        return;
+      case 'every-message':
+        // Writes nobody waits for (dequeue, deletes) still reach the disk without delay.
+        this.scheduleSoon();
+        return;
+      case 'periodic':
+        return;
+    }
+  }
+
+  private scheduleGrouped(): void {
+    if (this.timer || this.immediate) return;
+    const delay = this.policy.mode === 'grouped' ? this.policy.maxDelayMs : 0;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, delay);
+  }
+
+  private scheduleSoon(): void {
+    if (this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.flush();
+    });
+  }
+
+  private clearScheduled(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  /** One transaction with every pending op. On failure the ops stay pending (when worth retrying). */
+  private commitPending(): MothershipError | undefined {
+    if (this.pending.length === 0) return undefined;
+    const ops = this.pending;
+    this.pending = [];
+    try {
+      this.commitOps(ops);
+    } catch (cause) {
+      this.counters.failedTransactions++;
+      const err = writeError(this.file, cause);
+      if (err.code === ErrorCodes.STORE_FULL) {
+        this.pending = ops.concat(this.pending);
+        this.scheduleRetry();
+      }
+      this.lastError = err;
+      this.onError?.(err);
+      return err;
+    }
+    this.counters.transactions++;
+    this.counters.opsCommitted += ops.length;
+    this.lastError = undefined;
+    return undefined;
+  }
+
+  /** After a failed commit, try again in a second even when no new write comes along. */
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.policy.mode === 'periodic') return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed && this.pending.length > 0) this.flush();
+    }, 1000);
+    this.retryTimer.unref();
+  }
+}
+
+/**
+ * Opens (creating if needed) `<dir>/mothership.db`, migrates it to the current schema and returns the
+ * store. Throws MothershipError STORE_CORRUPT when the file is damaged or cannot be read, STORE_TOO_NEW
+ * when a newer Mothership wrote it.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const file = join(options.dir, DB_FILE_NAME);
+  try {
+    mkdirSync(options.dir, { recursive: true });
+  } catch (cause) {
+    throw new MothershipError(
+      ErrorCodes.STORE_CORRUPT,
+      `Cannot create the data directory ${options.dir} for ${file}: ${(cause as Error).message}. ` +
+        'Check that the path is a writable directory, or choose another data directory.',
+      { cause },
+    );
+  }
+  try {
+    return new SqliteStore(openChecked(file, options), file, options, undefined);
+  } catch (cause) {
+    if (cause instanceof NewerSchemaError) {
+      throw new MothershipError(
+        ErrorCodes.STORE_TOO_NEW,
+        `${file} was written by a newer Mothership (schema version ${cause.found}; this version knows up to ` +
+          `${cause.supported}). Upgrade Mothership, or use another data directory. The file was not changed.`,
+        { cause },
+      );
+    }
+    const damaged = isDamaged(cause);
+    if (damaged && options.onCorrupt === 'move-aside') {
+      const movedTo = moveAside(file);
+      return new SqliteStore(openChecked(file, options), file, options, movedTo);
+    }
+    throw new MothershipError(ErrorCodes.STORE_CORRUPT, corruptMessage(file, cause, damaged), { cause });
+  }
+}
+
+// ---- opening --------------------------------------------------------------------------------------
+
+class DamagedError extends Error {
+  readonly damaged = true;
+}
+
+function openChecked(file: string, options: SqliteStoreOptions): Database.Database {
+  const db = new Database(file);
+  try {
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new Error(`cannot switch ${file} to WAL mode (got ${String(mode)})`);
+    db.pragma(`synchronous = ${options.policy.mode === 'periodic' ? 'NORMAL' : 'FULL'}`);
+    if (options.integrityCheck !== false) {
+      const result = db.pragma('quick_check', { simple: true });
+      if (result !== 'ok') throw new DamagedError(`integrity check failed: ${String(result)}`);
+    }
+    migrate(db, options.migrations ?? migrations);
+    try {
+      prepareStatements(db);
+    } catch (err) {
+      throw new DamagedError(`tables do not match the schema: ${(err as Error).message}`);
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function isDamaged(err: unknown): boolean {
+  if (err instanceof DamagedError) return true;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
+}
+
+function corruptMessage(file: string, cause: unknown, damaged: boolean): string {
+  const reason = (cause as Error).message;
+  if (!damaged) {
+    return (
+      `Cannot open the database ${file}: ${reason}. Check that the file and its directory are readable and ` +
+      'writable by this user and the disk is healthy, then start again. The file was not changed.'
+    );
+  }
+  return (
+    `The database ${file} is damaged (${reason}). The file was not changed. To recover: stop Mothership, ` +
+    `try \`sqlite3 ${file} .recover > salvage.sql\` to save what is readable, then move ${file} (with its ` +
+    '-wal and -shm files, if any) out of the way or restore it from a backup, and start again; an empty ' +
+    "database is created (retained messages and persistent sessions start empty). Opening with onCorrupt: 'move-aside' " +
+    'does the moving automatically.'
+  );
+}
+
+function moveAside(file: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  let target = `${file}.corrupt-${stamp}`;
+  for (let n = 1; existsSync(target); n++) target = `${file}.corrupt-${stamp}-${n}`;
+  renameSync(file, target);
+  for (const suffix of ['-wal', '-shm', '-journal']) {
+    if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
+  }
+  return target;
+}
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+function sqliteCode(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'unknown';
+}
+
+function writeError(file: string, cause: unknown): MothershipError {
+  const code = sqliteCode(cause);
+  const reason = (cause as Error).message;
+  if (
+    code === 'SQLITE_FULL' ||
+    code.startsWith('SQLITE_IOERR') ||
+    code === 'SQLITE_CANTOPEN' ||
+    code === 'SQLITE_NOMEM' ||
+    code === 'SQLITE_BUSY' ||
+    code.startsWith('SQLITE_READONLY')
+  ) {
+    return new MothershipError(
+      ErrorCodes.STORE_FULL,
+      `Cannot write to ${file}: the disk is full or failing (${code}: ${reason}). Messages are refused ` +
+        'until space is freed; the writes are retried.',
+      { cause },
+    );
+  }
+  if (isDamaged(cause)) {
+    return new MothershipError(
+      ErrorCodes.STORE_CORRUPT,
+      `The database ${file} is damaged (${code}: ${reason}). Stop Mothership and see docs/persistence.md ` +
+        '("Recovering from a damaged database").',
+      { cause },
+    );
+  }
+  return new MothershipError(ErrorCodes.STORE_WRITE_FAILED, `Cannot write to ${file} (${code}: ${reason}).`, {
+    cause,
+  });
+}
+
+function closedError(): MothershipError {
+  return new MothershipError(ErrorCodes.STORE_CLOSED, 'The store is closed.');
+}
+
+function callAll(callbacks: Callback[], err: Error | undefined): void {
+  let thrown: unknown;
+  let threw = false;
+  for (const cb of callbacks) {
+    try {
+      cb(err);
+    } catch (e) {
+      if (!threw) thrown = e;
+      threw = true;
+    }
+  }
+  if (threw) throw thrown;
+}
+
+// ---- statements and rows --------------------------------------------------------------------------
+
+function prepareStatements(db: Database.Database) {
+  return {
+    saveRetained: db.prepare(
+      'INSERT OR REPLACE INTO retained (topic, payload, qos, retain, properties, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    deleteRetained: db.prepare('DELETE FROM retained WHERE topic = ?'),
+    saveSession: db.prepare(
+      'INSERT OR REPLACE INTO sessions (client_id, protocol_version, username, expiry_interval, expires_at, will, ' +
+        'will_due_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    deleteSession: ['sessions', 'subscriptions', 'queue', 'inflight', 'inbound_qos2'].map((table) =>
+      db.prepare(`DELETE FROM ${table} WHERE client_id = ?`),
+    ),
+    // Upserts keep the row (and its rowid) so load() returns subscriptions in first-subscribed order.
+    saveSubscription: db.prepare(
+      'INSERT INTO subscriptions (client_id, filter, options) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (client_id, filter) DO UPDATE SET options = excluded.options',
+    ),
+    deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE client_id = ? AND filter = ?'),
+    enqueue: db.prepare(
+      `INSERT OR REPLACE INTO queue (client_id, seq, ${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    dequeue: db.prepare('DELETE FROM queue WHERE client_id = ? AND seq = ?'),
+    // A state change (PUBREC received) keeps the entry's place in the order.
+    saveInflight: db.prepare(
+      `INSERT INTO inflight (client_id, packet_id, ord, state, ${DELIVERY_COLUMNS}) ` +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, packet_id) DO UPDATE SET ' +
+        'state = excluded.state, topic = excluded.topic, payload = excluded.payload, msg_qos = excluded.msg_qos, ' +
+        'msg_retain = excluded.msg_retain, qos = excluded.qos, retain = excluded.retain, ' +
+        'properties = excluded.properties, subscription_ids = excluded.subscription_ids, ' +
+        'received_at = excluded.received_at',
+    ),
+    deleteInflight: db.prepare('DELETE FROM inflight WHERE client_id = ? AND packet_id = ?'),
+    saveInboundQos2: db.prepare('INSERT OR IGNORE INTO inbound_qos2 (client_id, packet_id) VALUES (?, ?)'),
+    deleteInboundQos2: db.prepare('DELETE FROM inbound_qos2 WHERE client_id = ? AND packet_id = ?'),
+  };
+}
+
+interface RetainedRow {
+  topic: string;
+  payload: Buffer | null;
+  qos: number;
+  retain: number;
+  properties: string | null;
+  received_at: number;
+}
+
+function rowToRetained(r: RetainedRow): Message {
+  const m: Message = {
+    topic: r.topic,
+    payload: fromBlob(r.payload),
+    qos: r.qos as Message['qos'],
+    retain: r.retain === 1,
+    receivedAt: r.received_at,
+  };
+  if (r.properties !== null) m.properties = decodeJson(r.properties);
+  return m;
+}
+
+interface SessionRow {
+  client_id: string;
+  protocol_version: number;
+  username: string | null;
+  expiry_interval: number;
+  expires_at: number | null;
+  will: string | null;
+  will_due_at: number | null;
+}
+
+function rowToRecord(r: SessionRow): SessionRecord {
+  return {
+    clientId: r.client_id,
+    protocolVersion: r.protocol_version as SessionRecord['protocolVersion'],
+    username: r.username ?? undefined,
+    expiryInterval: r.expiry_interval,
+    expiresAt: r.expires_at ?? undefined,
+    will: r.will === null ? undefined : decodeJson(r.will),
+    willDueAt: r.will_due_at ?? undefined,
+  };
+}
+
+interface SubscriptionRow {
+  client_id: string;
+  filter: string;
+  options: string;
+}
+
+interface InflightRow extends DeliveryRow {
+  client_id: string;
+  packet_id: number;
+  state: string;
+}
+
+interface InboundRow {
+  client_id: string;
+  packet_id: number;
+}
+
+interface QueueRow extends DeliveryRow {
+  client_id: string;
+  seq: number;
+}
