@@ -1,48 +1,70 @@
-# Builds the MQTT client of this board from config.json: Wi-Fi, watchdog, broker, last will.
-import binascii
-import config
+# Builds this board's MQTT client from config.json: Wi-Fi, watchdog, broker, last will.
+# Everything that differs per board lives in config.json, never in code. This module runs once
+# at boot; setup() then drops it from sys.modules so its bytecode does not stay on the heap.
+import json
+import sys
+import machine
 from mothership_mqtt import MQTTClient
-from watchdog import Watchdog, reset_cause
-from wifi import WiFi
+
+TIMING = {
+    "backoff_min_ms": 1000, "backoff_max_ms": 60000, "retry_ms": 5000, "timeout_ms": 10000,
+    "wifi_timeout_ms": 15000, "watchdog_ms": 30000, "queue_max": 16,
+}
 
 
-def _tls(b):
-    ca = b.get("ca")
-    if not b.get("tls") and not ca:
-        return None
-    import ssl
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if ca:
-        with open(ca, "rb") as f:
-            data = f.read()
-        if b"-----BEGIN" in data:  # MicroPython wants DER: strip the PEM armour
-            lines = data.split(b"\n")
-            data = binascii.a2b_base64(b"".join(l for l in lines if l and not l.startswith(b"-----")))
-        ctx.load_verify_locations(cadata=data)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
+def load(path="config.json"):
+    with open(path) as f:
+        cfg = json.load(f)
+    for k in ("broker", "timing", "pins", "app"):
+        cfg.setdefault(k, {})
+    for k, v in TIMING.items():
+        cfg["timing"].setdefault(k, v)
+    w = cfg.get("wifi") or []
+    cfg["wifi"] = [w] if isinstance(w, dict) else w  # one network may be given without a list
+    if not cfg.get("device"):
+        import binascii
+        cfg["device"] = "esp32-" + binascii.hexlify(machine.unique_id()).decode()
+    return cfg
+
+
+def reset_cause():
+    c = machine.reset_cause()
+    for name, label in (("PWRON_RESET", "power-on"), ("HARD_RESET", "hard-reset"),
+                        ("WDT_RESET", "watchdog"), ("DEEPSLEEP_RESET", "deep-sleep"),
+                        ("SOFT_RESET", "soft-reset")):
+        if getattr(machine, name, None) == c:
+            return label
+    return "unknown(%d)" % c
 
 
 def setup(path="config.json"):
-    """Returns (cfg, client). Queues the reason for the last reset, retained, on <device>/reset_cause."""
-    cfg = config.load(path)
+    """Returns (cfg, client). Queues the reason for the last reset, retained, on
+    <device>/reset_cause."""
+    cfg = load(path)
     t = cfg["timing"]
     b = cfg["broker"]
     dev = cfg["device"]
+    tls = b.get("tls") or b.get("ca")
+    ssl = None
+    if tls:
+        from tls import context  # only boards that use TLS pay for its code
+        ssl = context(b.get("ca"))
+    wifi = None
+    if cfg["wifi"]:
+        from wifi import WiFi
+        wifi = WiFi(cfg["wifi"], t["wifi_timeout_ms"])
+    # Fed only by the client's healthy loop: a hang becomes a reboot. 0 disables it (an ESP32
+    # watchdog cannot be stopped once started, which gets in the way at the REPL).
+    wdt = machine.WDT(timeout=t["watchdog_ms"]) if t["watchdog_ms"] else None
     client = MQTTClient(
-        dev, b["host"], b.get("port", 8883 if _want_tls(b) else 1883),
+        dev, b.get("host", "mothership.local"), b.get("port", 8883 if tls else 1883),
         user=b.get("user"), password=b.get("password"), keepalive=b.get("keepalive", 60),
-        ssl=_tls(b), status_topic=dev + "/status", queue_max=t["queue_max"],
+        ssl=ssl, status_topic=dev + "/status", queue_max=t["queue_max"],
         backoff_min_ms=t["backoff_min_ms"], backoff_max_ms=t["backoff_max_ms"],
-        retry_ms=t["retry_ms"], timeout_ms=t["timeout_ms"],
-        wifi=WiFi(cfg["wifi"], t["wifi_timeout_ms"]) if cfg["wifi"] else None,
-        wdt=Watchdog(t["watchdog_ms"]),
+        retry_ms=t["retry_ms"], timeout_ms=t["timeout_ms"], wifi=wifi, wdt=wdt,
     )
     cause = reset_cause()
     print("board:", dev, "reset cause", cause)
     client.queue(dev + "/reset_cause", cause, retain=True)
+    sys.modules.pop("board", None)
     return cfg, client
-
-
-def _want_tls(b):
-    return bool(b.get("tls") or b.get("ca"))

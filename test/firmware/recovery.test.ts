@@ -5,11 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Board, ESP32_HEAP } from './harness/board.js';
 import { startBroker, type TestBroker } from './harness/broker.js';
 import { AP, boardConfig, TEST_KEEPALIVE } from './harness/config.js';
-import { type Proxy, startProxy } from './harness/proxy.js';
+import { startProxy, type TcpProxy } from './harness/proxy.js';
 import { mosquittoPub, mosquittoSub, type Sub } from './harness/seeds.js';
 
 let broker: TestBroker;
-let proxy: Proxy;
+let proxy: TcpProxy;
 let observer: Sub;
 let board: Board | undefined;
 const K = TEST_KEEPALIVE * 1000;

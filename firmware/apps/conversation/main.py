@@ -2,10 +2,11 @@
 # machine1 says "I say hello to you #N" on `hello` every 5 s and reacts to `received` on
 # `notification`; machine2 prints what arrives on `hello` and answers `received` on `notification`.
 import asyncio
-import board
+from board import setup
 from machine import Pin
 
-cfg, client = board.setup()
+cfg, client = setup()
+del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
 role = app.get("role", "machine1")
 qos = app.get("qos", 0)

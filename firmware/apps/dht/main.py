@@ -2,11 +2,12 @@
 # `output` (QoS 1); soil moisture from the ADC on GPIO36 on `<device>/soil`. A detached or failing
 # sensor is reported on `<device>/error` and retried at the next reading, never a reboot.
 import asyncio
-import board
+from board import setup
 import dht
 from machine import ADC, Pin
 
-cfg, client = board.setup()
+cfg, client = setup()
+del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
 pins = cfg["pins"]
 dev = cfg["device"]

@@ -1,10 +1,11 @@
 # Seed 002: each board publishes its button on `<name>/btn/0` every 0.5 s and drives its LED
 # from the other board's button. config.json "app": {"name": "blue", "peer": "green"}.
 import asyncio
-import board
+from board import setup
 from machine import Pin
 
-cfg, client = board.setup()
+cfg, client = setup()
+del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
 name = app.get("name", cfg["device"])
 peer = app.get("peer", "green")

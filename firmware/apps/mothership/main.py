@@ -1,9 +1,10 @@
 # Seed 003: "Test to mothership #N" on `to_mothership` every 5 s; prints what arrives on
 # `from_mothership`.
 import asyncio
-import board
+from board import setup
 
-cfg, client = board.setup()
+cfg, client = setup()
+del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
 
 

@@ -4,7 +4,7 @@ import net from 'node:net';
 
 export type ProxyMode = 'forward' | 'blackhole' | 'refuse';
 
-export interface Proxy {
+export interface TcpProxy {
   port: number;
   mode: ProxyMode;
   set(mode: ProxyMode): void;
@@ -19,9 +19,9 @@ interface Pair {
   silent: boolean;
 }
 
-export async function startProxy(targetPort: number): Promise<Proxy> {
+export async function startProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
-  const proxy: Proxy = {
+  const proxy: TcpProxy = {
     port: 0,
     mode: 'forward',
     accepted: 0,
