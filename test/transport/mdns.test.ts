@@ -20,6 +20,7 @@ const ADDR_A = `10.${octet}.77.1`;
 const ADDR_B = `10.${octet}.77.2`;
 const ADVERTISE = fileURLToPath(new URL('./fixtures/mdns-advertise.ts', import.meta.url));
 const FIND = fileURLToPath(new URL('./fixtures/mdns-find.ts', import.meta.url));
+const AVAHI_BROWSE = fileURLToPath(new URL('./fixtures/avahi-browse.sh', import.meta.url));
 
 function ip(args: string[]): { ok: boolean; out: string } {
   const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
@@ -152,5 +153,35 @@ describe.skipIf(problem !== undefined)(
       expect(found).toBeNull();
       expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
     });
+
+    // Debian's avahi (`apt-get install avahi-utils`): an independent mDNS implementation resolves our record.
+    const avahi = hasCommand('avahi-browse') && hasCommand('avahi-daemon') && hasCommand('dbus-daemon');
+    if (!avahi)
+      console.warn('[mdns.test] avahi-browse/avahi-daemon/dbus-daemon missing: skipping the avahi check');
+    it.skipIf(!avahi)(
+      `Debian's avahi-browse in the other namespace resolves the record${avahi ? '' : ' — SKIPPED: avahi-utils not installed'}`,
+      async () => {
+        await advertise(NS_A, { port: 18834, name: `Mothership avahi ${id}`, wsPort: 18082 });
+        const r = start('ip', ['netns', 'exec', NS_B, 'sh', AVAHI_BROWSE, VETH_B, '_mqtt._tcp'], {
+          timeoutMs: 25_000,
+        });
+        const code = await r.exited;
+        expect(r.stderr, r.stdout).toBe('');
+        expect(code, r.stdout).toBe(0);
+        // -p: =;iface;proto;name;type;domain;host;address;port;txt
+        const resolved = r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('='))
+          .map((l) => l.split(';'))
+          .find((f) => f[3]?.replace(/\\032/g, ' ') === `Mothership avahi ${id}`);
+        expect(resolved, r.stdout).toBeDefined();
+        expect(resolved?.[4]).toBe('_mqtt._tcp');
+        expect(resolved?.[7]).toBe(ADDR_A);
+        expect(resolved?.[8]).toBe('18834');
+        expect(resolved?.[9]).toContain('"version=1"');
+        expect(resolved?.[9]).toContain('"ws_path=/mqtt"');
+      },
+      30_000,
+    );
   },
 );
