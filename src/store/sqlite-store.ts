@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -21,7 +21,14 @@ import {
   rowToDelivery,
   toBlob,
 } from './codec.js';
-import { type Migration, migrate, migrations, NewerSchemaError } from './migrations.js';
+import {
+  latestVersion,
+  type Migration,
+  migrate,
+  migrations,
+  NewerSchemaError,
+  schemaVersion,
+} from './migrations.js';
 
 export const DB_FILE_NAME = 'mothership.db';
 
@@ -161,13 +168,11 @@ export class SqliteStore implements Persistence {
     }
     const inflight = this.db.prepare('SELECT * FROM inflight ORDER BY client_id, ord').all() as InflightRow[];
     for (const r of inflight) {
-      sessions
-        .get(r.client_id)
-        ?.inflight.push({
-          packetId: r.packet_id,
-          state: r.state as InflightState,
-          delivery: rowToDelivery(r),
-        });
+      sessions.get(r.client_id)?.inflight.push({
+        packetId: r.packet_id,
+        state: r.state as InflightState,
+        delivery: rowToDelivery(r),
+      });
     }
     const inbound = this.db
       .prepare('SELECT client_id, packet_id FROM inbound_qos2 ORDER BY rowid')
@@ -444,16 +449,46 @@ class DamagedError extends Error {
   readonly damaged = true;
 }
 
+/**
+ * Looks at an existing file without writing to it: closing a read-write connection can checkpoint the
+ * WAL into the main file and delete the -wal and -shm, which must not happen to a damaged database.
+ */
+function probe(file: string, options: SqliteStoreOptions): void {
+  if (!existsSync(file)) return;
+  const size = statSync(file).size;
+  if (size === 0) return; // SQLite treats an empty file as an empty database
+  const header = Buffer.alloc(16);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 100 || !header.equals(SQLITE_MAGIC))
+    throw new DamagedError('not an SQLite database: bad file header');
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const version = schemaVersion(db);
+    const known = latestVersion(options.migrations ?? migrations);
+    if (version > known) throw new NewerSchemaError(version, known);
+    if (options.integrityCheck !== false) {
+      const result = db.pragma('quick_check', { simple: true });
+      if (result !== 'ok') throw new DamagedError(`integrity check failed: ${String(result)}`);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
 function openChecked(file: string, options: SqliteStoreOptions): Database.Database {
+  probe(file, options);
   const db = new Database(file);
   try {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`cannot switch ${file} to WAL mode (got ${String(mode)})`);
     db.pragma(`synchronous = ${options.policy.mode === 'periodic' ? 'NORMAL' : 'FULL'}`);
-    if (options.integrityCheck !== false) {
-      const result = db.pragma('quick_check', { simple: true });
-      if (result !== 'ok') throw new DamagedError(`integrity check failed: ${String(result)}`);
-    }
     migrate(db, options.migrations ?? migrations);
     try {
       prepareStatements(db);
