@@ -220,7 +220,8 @@ export class Connection implements SessionLink {
     }
 
     this.clientId = clientId;
-    this.username = auth.username ?? packet.username;
+    // use_identity_as_username: the verified certificate's CN is the username, whatever CONNECT said.
+    this.username = auth.username ?? this.meta.certificateIdentity ?? packet.username;
     this.keepaliveMs = keepalive * 1000;
     if (version === 5) {
       this.receiveMaximum = props.receiveMaximum ?? 65535;

@@ -23,7 +23,12 @@ async function subscribe(
   subscriptions: Record<string, unknown>[],
   properties?: Record<string, unknown>,
 ) {
-  client.send({ cmd: 'subscribe', messageId: 1, subscriptions, ...(properties ? { properties } : {}) });
+  client.send({
+    cmd: 'subscribe',
+    messageId: 1,
+    subscriptions,
+    ...(properties ? { properties } : {}),
+  } as Record<string, unknown>);
   return (await client.next('suback')) as ISubackPacket;
 }
 

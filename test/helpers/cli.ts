@@ -2,7 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const entry = 'src/cli/run-source.ts';
+const entry = `${root}/src/cli/run-source.ts`;
+/** tsx's loader by absolute path, so the CLI runs from source whatever its working directory. */
+export const TSX_LOADER = `${root}/node_modules/tsx/dist/loader.mjs`;
+
+/** argv (after the node binary) that runs `mothership <args>` from TypeScript source. */
+export function cliArgs(args: string[]): string[] {
+  return ['--import', TSX_LOADER, entry, ...args];
+}
 
 export interface CliResult {
   code: number | null;
@@ -16,7 +23,7 @@ export function runCli(
   options: { timeoutMs?: number; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    const child = spawn(process.execPath, cliArgs(args), {
       cwd: root,
       env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
     });
@@ -47,7 +54,7 @@ export interface RunningCli {
 
 /** Starts a long-running `mothership <args>` (e.g. `up`) and lets the test watch its output. */
 export function startCli(args: string[], cwd = root): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${root}/${entry}`, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd,
     env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
   });

@@ -208,11 +208,7 @@ describe('MQTT over TLS with certificates from `mothership certs`', () => {
     expect(r.stdout).toBe('');
   });
 
-  // BROKER BUG: the TLS listener hands the verified CN to the broker as ConnectionMeta.certificateIdentity,
-  // but src/broker/connection.ts sets `username = auth.username ?? packet.username` and never uses it (the
-  // default authenticator returns no username), so use_identity_as_username has no effect. Remove `.fails`
-  // once the broker makes the certificate identity the username.
-  it.fails('useIdentityAsUsername: the client certificate CN becomes the username', async () => {
+  it('useIdentityAsUsername: the client certificate CN becomes the username', async () => {
     const { broker, port } = await tlsBroker({ requireCertificate: true, useIdentityAsUsername: true });
     const connected = new Promise<ClientInfo>((resolve) => broker.once('client-connect', resolve));
     const sub = start(

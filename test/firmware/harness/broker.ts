@@ -1,10 +1,12 @@
-// The broker the firmware tests run against. Today: Debian's mosquitto. To test against
-// Mothership's own broker, change startBroker() only; every test goes through it.
+// The broker the firmware tests run against: Mothership's own (`mothership up` as a real process,
+// so stop is SIGTERM and kill is SIGKILL). FIRMWARE_BROKER=mosquitto runs them against Debian's
+// mosquitto instead, for comparison; every test goes through startBroker().
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cliArgs } from '../../helpers/cli.js';
 
 export interface TestBroker {
   port: number;
@@ -19,6 +21,14 @@ export interface TestBroker {
 }
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
+
+function brokerCommand(port: number, conf: string): [string, string[]] {
+  if (process.env.FIRMWARE_BROKER === 'mosquitto') return [MOSQUITTO, ['-c', conf]];
+  return [
+    process.execPath,
+    cliArgs(['up', '-p', String(port), '--host', '127.0.0.1', '--no-ws', '--no-mdns']),
+  ];
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,7 +66,12 @@ export async function startBroker(): Promise<TestBroker> {
   let proc: ChildProcess | undefined;
 
   const launch = async () => {
-    const p = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, args] = brokerCommand(port, conf);
+    const p = spawn(command, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: dir,
+      env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
+    });
     let err = '';
     p.stderr?.on('data', (d) => {
       err += d;
