@@ -263,14 +263,15 @@ export class SqliteStore implements Persistence {
 
   afterDurable(done: Callback): void {
     if (this.closed) {
-      queueMicrotask(() => done(closedError()));
+      setImmediate(() => done(closedError()));
       return;
     }
     switch (this.policy.mode) {
       case 'periodic': {
-        // Acknowledge at once, unless the store is failing to write right now.
+        // Acknowledge at once, unless the store is failing to write right now. setImmediate, not a
+        // microtask: a publisher loop on microtasks alone would starve the interval timer.
         const err = this.lastError;
-        queueMicrotask(() => done(err));
+        setImmediate(() => done(err));
         return;
       }
       case 'every-message': {
@@ -350,6 +351,11 @@ export class SqliteStore implements Persistence {
   private scheduleGrouped(): void {
     if (this.timer || this.immediate) return;
     const delay = this.policy.mode === 'grouped' ? this.policy.maxDelayMs : 0;
+    if (!(delay > 0)) {
+      // maxDelayMs 0: commit at the end of this turn of the event loop, with whatever it brought.
+      this.scheduleSoon();
+      return;
+    }
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush();

@@ -372,6 +372,19 @@ describe('SqliteStore durability policies', () => {
     store.close();
   });
 
+  it("'grouped' with maxDelayMs 0: one transaction per turn of the event loop", async () => {
+    const store = openSqliteStore({ dir: tempDir(), policy: { mode: 'grouped', maxDelayMs: 0 } });
+    store.saveSession(sessionRecord('c'));
+    const all: Promise<Error | undefined>[] = [];
+    for (let i = 0; i < 200; i++) {
+      store.enqueue('c', delivery('t', `m${i}`));
+      all.push(durable(store));
+    }
+    expect((await Promise.all(all)).every((e) => e === undefined)).toBe(true);
+    expect(store.stats().transactions).toBe(1);
+    store.close();
+  });
+
   it("'grouped': afterDurable with nothing pending still calls back (asynchronously)", async () => {
     const store = openSqliteStore({ dir: tempDir(), policy: grouped });
     let called = false;
