@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FoundBroker } from '../../src/transport/mdns.js';
+import { cliArgs } from '../helpers/cli.js';
 import { killAll, type Running, start } from '../interop/helpers/process.js';
 
 // mDNS is multicast: it must never leave this machine. Every advertiser and browser here runs in a
@@ -125,6 +126,33 @@ describe.skipIf(problem !== undefined)(
       expect(found?.txt).toMatchObject({ version: '1', ws_port: '18080', ws_path: '/mqtt', tls: '0' });
       ad.child.kill('SIGTERM');
       await ad.waitOutput(/stopped/, 5000);
+    });
+
+    it('`mothership up` announces itself: a board-side browser finds its MQTT port and address', async () => {
+      const up = start(
+        'ip',
+        [
+          'netns',
+          'exec',
+          NS_A,
+          'env',
+          '-u',
+          'MOTHERSHIP_NO_MDNS',
+          process.execPath,
+          ...cliArgs(['up', '-p', '18833', '--ws-port', '18083']),
+        ],
+        { timeoutMs: 40_000 },
+      );
+      try {
+        await up.waitOutput(/mDNS\s+_mqtt\._tcp/, 15_000);
+        const found = await find(NS_B, { timeoutMs: 8000 });
+        expect(found?.port).toBe(18833);
+        expect(found?.host).toBe(ADDR_A);
+        expect(found?.txt).toMatchObject({ ws_port: '18083', ws_path: '/mqtt' });
+      } finally {
+        up.child.kill('SIGTERM');
+        await up.exited;
+      }
     });
 
     it('the WebSocket listener is announced as _mqtt-ws._tcp', async () => {

@@ -4,6 +4,7 @@ import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { Broker } from '../../index.js';
 import type { Listener, ListenOptions } from '../../transport/listen-options.js';
+import { type Advertisement, advertiseBroker } from '../../transport/mdns.js';
 import { lanAddresses } from '../lan-addresses.js';
 import { createLogger } from '../logger.js';
 
@@ -225,12 +226,34 @@ export async function run(args: string[]): Promise<number> {
     await broker.close();
     throw err;
   }
+  // Tests and benchmarks set MOTHERSHIP_NO_MDNS so no multicast ever leaves the machine.
+  if (process.env.MOTHERSHIP_NO_MDNS === '1') flags.mdns = false;
+  let advertisement: Advertisement | undefined;
+  const mqttListener = listeners.find((l) => l.protocol === 'mqtt');
+  if (flags.mdns && mqttListener) {
+    const ws = listeners.find((l) => l.protocol === 'websockets' && !l.tls);
+    try {
+      advertisement = await advertiseBroker({
+        port: mqttListener.port,
+        tls: mqttListener.tls,
+        ...(ws ? { wsPort: ws.port } : {}),
+      });
+    } catch (err) {
+      // A machine without multicast still runs the broker; boards then need its address.
+      log.warn(
+        { event: 'mdns-failed', err: (err as Error).message },
+        `mDNS announcement failed: ${(err as Error).message}`,
+      );
+      flags.mdns = false;
+    }
+  }
   process.stdout.write(banner(listeners, flags));
 
   return await new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ event: 'shutdown', signal }, `Received ${signal}, shutting down.`);
-      broker.close().then(() => resolve(0));
+      const goodbye = advertisement?.stop().catch(() => {}) ?? Promise.resolve();
+      Promise.all([goodbye, broker.close()]).then(() => resolve(0));
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
