@@ -322,7 +322,7 @@ describe('include_dir', () => {
     const e = errorOf(() => parseConfig('\ninclude_dir /nonexistent/conf.d\n', '/c.conf'));
     expect(isMothershipError(e, ErrorCodes.CONFIG_FILE_UNREADABLE)).toBe(true);
     expect(e.message).toBe('/c.conf:2: cannot read include_dir /nonexistent/conf.d');
-    const e2 = await loadConfig(join(dir, 'nope.conf')).catch((err: unknown) => err as Error);
+    const e2 = (await loadConfig(join(dir, 'nope.conf')).catch((err: unknown) => err)) as Error;
     expect(isMothershipError(e2, ErrorCodes.CONFIG_FILE_UNREADABLE)).toBe(true);
     expect(e2.message).toMatch(/nope\.conf: no such file$/);
   });
