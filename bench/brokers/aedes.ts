@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { startNodeBroker } from './node-broker.js';
+import type { BrokerLauncher } from './types.js';
+
+export function aedesVersion(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const pkg = JSON.parse(readFileSync(require.resolve('aedes/package.json'), 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return null;
+  }
+}
+
+export const aedes: BrokerLauncher = {
+  name: 'aedes',
+  async unavailable(options) {
+    if (!aedesVersion()) return 'the aedes package is not installed (npm install)';
+    if (options.persistence) return 'the aedes launcher has no persistence (aedes-persistence-* not set up)';
+    return null;
+  },
+  start: () => startNodeBroker('aedes', 'aedes-server.ts'),
+};

@@ -1,0 +1,49 @@
+/**
+ * Mothership's broker for the benchmark: `new Broker(...)` from the package entry point, listening
+ * on a free loopback port. Prints `PORT <n>`, or `UNAVAILABLE <why>` when the entry point does not
+ * (yet) export a Broker that can listen. Run with `node --import tsx bench/brokers/mothership-server.ts [host]`.
+ */
+const host = process.argv[2] ?? '127.0.0.1';
+
+interface BenchBroker {
+  listen(options: { port: number; host: string }): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+type BrokerClass = new (options: Record<string, unknown>) => BenchBroker;
+
+let Broker: BrokerClass | undefined;
+try {
+  const mod = (await import('../../src/index.js')) as Record<string, unknown>;
+  const candidate = mod.Broker;
+  if (
+    typeof candidate === 'function' &&
+    typeof (candidate as { prototype?: { listen?: unknown } }).prototype?.listen === 'function'
+  ) {
+    Broker = candidate as BrokerClass;
+  } else {
+    process.stdout.write('UNAVAILABLE src/index.ts does not export a Broker with listen()\n');
+  }
+} catch (e) {
+  const first = String((e as Error)?.message ?? e).split('\n')[0];
+  process.stdout.write(`UNAVAILABLE src/index.ts does not load: ${first}\n`);
+}
+if (!Broker) process.exit(3);
+
+// Same limits as the generated mosquitto.conf: queues large enough that no scenario drops messages.
+const options: Record<string, unknown> = { maxQueuedMessages: 1_000_000, maxInflightMessages: 20 };
+if (process.env.BENCH_PERSISTENCE === '1') {
+  process.stdout.write('UNAVAILABLE persistence is not wired into the benchmark launcher yet\n');
+  process.exit(3);
+}
+const broker = new Broker(options);
+const listener = await broker.listen({ port: 0, host });
+process.stdout.write(`PORT ${listener.port}\n`);
+const stop = () => {
+  broker.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+  setTimeout(() => process.exit(0), 2000).unref();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,19 @@
+import { startNodeBroker } from './node-broker.js';
+import type { BrokerLauncher } from './types.js';
+
+/**
+ * Mothership's broker. Whether it exists is only known by loading src/index.ts, which the server
+ * script does; it answers `UNAVAILABLE <why>` when there is no Broker to start.
+ */
+export const mothership: BrokerLauncher = {
+  name: 'mothership',
+  async unavailable() {
+    return null;
+  },
+  start: (options) =>
+    startNodeBroker(
+      'mothership',
+      'mothership-server.ts',
+      options.persistence ? { BENCH_PERSISTENCE: '1' } : {},
+    ),
+};

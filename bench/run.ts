@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: Mothership, mosquitto and aedes one after another on loopback, under the same
+ * load, in one table. See bench/README.md.
+ *
+ *   --only mothership,mosquitto   brokers to run (default: all)
+ *   --scenario fan-in,idle-10k    scenarios to run (default: all)
+ *   --quick                       small counts and short intervals (smoke test)
+ *   --workers N                   load-generator threads (default 2)
+ *   --out FILE                    where to write the JSON (default bench/results/latest.json)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { aedesVersion } from './brokers/aedes.js';
+import { BrokerUnavailable, launchers, type RunningBroker } from './brokers/index.js';
+import { mosquittoVersion } from './brokers/mosquitto.js';
+import { BROKER_NOFILE } from './brokers/spawn.js';
+import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
+import { runScenario } from './load/coordinator.js';
+import { computeRatios, formatRatios, formatResults, formatTargets, type Row } from './report.js';
+import { quickVersion, type Scenario, scenarios } from './scenarios.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    scenario: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '2' },
+    out: { type: 'string', default: join(here, 'results', 'latest.json') },
+  },
+});
+const list = (s: string | undefined) =>
+  s
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+const onlyBrokers = list(values.only);
+const onlyScenarios = list(values.scenario);
+for (const b of onlyBrokers ?? []) {
+  if (!launchers.some((l) => l.name === b))
+    throw new Error(`unknown broker '${b}' (${launchers.map((l) => l.name).join(', ')})`);
+}
+for (const s of onlyScenarios ?? []) {
+  if (!scenarios.some((x) => x.name === s))
+    throw new Error(`unknown scenario '${s}' (${scenarios.map((x) => x.name).join(', ')})`);
+}
+const selectedBrokers = launchers.filter((l) => !onlyBrokers || onlyBrokers.includes(l.name));
+const selectedScenarios: Scenario[] = scenarios
+  .filter((s) => !onlyScenarios || onlyScenarios.includes(s.name))
+  .map((s) => (values.quick ? quickVersion(s) : s));
+const workers = Math.max(1, Number(values.workers));
+
+const nofile = raiseOwnNofile(65535);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+log(
+  `bench: ${selectedBrokers.map((b) => b.name).join(', ')} × ${selectedScenarios.map((s) => s.name).join(', ')}` +
+    `${values.quick ? ' (quick)' : ''}; ${os.cpus().length} CPUs, open files: generator ${nofile}, brokers ${BROKER_NOFILE}`,
+);
+for (const s of selectedScenarios) {
+  if (s.kind === 'connections' && s.connections + 1000 > Math.min(nofile, BROKER_NOFILE)) {
+    log(
+      `warning: ${s.name} needs ~${s.connections + 1000} open files; the limit is ${Math.min(nofile, BROKER_NOFILE)}`,
+    );
+  }
+}
+
+const rows: Row[] = [];
+const started = Date.now();
+for (const launcher of selectedBrokers) {
+  const unavailableFor = new Map<string, string>();
+  for (const s of selectedScenarios) {
+    const key = JSON.stringify(s.broker ?? {});
+    const row: Row = { scenario: s.name, description: s.description, broker: launcher.name, status: 'ok' };
+    rows.push(row);
+    const reason = unavailableFor.get(key) ?? (await launcher.unavailable(s.broker ?? {}));
+    if (reason) {
+      unavailableFor.set(key, reason);
+      Object.assign(row, { status: 'not available', reason });
+      log(`${launcher.name} ${s.name}: not available (${reason})`);
+      continue;
+    }
+    let broker: RunningBroker | undefined;
+    const t0 = Date.now();
+    try {
+      broker = await launcher.start(s.broker ?? {});
+      const m = await runScenario(s, broker, { workers });
+      if (!broker.alive())
+        throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
+      row.peakRssKb = memoryKb(broker.pid).peakKb;
+      row.measurement = m;
+      log(
+        `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}, ` +
+          `${m.delivered}/${m.expected} delivered (${((Date.now() - t0) / 1000).toFixed(1)} s)` +
+          (m.problems.length ? `; problems: ${m.problems.slice(0, 3).join('; ')}` : ''),
+      );
+    } catch (e) {
+      if (e instanceof BrokerUnavailable) {
+        unavailableFor.set(key, e.message);
+        Object.assign(row, { status: 'not available', reason: e.message });
+        log(`${launcher.name} ${s.name}: not available (${e.message})`);
+      } else {
+        Object.assign(row, { status: 'failed', reason: (e as Error).message });
+        log(`${launcher.name} ${s.name}: FAILED ${(e as Error).stack ?? e}`);
+      }
+    } finally {
+      await broker?.stop();
+    }
+  }
+}
+
+const ratios = computeRatios(rows);
+const out = [
+  '',
+  formatResults(rows),
+  '',
+  'Ratios (broker ÷ reference; rate: higher is better; CPU/unit, p99, peak RSS: lower is better):',
+  formatRatios(ratios),
+];
+const targets = formatTargets(ratios);
+if (targets) out.push('', 'Targets (issue 2):', targets);
+process.stdout.write(`${out.join('\n')}\n`);
+
+const result = {
+  date: new Date().toISOString(),
+  quick: values.quick,
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '',
+    memoryMb: Math.round(os.totalmem() / 2 ** 20),
+    kernel: os.release(),
+    node: process.version,
+    clockTicks: CLK_TCK,
+  },
+  versions: { mosquitto: mosquittoVersion(), aedes: aedesVersion() },
+  loadGenerator: { threads: workers, openFiles: nofile },
+  scenarios: selectedScenarios,
+  results: rows,
+  ratios,
+};
+mkdirSync(dirname(values.out!), { recursive: true });
+writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
+log(`wrote ${values.out} (${result.durationSeconds} s)`);
+process.exitCode = rows.some((r) => r.status === 'failed') ? 1 : 0;
