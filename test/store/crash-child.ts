@@ -1,16 +1,23 @@
 /**
  * Child process for crash.test.ts: writes items as fast as it can and prints `durable K` (synchronously,
  * straight to fd 1) as each item's afterDurable callback fires. The parent kills it with SIGKILL.
- * Usage: node --import tsx test/store/crash-child.ts <dir> <grouped|every-message> <items>
+ * Usage: node --import tsx test/store/crash-child.ts <dir> <grouped|every-message|periodic> <items>
  */
 import { writeSync } from 'node:fs';
 import { openSqliteStore } from '../../src/store/index.js';
 
 const [dir, mode, itemsArg] = process.argv.slice(2);
 const items = Number(itemsArg);
+// 'periodic' (acknowledge at once, write hourly) is the negative control: it must lose acknowledged items.
 const store = openSqliteStore({
   dir: dir!,
-  policy: mode === 'every-message' ? { mode: 'every-message' } : { mode: 'grouped', maxDelayMs: 2 },
+  policy:
+    mode === 'every-message'
+      ? { mode: 'every-message' }
+      : mode === 'periodic'
+        ? { mode: 'periodic', intervalSeconds: 3600 }
+        : { mode: 'grouped', maxDelayMs: 2 },
+  maxBatchOps: mode === 'periodic' ? 1e12 : 1000,
 });
 
 store.saveSession({
