@@ -53,6 +53,8 @@ export async function createAuthenticator(options: AccessControlOptions): Promis
   let current = await load();
 
   const check = async (attempt: ConnectAttempt): Promise<AuthResult> => {
+    // use_identity_as_username: the TLS layer verified the client certificate; its CN is who this is.
+    if (attempt.certificateIdentity !== undefined) return { ok: true, username: attempt.certificateIdentity };
     const { passwords } = current;
     // As mosquitto 2: a username without a password file to check it against is not verified,
     // and the client is let in or not as an anonymous one would be.

@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { createAuthenticator, describeReload } from '../../broker/auth/authenticator.js';
+import type { AnonymousPolicy } from '../../broker/auth/network-policy.js';
 import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { Broker } from '../../index.js';
 import type { Listener, ListenOptions } from '../../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../../transport/mdns.js';
+import { type LoadedConfig, loadConfig } from '../config/mosquitto-conf.js';
 import { lanAddresses } from '../lan-addresses.js';
 import { createLogger } from '../logger.js';
 
@@ -178,7 +181,13 @@ function logClients(broker: Broker, log: Logger, verbose: boolean): void {
   });
 }
 
-function banner(listeners: Listener[], flags: UpFlags): string {
+const anonymousWords: Record<AnonymousPolicy, string> = {
+  lan: 'allowed from this machine and the local network only; anyone else needs a username',
+  everyone: 'allowed from anywhere (allow_anonymous true)',
+  nobody: 'off: every client needs a username and password (allow_anonymous false)',
+};
+
+function banner(listeners: Listener[], flags: UpFlags, policy: AnonymousPolicy): string {
   const lan = flags.host ? [flags.host] : lanAddresses();
   const shown = lan.length > 0 ? lan : ['127.0.0.1'];
   const lines = ['', `Mothership is up on ${hostname()}.`];
@@ -190,6 +199,7 @@ function banner(listeners: Listener[], flags: UpFlags): string {
       `  ${(l.protocol === 'websockets' ? 'WebSocket' : 'MQTT').padEnd(10)} ${where.map((h) => `${scheme}://${h}:${l.port}${path}`).join('  ')}`,
     );
   }
+  lines.push(`  Anonymous  ${anonymousWords[policy]}`);
   lines.push(`  Config     ${flags.config ?? 'none (defaults)'}`);
   lines.push(`  mDNS       ${flags.mdns ? '_mqtt._tcp (boards can find this broker by name)' : 'off'}`);
   const mqtt = listeners.find((l) => l.protocol === 'mqtt');
@@ -206,6 +216,25 @@ function banner(listeners: Listener[], flags: UpFlags): string {
   return lines.join('\n');
 }
 
+/**
+ * A config file's listeners replace the defaults (as in mosquitto); without any, MQTT and WebSocket
+ * on the flags' ports.
+ */
+function listenersWanted(flags: UpFlags, config: LoadedConfig | undefined): ListenOptions[] {
+  if (config?.listenersConfigured) {
+    return config.listeners.map((l) => ({
+      port: l.port,
+      protocol: l.protocol,
+      ...(l.bindAddress ? { host: l.bindAddress } : {}),
+      ...(l.tls ? { tls: l.tls } : {}),
+    }));
+  }
+  const host = flags.host ? { host: flags.host } : {};
+  const wanted: ListenOptions[] = [{ port: flags.port, ...host }];
+  if (flags.wsPort !== undefined) wanted.push({ port: flags.wsPort, protocol: 'websockets', ...host });
+  return wanted;
+}
+
 export async function run(args: string[]): Promise<number> {
   const flags = parseUpFlags(args);
   if (flags === 'help') {
@@ -213,15 +242,20 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger({ format: flags.logJson ? 'json' : 'text', verbose: flags.verbose });
-  const broker = new Broker({});
+  const config = flags.config ? await loadConfig(flags.config) : undefined;
+  for (const warning of config?.warnings ?? []) log.warn({ event: 'config-warning' }, warning);
+  const access = await createAuthenticator({
+    allowAnonymous: config?.allowAnonymous,
+    passwordFile: config?.passwordFile,
+    aclFile: config?.aclFile,
+  });
+  const broker = new Broker({ ...config?.broker, authenticator: access, authorizer: access });
   logClients(broker, log, flags.verbose);
+  if (config?.mdns === false) flags.mdns = false;
 
-  const wanted: ListenOptions[] = [{ port: flags.port, ...(flags.host ? { host: flags.host } : {}) }];
-  if (flags.wsPort !== undefined)
-    wanted.push({ port: flags.wsPort, protocol: 'websockets', ...(flags.host ? { host: flags.host } : {}) });
   const listeners: Listener[] = [];
   try {
-    for (const w of wanted) listeners.push(await broker.listen(w));
+    for (const w of listenersWanted(flags, config)) listeners.push(await broker.listen(w));
   } catch (err) {
     await broker.close();
     throw err;
@@ -247,7 +281,7 @@ export async function run(args: string[]): Promise<number> {
       flags.mdns = false;
     }
   }
-  process.stdout.write(banner(listeners, flags));
+  process.stdout.write(banner(listeners, flags, access.policy));
 
   return await new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
@@ -257,5 +291,16 @@ export async function run(args: string[]): Promise<number> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // As mosquitto: SIGHUP re-reads the password and ACL files; a bad file keeps the old ones.
+    process.on('SIGHUP', () => {
+      access.reload().then(
+        (summary) => log.info({ event: 'reload', ...summary }, `Reloaded: ${describeReload(summary)}`),
+        (err: Error) =>
+          log.error(
+            { event: 'reload-failed', err: err.message },
+            `Reload failed, keeping the old files: ${err.message}`,
+          ),
+      );
+    });
   });
 }

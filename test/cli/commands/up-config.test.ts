@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningCli, runCli, startCli } from '../../helpers/cli.js';
+
+const exec = promisify(execFile);
+let running: RunningCli | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+function tempConfig(text: string, extra: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-up-'));
+  for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
+  const file = join(dir, 'mosquitto.conf');
+  writeFileSync(file, text);
+  return file;
+}
+
+async function upWith(config: string): Promise<number> {
+  running = startCli(['up', '-c', config, '--no-mdns']);
+  return Number((await running.waitFor(/MQTT\s+mqtt:\/\/[^:]+:(\d+)/))[1]);
+}
+
+/** mosquitto_pub's exit code and stderr (it exits non-zero when refused). */
+async function pub(port: number, args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    const r = await exec('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-t',
+      't',
+      '-m',
+      'x',
+      ...args,
+    ]);
+    return { code: 0, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+}
+
+describe('mothership up -c mosquitto.conf', () => {
+  it("starts with seed 002/003's config (listener + allow_anonymous true) and serves mosquitto clients", async () => {
+    // The seed's lines, with port 0 so the test never needs 1883.
+    const port = await upWith(tempConfig('listener 0\nallow_anonymous true\n'));
+    expect(running!.output()).toMatch(/Anonymous\s+allowed from anywhere/);
+    const sub = exec('mosquitto_sub', [
+      '-p',
+      String(port),
+      '-d',
+      '-t',
+      'to_mothership',
+      '-C',
+      '1',
+      '-W',
+      '10',
+    ]);
+    await running!.waitFor(/New client connected/);
+    await exec('mosquitto_pub', ['-p', String(port), '-t', 'to_mothership', '-m', 'Test to mothership #0']);
+    expect((await sub).stdout).toMatch(
+      /received PUBLISH \(d0, q0, r0, m0, 'to_mothership', \.\.\. \(21 bytes\)\)\nTest to mothership #0/,
+    );
+  });
+
+  it("starts with seed 000/001's config (persistence false, listener with bind address, protocol mqtt); its listeners replace the defaults", async () => {
+    await upWith(tempConfig('persistence false\n\n# mqtt\nlistener 0 127.0.0.1\nprotocol mqtt\n'));
+    expect(running!.output()).not.toMatch(/WebSocket/);
+  });
+
+  it('password_file from Debian mosquitto_passwd: right password in, wrong one refused; SIGHUP adds a new user', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-pw-'));
+    const pwfile = join(dir, 'passwords');
+    await exec('mosquitto_passwd', ['-b', '-c', pwfile, 'blue', 'bluepass']);
+    const port = await upWith(
+      tempConfig(`listener 0 127.0.0.1\nallow_anonymous false\npassword_file ${pwfile}\n`),
+    );
+    expect(running!.output()).toMatch(/Anonymous\s+off/);
+    expect((await pub(port, ['-u', 'blue', '-P', 'bluepass'])).code).toBe(0);
+    const wrong = await pub(port, ['-u', 'blue', '-P', 'nope']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/bad user name or password|not authori[sz]ed/i);
+    expect((await pub(port, [])).code).not.toBe(0);
+
+    await exec('mosquitto_passwd', ['-b', pwfile, 'green', 'greenpass']);
+    expect((await pub(port, ['-u', 'green', '-P', 'greenpass'])).code).not.toBe(0);
+    running!.child.kill('SIGHUP');
+    await running!.waitFor(/Reloaded: users: \+1 \(green\)/);
+    expect((await pub(port, ['-u', 'green', '-P', 'greenpass'])).code).toBe(0);
+  });
+
+  it('acl_file: a user reads only what the ACL grants', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-acl-'));
+    const pwfile = join(dir, 'passwords');
+    await exec('mosquitto_passwd', ['-b', '-c', pwfile, 'blue', 'b']);
+    await exec('mosquitto_passwd', ['-b', pwfile, 'hub', 'h']);
+    const acl = join(dir, 'acl');
+    writeFileSync(
+      acl,
+      'user blue\ntopic readwrite blue/#\ntopic read green/btn/0\n\nuser hub\ntopic readwrite #\n',
+    );
+    const port = await upWith(
+      tempConfig(`listener 0 127.0.0.1\nallow_anonymous false\npassword_file ${pwfile}\nacl_file ${acl}\n`),
+    );
+    const sub = exec('mosquitto_sub', [
+      '-p',
+      String(port),
+      '-u',
+      'blue',
+      '-P',
+      'b',
+      '-t',
+      '#',
+      '-v',
+      '-W',
+      '3',
+    ]).catch((e: { stdout: string }) => e);
+    await running!.waitFor(/as \S+ .*u'blue'/);
+    for (const topic of ['green/btn/0', 'secret/plans', 'blue/led'])
+      await exec('mosquitto_pub', ['-p', String(port), '-u', 'hub', '-P', 'h', '-t', topic, '-m', topic]);
+    const out = ((await sub) as { stdout: string }).stdout;
+    expect(out.split('\n').filter(Boolean).sort()).toEqual(['blue/led blue/led', 'green/btn/0 green/btn/0']);
+  });
+
+  it('a bad value is one line naming file:line and the accepted form, exit code 1', async () => {
+    const config = tempConfig('listener 0\nmax_keepalive lots\n');
+    const r = await runCli(['up', '-c', config, '--no-mdns']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`${config}:2: max_keepalive must be`);
+  });
+
+  it('an unknown directive is a warning naming file:line; the broker still starts', async () => {
+    const config = tempConfig('listener 0 127.0.0.1\nfrobnicate yes\n');
+    await upWith(config);
+    expect(running!.output()).toMatch(
+      new RegExp(`Warning: ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2`),
+    );
+  });
+});
