@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliArgs } from '../../helpers/cli.js';
+import { createNamespacePair, type NamespacePair, namespaceProblem } from '../../helpers/netns.js';
+
+// The default broker must be reachable by boards on the same network and not by the internet. The
+// broker runs in namespace A with a private (192.168.x) and a public-looking (TEST-NET-2, 198.51.100.x)
+// address; clients in namespace B connect to each, so the kernel picks the matching source address.
+const problem = namespaceProblem();
+if (problem) console.warn(`[up-network.test] SKIPPING: ${problem}`);
+
+function run(argv: [string, string[]], timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv[1], { env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe.skipIf(problem !== undefined)(
+  `default anonymous policy across a real network${problem ? ` — SKIPPED: ${problem}` : ''}`,
+  () => {
+    let pair: NamespacePair;
+    let broker: ReturnType<typeof spawn>;
+
+    beforeAll(async () => {
+      pair = createNamespacePair('ms-up', {
+        a: ['192.168.77.1/24', '198.51.100.1/24'],
+        b: ['192.168.77.2/24', '198.51.100.2/24'],
+      });
+      const [cmd, args] = pair.exec(pair.a, [
+        process.execPath,
+        ...cliArgs(['up', '--no-mdns', '--no-ws', '-p', '1883']),
+      ]);
+      broker = spawn(cmd, args, { env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' } });
+      let out = '';
+      broker.stdout!.on('data', (d) => (out += d));
+      const deadline = Date.now() + 15_000;
+      while (!/Mothership is up/.test(out)) {
+        if (Date.now() > deadline) throw new Error(`broker did not start: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+
+    afterAll(() => {
+      broker?.kill('SIGKILL');
+      pair?.destroy();
+    });
+
+    it('a board on the LAN (192.168.x) connects anonymously', async () => {
+      const r = await run(
+        pair.exec(pair.b, ['mosquitto_pub', '-h', '192.168.77.1', '-t', 'hello', '-m', 'hi']),
+        10_000,
+      );
+      expect(r.out).toBe('');
+      expect(r.code).toBe(0);
+    });
+
+    it('a client from a public address is refused without credentials', async () => {
+      const r = await run(
+        pair.exec(pair.b, ['mosquitto_pub', '-h', '198.51.100.1', '-t', 'hello', '-m', 'hi']),
+        10_000,
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.out).toMatch(/not authori[sz]ed/i);
+    });
+  },
+);
