@@ -50,7 +50,7 @@ function burst(): void {
   for (let j = 0; j < 8 && next < items; j++, next++) {
     const k = next;
     const payload = Buffer.alloc(64 + (k % 200), k % 256);
-    payload.write(`item-${k}`);
+    payload.write(`item-${k};`); // ";" ends the number: the fill byte may be a digit
     store.enqueue('crash', {
       message: { topic: `item/${k}`, payload, qos: 1, retain: false, receivedAt: Date.now() },
       qos: 1,

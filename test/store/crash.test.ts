@@ -88,7 +88,7 @@ describe('durability across a real crash (SIGKILL at a random moment)', () => {
       queued.forEach((q, k) => {
         expect(q.seq).toBe(k + 1);
         expect(q.delivery.message.topic).toBe(`item/${k}`);
-        expect(q.delivery.message.payload.subarray(0, `item-${k}`.length).toString()).toBe(`item-${k}`);
+        expect(q.delivery.message.payload.subarray(0, `item-${k};`.length).toString()).toBe(`item-${k};`);
         expect(q.delivery.message.payload.length).toBe(64 + (k % 200));
       });
       // ...that includes everything the child was told is durable.
@@ -97,7 +97,7 @@ describe('durability across a real crash (SIGKILL at a random moment)', () => {
       // the same topic (committed, just not reported before the kill).
       const lastRetainedK = Math.floor(run.maxDurable / 10) * 10;
       const last = retained.find((m) => m.topic === `last/${lastRetainedK % 50}`);
-      const kept = Number(/^item-(\d+)/.exec(last?.payload.toString('latin1') ?? '')?.[1]);
+      const kept = Number(/^item-(\d+);/.exec(last?.payload.toString('latin1') ?? '')?.[1]);
       expect(kept).toBeGreaterThanOrEqual(lastRetainedK);
       expect(kept % 50).toBe(lastRetainedK % 50);
       expect(kept).toBeLessThan(queued.length);
