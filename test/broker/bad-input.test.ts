@@ -65,7 +65,7 @@ async function brokerStillServes(): Promise<void> {
 
 /** v5: DISCONNECT with `reasonCode`, then the close [MQTT-4.13.1-1]. 3.1.1: closed, nothing sent. */
 async function expectEnded(client: RawClient, version: 4 | 5, reasonCode: number | number[]): Promise<void> {
-  await client.waitClosed();
+  await client.waitClosed(2500);
   const disconnect = client.packets.find((p) => p.cmd === 'disconnect') as IDisconnectPacket | undefined;
   if (version === 5) {
     expect(disconnect, 'a DISCONNECT before the close').toBeDefined();
@@ -140,7 +140,7 @@ describe.each([4, 5] as const)('bad input from a protocol version %i client', (v
   it('[MQTT-3.1.0-1] a packet before CONNECT closes the connection without an answer', async () => {
     const c = await opened(version);
     c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos: 0 }] });
-    await c.waitClosed();
+    await c.waitClosed(2500);
     expect(c.packets).toEqual([]);
     await brokerStillServes();
   });
@@ -148,7 +148,7 @@ describe.each([4, 5] as const)('bad input from a protocol version %i client', (v
   it('[MQTT-3.1.0-1] a PINGREQ before CONNECT closes the connection without a PINGRESP', async () => {
     const c = await opened(version);
     c.sendBytes([0xc0, 0x00]);
-    await c.waitClosed();
+    await c.waitClosed(2500);
     expect(c.packets).toEqual([]);
     await brokerStillServes();
   });
@@ -166,7 +166,7 @@ describe.each([4, 5] as const)('bad input from a protocol version %i client', (v
     const bytes = connectWithClientIdBytes([0x61], version);
     bytes[9] = 0x03; // clean session + reserved bit 0
     c.sendBytes(bytes);
-    await c.waitClosed();
+    await c.waitClosed(2500);
     const connack = c.packets.find((p) => p.cmd === 'connack') as IConnackPacket | undefined;
     if (connack) expect(version === 5 ? connack.reasonCode : connack.returnCode).not.toBe(0);
     await brokerStillServes();
@@ -234,7 +234,7 @@ describe.each([4, 5] as const)('bad input from a protocol version %i client', (v
   it('[MQTT-3.1.3-5] [MQTT-1.5.4-2] U+0000 in the client id: refused (CONNACK failure or close)', async () => {
     const c = await opened(version);
     c.sendBytes(connectWithClientIdBytes([0x61, 0x00, 0x62], version));
-    await c.waitClosed();
+    await c.waitClosed(2500);
     const connack = c.packets.find((p) => p.cmd === 'connack') as IConnackPacket | undefined;
     if (connack) {
       if (version === 5) expect([0x81, 0x85]).toContain(connack.reasonCode);
@@ -247,7 +247,7 @@ describe.each([4, 5] as const)('bad input from a protocol version %i client', (v
   it('[MQTT-1.5.4-1] ill-formed UTF-8 in the client id: refused (CONNACK failure or close)', async () => {
     const c = await opened(version);
     c.sendBytes(connectWithClientIdBytes([0x61, 0xc3, 0x28], version));
-    await c.waitClosed();
+    await c.waitClosed(2500);
     const connack = c.packets.find((p) => p.cmd === 'connack') as IConnackPacket | undefined;
     if (connack) {
       if (version === 5) expect([0x81, 0x85]).toContain(connack.reasonCode);
@@ -311,7 +311,7 @@ describe.each([4, 5] as const)('bad input from a protocol version %i client', (v
   it('an unknown packet type 0 (reserved) closes the connection', async () => {
     const c = await connected(version);
     c.sendBytes([0x00, 0x00]);
-    await c.waitClosed();
+    await c.waitClosed(2500);
     await brokerStillServes();
   });
 });
@@ -343,7 +343,7 @@ describe('v5-only bad input', () => {
     // PUBLISH 't', properties: Topic Alias 1, Topic Alias 2.
     const body = [0x00, 0x01, 0x74, 0x06, 0x23, 0x00, 0x01, 0x23, 0x00, 0x02, 0x78];
     c.sendBytes([0x30, body.length, ...body]);
-    await c.waitClosed();
+    await c.waitClosed(2500);
     const d = c.packets.find((p) => p.cmd === 'disconnect') as IDisconnectPacket | undefined;
     expect(d?.reasonCode).toBe(0x82);
     await brokerStillServes();
@@ -355,7 +355,7 @@ describe('v5-only bad input', () => {
     // PUBLISH 't', properties: Session Expiry Interval (0x11) = 1 — not a PUBLISH property.
     const body = [0x00, 0x01, 0x74, 0x05, 0x11, 0x00, 0x00, 0x00, 0x01, 0x78];
     c.sendBytes([0x30, body.length, ...body]);
-    await c.waitClosed();
+    await c.waitClosed(2500);
     const d = c.packets.find((p) => p.cmd === 'disconnect') as IDisconnectPacket | undefined;
     expect([0x81, 0x82]).toContain(d?.reasonCode);
     await brokerStillServes();
@@ -370,7 +370,7 @@ describe('CONNECT with an unknown protocol', () => {
     c.sendBytes(bytes);
     const connack = (await c.next('connack')) as IConnackPacket;
     expect(connack.returnCode).toBe(1);
-    await c.waitClosed();
+    await c.waitClosed(2500);
     await brokerStillServes();
   });
 
@@ -379,7 +379,7 @@ describe('CONNECT with an unknown protocol', () => {
     const bytes = connectWithClientIdBytes([0x61], 4);
     bytes[7] = 0x58; // 'X'
     c.sendBytes(bytes);
-    await c.waitClosed();
+    await c.waitClosed(2500);
     const connack = c.packets.find((p) => p.cmd === 'connack') as IConnackPacket | undefined;
     if (connack) expect(connack.returnCode).not.toBe(0);
     expect(b.broker.clients()).toEqual([]);
