@@ -312,14 +312,17 @@ export class SqliteStore implements Persistence {
   /** Commits what is pending, calls waiting callbacks, closes the file. Idempotent. */
   close(): void {
     if (this.closed) return;
-    const err = this.flush();
-    if (this.interval) clearInterval(this.interval);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.interval = undefined;
-    this.closed = true;
-    if (err) this.pending = [];
-    this.db.close();
+    try {
+      this.flush(); // a failure reaches the waiting callbacks and onError
+    } finally {
+      if (this.interval) clearInterval(this.interval);
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.interval = undefined;
+      this.closed = true;
+      this.pending = [];
+      this.db.close();
+    }
   }
 
   // ---- internals ----------------------------------------------------------------------------------

@@ -129,6 +129,4 @@ describe.skipIf(!mounted)('full disk (512 KiB tmpfs)', () => {
   }, 30_000);
 });
 
-it.skipIf(mounted)(`full disk test SKIPPED: cannot mount a 512k tmpfs (${mountError || 'not tried'})`, () => {
-  expect(mounted).toBe(false);
-});
+if (!mounted) it.skip(`full disk test SKIPPED: cannot mount a 512k tmpfs (${mountError})`, () => {});
