@@ -94,7 +94,7 @@ for (const launcher of selectedBrokers) {
       row.measurement = m;
       log(
         `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}, ` +
-          `${m.delivered}/${m.expected} delivered (${((Date.now() - t0) / 1000).toFixed(1)} s)` +
+          `${m.delivered}/${m.expected} delivered, broker CPU ${Math.round(m.brokerCpuPercent)}%, generator ${Math.round(m.generator.totalPercent)}% (busiest thread ${Math.round(m.generator.busiestThreadPercent)}%) (${((Date.now() - t0) / 1000).toFixed(1)} s)` +
           (m.problems.length ? `; problems: ${m.problems.slice(0, 3).join('; ')}` : ''),
       );
     } catch (e) {

@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { startNodeBroker } from './node-broker.js';
+import { join } from 'node:path';
+import { repoRoot, startNodeBroker } from './node-broker.js';
 import type { BrokerLauncher } from './types.js';
 
 export function aedesVersion(): string | null {
   try {
-    const require = createRequire(import.meta.url);
-    const pkg = JSON.parse(readFileSync(require.resolve('aedes/package.json'), 'utf8')) as {
-      version: string;
-    };
+    const file = join(repoRoot, 'node_modules', 'aedes', 'package.json');
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
     return pkg.version;
   } catch {
     return null;

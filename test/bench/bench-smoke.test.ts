@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- --quick` against mosquitto and aedes: proves the load generator and the
+ * accounting, i.e. that every scenario delivers exactly what was sent, in order, with figures
+ * measured from the brokers' own /proc entries.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatResults } from '../../bench/report.js';
+
+interface ResultRow {
+  scenario: string;
+  broker: string;
+  status: string;
+  reason?: string;
+  peakRssKb?: number;
+  measurement?: {
+    unit: string;
+    rate: number;
+    latency: { p50Ms: number; p99Ms: number } | null;
+    brokerCpuMicrosPerUnit: number;
+    rssPerItemKb: number | null;
+    expected: number;
+    delivered: number;
+    lost: number;
+    outOfOrder: number;
+    problems: string[];
+  };
+}
+
+const haveMosquitto = existsSync('/usr/sbin/mosquitto');
+const brokers = haveMosquitto ? ['mosquitto', 'aedes'] : ['aedes'];
+const SCENARIOS = ['fan-in', 'fan-out', 'qos1-pairs', 'idle-10k', 'retained-10k'];
+
+describe('npm run bench -- --quick', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  const out = join(dir, 'results.json');
+  let rows: ResultRow[] = [];
+  let log = '';
+  let code: number | null = null;
+
+  beforeAll(async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', brokers.join(','), '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
+    code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    if (existsSync(out)) rows = (JSON.parse(readFileSync(out, 'utf8')) as { results: ResultRow[] }).results;
+  }, 120_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every scenario on every broker and exits 0', () => {
+    expect(code, log).toBe(0);
+    expect(rows.map((r) => `${r.broker} ${r.scenario}`).sort()).toEqual(
+      brokers.flatMap((b) => SCENARIOS.map((s) => `${b} ${s}`)).sort(),
+    );
+  });
+
+  for (const broker of brokers) {
+    for (const scenario of SCENARIOS) {
+      it(`${broker} ${scenario}: delivered exactly what was expected, and measured it`, () => {
+        const row = rows.find((r) => r.broker === broker && r.scenario === scenario);
+        expect(row, log).toBeDefined();
+        expect(row!.status, row!.reason ?? log).toBe('ok');
+        const m = row!.measurement!;
+        expect(m.problems, log).toEqual([]);
+        expect(m.expected).toBeGreaterThan(0);
+        expect(m.delivered).toBe(m.expected);
+        expect(m.lost).toBe(0);
+        expect(m.outOfOrder).toBe(0);
+        expect(m.rate).toBeGreaterThan(0);
+        expect(m.latency).not.toBeNull();
+        expect(m.latency!.p99Ms).toBeGreaterThanOrEqual(m.latency!.p50Ms);
+        expect(Number.isFinite(m.brokerCpuMicrosPerUnit)).toBe(true);
+        expect(row!.peakRssKb).toBeGreaterThan(1000);
+        if (scenario === 'idle-10k') expect(m.rssPerItemKb).not.toBeNull();
+      });
+    }
+  }
+});
+
+describe('results table', () => {
+  it('shows a broker that could not start as "not available", with no figures', () => {
+    const text = formatResults([
+      {
+        scenario: 'fan-in',
+        description: '',
+        broker: 'mothership',
+        status: 'not available',
+        reason: 'src/index.ts does not export a Broker with listen()',
+      },
+    ]);
+    const line = text.split('\n').find((l) => l.startsWith('fan-in'))!;
+    expect(line).toContain('not available: src/index.ts does not export a Broker');
+    expect(line).not.toMatch(/msg|µs|MB/);
+  });
+});
