@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,6 +20,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A fresh working folder per process, so each `up` gets its own ./mothership-data. */
+function scratchDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ms-cli-'));
+}
+
 /** Runs `mothership <args>` from source to completion (mDNS always off in tests). */
 export function runCli(
   args: string[],
@@ -24,7 +32,7 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, cliArgs(args), {
-      cwd: root,
+      cwd: scratchDir(),
       env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
     });
     let stdout = '';
@@ -53,7 +61,7 @@ export interface RunningCli {
 }
 
 /** Starts a long-running `mothership <args>` (e.g. `up`) and lets the test watch its output. */
-export function startCli(args: string[], cwd = root): RunningCli {
+export function startCli(args: string[], cwd = scratchDir()): RunningCli {
   const child = spawn(process.execPath, cliArgs(args), {
     cwd,
     env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },

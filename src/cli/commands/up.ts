@@ -2,9 +2,11 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createAuthenticator, describeReload } from '../../broker/auth/authenticator.js';
 import type { AnonymousPolicy } from '../../broker/auth/network-policy.js';
+import type { DurabilityPolicy } from '../../broker/persistence.js';
 import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { Broker } from '../../index.js';
+import { openSqliteStore, type SqliteStore } from '../../store/index.js';
 import type { Listener, ListenOptions } from '../../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../../transport/mdns.js';
 import { type LoadedConfig, loadConfig } from '../config/mosquitto-conf.js';
@@ -23,6 +25,8 @@ Options:
       --no-ws         no WebSocket listener
       --host ADDR     listen on this address only (default: every interface)
       --data DIR      where persistent state lives (default ./mothership-data)
+      --no-persistence  keep everything in memory only (as 'persistence false')
+      --recover       if the database is damaged, move it aside and start with an empty one
       --no-mdns       do not announce the broker over mDNS
   -v, --verbose       log subscriptions and every message, not only connections
       --log-json      JSON log lines (pino) instead of text
@@ -35,6 +39,8 @@ export interface UpFlags {
   wsPort: number | undefined;
   host?: string;
   data: string;
+  persistence: boolean;
+  recover: boolean;
   mdns: boolean;
   verbose: boolean;
   logJson: boolean;
@@ -56,6 +62,8 @@ export function parseUpFlags(args: string[]): UpFlags | 'help' {
     port: 1883,
     wsPort: 8080,
     data: './mothership-data',
+    persistence: true,
+    recover: false,
     mdns: true,
     verbose: false,
     logJson: false,
@@ -90,6 +98,12 @@ export function parseUpFlags(args: string[]): UpFlags | 'help' {
         break;
       case '--data':
         flags.data = value();
+        break;
+      case '--no-persistence':
+        flags.persistence = false;
+        break;
+      case '--recover':
+        flags.recover = true;
         break;
       case '--no-mdns':
         flags.mdns = false;
@@ -201,6 +215,9 @@ function banner(listeners: Listener[], flags: UpFlags, policy: AnonymousPolicy):
   }
   lines.push(`  Anonymous  ${anonymousWords[policy]}`);
   lines.push(`  Config     ${flags.config ?? 'none (defaults)'}`);
+  lines.push(
+    `  Data       ${flags.persistence ? `${flags.data} (sessions, queued and retained messages survive restarts)` : 'memory only (persistence off)'}`,
+  );
   lines.push(`  mDNS       ${flags.mdns ? '_mqtt._tcp (boards can find this broker by name)' : 'off'}`);
   const mqtt = listeners.find((l) => l.protocol === 'mqtt');
   if (mqtt) {
@@ -214,6 +231,36 @@ function banner(listeners: Listener[], flags: UpFlags, policy: AnonymousPolicy):
   }
   lines.push('Stop with Ctrl+C.', '');
   return lines.join('\n');
+}
+
+function durabilityPolicy(config: LoadedConfig | undefined): DurabilityPolicy {
+  switch (config?.durability) {
+    case 'every-message':
+      return { mode: 'every-message' };
+    case 'periodic':
+      return { mode: 'periodic', intervalSeconds: config.autosaveInterval || 1800 };
+    default:
+      return { mode: 'grouped', maxDelayMs: 2 };
+  }
+}
+
+/** SQLite in the data folder unless persistence is off; a damaged file stops the start unless --recover. */
+function openStore(flags: UpFlags, config: LoadedConfig | undefined, log: Logger): SqliteStore | undefined {
+  if (!flags.persistence || config?.persistence === false) return undefined;
+  const dir = config?.persistenceLocation ?? flags.data;
+  const store = openSqliteStore({
+    dir,
+    policy: durabilityPolicy(config),
+    onCorrupt: flags.recover ? 'move-aside' : 'fail',
+    onError: (err) => log.error({ event: 'store-error', code: err.code }, err.message),
+  });
+  if (store.movedAside)
+    log.warn(
+      { event: 'store-moved-aside', file: store.movedAside },
+      `The damaged database was moved to ${store.movedAside}; starting with an empty one.`,
+    );
+  flags.data = dir;
+  return store;
 }
 
 /**
@@ -249,7 +296,13 @@ export async function run(args: string[]): Promise<number> {
     passwordFile: config?.passwordFile,
     aclFile: config?.aclFile,
   });
-  const broker = new Broker({ ...config?.broker, authenticator: access, authorizer: access });
+  const store = openStore(flags, config, log);
+  const broker = new Broker({
+    ...config?.broker,
+    authenticator: access,
+    authorizer: access,
+    persistence: store,
+  });
   logClients(broker, log, flags.verbose);
   if (config?.mdns === false) flags.mdns = false;
 

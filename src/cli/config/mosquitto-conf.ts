@@ -92,6 +92,8 @@ export interface LoadedConfig {
   log: { dest: LogDestination[]; types: LogType[] };
   /** `mdns true|false`: Mothership's own key; undefined: not set (announce). */
   mdns: boolean | undefined;
+  /** `persistence_durability every-message|grouped|periodic`: Mothership's own key; undefined: grouped. */
+  durability: 'every-message' | 'grouped' | 'periodic' | undefined;
   warnings: string[];
 }
 
@@ -407,6 +409,13 @@ function directive(
     case 'mdns':
       config.mdns = bool();
       return;
+    case 'persistence_durability': {
+      const form = 'every-message, grouped or periodic';
+      if (rest !== 'every-message' && rest !== 'grouped' && rest !== 'periodic')
+        throw invalid(w, name, form, rest);
+      config.durability = rest;
+      return;
+    }
     default:
       if (unsupportedDirectives.has(name) || name.startsWith('plugin_opt_') || name.startsWith('auth_opt_'))
         config.warnings.push(
@@ -480,6 +489,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     autosaveInterval: undefined,
     log: { dest: [], types: [] },
     mdns: undefined,
+    durability: undefined,
     warnings: [],
   };
   const state: State = {
