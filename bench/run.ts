@@ -6,6 +6,7 @@
  *   --scenario fan-in,idle-10k    scenarios to run (default: all)
  *   --quick                       small counts and short intervals (smoke test)
  *   --workers N                   load-generator threads (default 2)
+ *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
  *   --out FILE                    where to write the JSON (default bench/results/latest.json)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,11 +15,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { aedesVersion } from './brokers/aedes.js';
-import { BrokerUnavailable, launchers, type RunningBroker } from './brokers/index.js';
+import { type BrokerLauncher, BrokerUnavailable, launchers, type RunningBroker } from './brokers/index.js';
 import { mosquittoVersion } from './brokers/mosquitto.js';
 import { BROKER_NOFILE } from './brokers/spawn.js';
 import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
-import { runScenario } from './load/coordinator.js';
+import { type Measurement, runScenario } from './load/coordinator.js';
 import { computeRatios, formatRatios, formatResults, formatTargets, type Row } from './report.js';
 import { quickVersion, type Scenario, scenarios } from './scenarios.js';
 
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     workers: { type: 'string', default: '2' },
     out: { type: 'string', default: join(here, 'results', 'latest.json') },
+    repeat: { type: 'string' },
   },
 });
 const list = (s: string | undefined) =>
@@ -53,6 +55,7 @@ const selectedScenarios: Scenario[] = scenarios
   .filter((s) => !onlyScenarios || onlyScenarios.includes(s.name))
   .map((s) => (values.quick ? quickVersion(s) : s));
 const workers = Math.max(1, Number(values.workers));
+const repeat = Math.max(1, Number(values.repeat ?? (values.quick ? 1 : 3)));
 
 const nofile = raiseOwnNofile(65535);
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -68,47 +71,82 @@ for (const s of selectedScenarios) {
   }
 }
 
+interface Attempt {
+  measurement: Measurement;
+  peakRssKb: number;
+}
+
+/** One fresh broker, one scenario: the measurement, or why there is none. */
+async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> {
+  let broker: RunningBroker | undefined;
+  const t0 = Date.now();
+  try {
+    broker = await launcher.start(s.broker ?? {});
+    const m = await runScenario(s, broker, { workers });
+    if (!broker.alive())
+      throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
+    const peakRssKb = memoryKb(broker.pid).peakKb;
+    log(
+      `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}, ` +
+        `${m.delivered}/${m.expected} delivered; broker CPU ${Math.round(m.brokerCpuPercent)}%, ` +
+        `generator ${Math.round(m.generator.totalPercent)}% (busiest thread ${Math.round(m.generator.busiestThreadPercent)}%) ` +
+        `(${((Date.now() - t0) / 1000).toFixed(1)} s)` +
+        (m.problems.length ? `; problems: ${m.problems.slice(0, 3).join('; ')}` : ''),
+    );
+    return { measurement: m, peakRssKb };
+  } finally {
+    await broker?.stop();
+  }
+}
+
 const rows: Row[] = [];
 const started = Date.now();
-for (const launcher of selectedBrokers) {
-  const unavailableFor = new Map<string, string>();
-  for (const s of selectedScenarios) {
-    const key = JSON.stringify(s.broker ?? {});
-    const row: Row = { scenario: s.name, description: s.description, broker: launcher.name, status: 'ok' };
+const unavailable = new Map<string, string>(); // launcher + options → why not
+// Scenario by scenario; within one, the brokers take turns (repeat 1: A B C, repeat 2: A B C, ...)
+// so that a burst of load from elsewhere on the machine does not fall on one broker only.
+for (const s of selectedScenarios) {
+  const attempts = new Map<string, Attempt[]>();
+  const scenarioRows = selectedBrokers.map((l) => {
+    const row: Row = { scenario: s.name, description: s.description, broker: l.name, status: 'ok' };
     rows.push(row);
-    const reason = unavailableFor.get(key) ?? (await launcher.unavailable(s.broker ?? {}));
-    if (reason) {
-      unavailableFor.set(key, reason);
-      Object.assign(row, { status: 'not available', reason });
-      log(`${launcher.name} ${s.name}: not available (${reason})`);
-      continue;
-    }
-    let broker: RunningBroker | undefined;
-    const t0 = Date.now();
-    try {
-      broker = await launcher.start(s.broker ?? {});
-      const m = await runScenario(s, broker, { workers });
-      if (!broker.alive())
-        throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
-      row.peakRssKb = memoryKb(broker.pid).peakKb;
-      row.measurement = m;
-      log(
-        `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}, ` +
-          `${m.delivered}/${m.expected} delivered, broker CPU ${Math.round(m.brokerCpuPercent)}%, generator ${Math.round(m.generator.totalPercent)}% (busiest thread ${Math.round(m.generator.busiestThreadPercent)}%) (${((Date.now() - t0) / 1000).toFixed(1)} s)` +
-          (m.problems.length ? `; problems: ${m.problems.slice(0, 3).join('; ')}` : ''),
-      );
-    } catch (e) {
-      if (e instanceof BrokerUnavailable) {
-        unavailableFor.set(key, e.message);
-        Object.assign(row, { status: 'not available', reason: e.message });
-        log(`${launcher.name} ${s.name}: not available (${e.message})`);
-      } else {
-        Object.assign(row, { status: 'failed', reason: (e as Error).message });
-        log(`${launcher.name} ${s.name}: FAILED ${(e as Error).stack ?? e}`);
+    attempts.set(l.name, []);
+    return row;
+  });
+  for (let r = 0; r < repeat; r++) {
+    for (const [i, launcher] of selectedBrokers.entries()) {
+      const row = scenarioRows[i]!;
+      if (row.status !== 'ok') continue;
+      const key = `${launcher.name} ${JSON.stringify(s.broker ?? {})}`;
+      const reason = unavailable.get(key) ?? (await launcher.unavailable(s.broker ?? {}));
+      if (reason) {
+        unavailable.set(key, reason);
+        Object.assign(row, { status: 'not available', reason });
+        log(`${launcher.name} ${s.name}: not available (${reason})`);
+        continue;
       }
-    } finally {
-      await broker?.stop();
+      try {
+        attempts.get(launcher.name)!.push(await attempt(launcher, s));
+      } catch (e) {
+        if (e instanceof BrokerUnavailable) {
+          unavailable.set(key, e.message);
+          Object.assign(row, { status: 'not available', reason: e.message });
+          log(`${launcher.name} ${s.name}: not available (${e.message})`);
+        } else {
+          Object.assign(row, { status: 'failed', reason: (e as Error).message });
+          log(`${launcher.name} ${s.name}: FAILED ${(e as Error).stack ?? e}`);
+        }
+      }
     }
+  }
+  for (const row of scenarioRows) {
+    const list = attempts.get(row.broker)!;
+    if (row.status !== 'ok' || !list.length) continue;
+    // The run with the median rate stands for the row; all runs are kept in the JSON.
+    const sorted = [...list].sort((a, b) => a.measurement.rate - b.measurement.rate);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    row.measurement = median.measurement;
+    row.peakRssKb = median.peakRssKb;
+    if (list.length > 1) row.runs = list.map((a) => ({ ...a.measurement, peakRssKb: a.peakRssKb }));
   }
 }
 
@@ -120,6 +158,8 @@ const out = [
   'Ratios (broker ÷ reference; rate: higher is better; CPU/unit, p99, peak RSS: lower is better):',
   formatRatios(ratios),
 ];
+if (values.quick)
+  out.push('', '(--quick: small counts and short intervals; the figures only show that everything runs.)');
 const targets = formatTargets(ratios);
 if (targets) out.push('', 'Targets (issue 2):', targets);
 process.stdout.write(`${out.join('\n')}\n`);
@@ -138,6 +178,7 @@ const result = {
   },
   versions: { mosquitto: mosquittoVersion(), aedes: aedesVersion() },
   loadGenerator: { threads: workers, openFiles: nofile },
+  repeat,
   scenarios: selectedScenarios,
   results: rows,
   ratios,

@@ -38,6 +38,8 @@ export interface GeneratorLoad {
   totalPercent: number;
   /** The busiest generator thread, in % of one core: near 100 means the generator limits the run. */
   busiestThreadPercent: number;
+  /** Generator CPU per unit (delivered message or connection), to set beside the broker's. */
+  microsPerUnit?: number;
 }
 
 export interface Measurement {
@@ -145,7 +147,7 @@ function snapshot(broker: RunningBroker): Snapshot {
   return { t: nowNs(), brokerCpu: processCpuMicros(broker.pid), threads: threadCpuMicros(process.pid) };
 }
 
-function generatorLoad(a: Snapshot, b: Snapshot): GeneratorLoad {
+function generatorLoad(a: Snapshot, b: Snapshot, units: number): GeneratorLoad {
   const wallMicros = (b.t - a.t) / 1000;
   let total = 0;
   let busiest = 0;
@@ -154,7 +156,11 @@ function generatorLoad(a: Snapshot, b: Snapshot): GeneratorLoad {
     total += d;
     busiest = Math.max(busiest, d);
   }
-  return { totalPercent: (100 * total) / wallMicros, busiestThreadPercent: (100 * busiest) / wallMicros };
+  return {
+    totalPercent: (100 * total) / wallMicros,
+    busiestThreadPercent: (100 * busiest) / wallMicros,
+    microsPerUnit: units > 0 ? total / units : undefined,
+  };
 }
 
 function mergeLatency(reports: WorkerReport[]): Latency | null {
@@ -280,7 +286,7 @@ async function runThroughput(
       delivered,
       lost: expected - delivered,
       outOfOrder: reports.reduce((x, r) => x + r.outOfOrder, 0),
-      generator: generatorLoad(a, b),
+      generator: generatorLoad(a, b, deliveredIn),
       measuredMs: measuredUs / 1000,
       problems,
     };
@@ -329,7 +335,7 @@ async function runConnections(
       delivered: stillConnected,
       lost: s.connections - stillConnected,
       outOfOrder: 0,
-      generator: generatorLoad(a, b),
+      generator: generatorLoad(a, b, connected),
       measuredMs: measuredUs / 1000,
       problems,
     };
@@ -371,7 +377,7 @@ async function runRetained(s: RetainedScenario, broker: RunningBroker): Promise<
       delivered,
       lost: s.retained * s.rounds - delivered,
       outOfOrder: 0,
-      generator: generatorLoad(a, b),
+      generator: generatorLoad(a, b, delivered),
       measuredMs: measuredUs / 1000,
       problems,
     };
