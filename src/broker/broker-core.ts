@@ -400,7 +400,7 @@ export class BrokerCore {
     for (const req of requests) {
       const filter = req.topic;
       const shared = parseSharedFilter(filter);
-      if (topicFilterProblem(filter) || filter.includes('\uFFFD') || shared === 'invalid') {
+      if (topicFilterProblem(filter) || shared === 'invalid') {
         granted.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
         continue;
       }

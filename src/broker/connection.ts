@@ -9,6 +9,7 @@ import type {
   Packet,
 } from 'mqtt-packet';
 import { encodePacket, PacketReader, type ReadProblem } from '../protocol/packet-reader.js';
+import { propertyProblem } from '../protocol/property-rules.js';
 import { connackCodeForV3, ReasonCode } from '../protocol/reason-codes.js';
 import { topicNameProblem } from '../protocol/topic.js';
 import type { BrokerCore } from './broker-core.js';
@@ -112,9 +113,33 @@ export class Connection implements SessionLink {
     if (this.state === 'awaiting-connect') {
       // [MQTT-3.1.0-1]: the first packet must be CONNECT.
       if (packet.cmd !== 'connect') return this.terminate('protocol-error');
-      void this.onConnect(packet);
+      this.onConnect(packet).catch((err: Error) => this.internalError(err));
       return;
     }
+    if (this.protocolVersion === 5) {
+      const problem = propertyProblem(
+        packet.cmd,
+        (packet as { properties?: Record<string, unknown> }).properties,
+      );
+      if (problem)
+        return problem.kind === 'malformed'
+          ? this.disconnect('malformed-packet', ReasonCode.MalformedPacket, problem.message)
+          : this.disconnect('protocol-error', ReasonCode.ProtocolError, problem.message);
+    }
+    try {
+      this.dispatch(packet);
+    } catch (err) {
+      this.internalError(err as Error);
+    }
+  }
+
+  /** A bug of ours must cost this one connection, never the broker: close it and report. */
+  private internalError(err: Error): void {
+    this.core.events.emit('connection-error', this.meta, err);
+    this.disconnect('protocol-error', ReasonCode.ImplementationSpecificError);
+  }
+
+  private dispatch(packet: Packet): void {
     switch (packet.cmd) {
       case 'publish':
         return this.onPublish(packet);
@@ -168,8 +193,6 @@ export class Connection implements SessionLink {
 
     if (props.authenticationMethod) return refuse(0x8c, 'enhanced authentication is not supported');
     let clientId = packet.clientId;
-    if (clientId.includes('\u0000') || clientId.includes('\uFFFD'))
-      return refuse(ReasonCode.ClientIdentifierNotValid, 'client id is not valid UTF-8');
     let assignedClientId: string | undefined;
     if (clientId.length === 0) {
       // [MQTT-3.1.3-6]/[MQTT-3.1.3-8]: an empty id gets one assigned only with a clean session (3.1.1);
@@ -197,8 +220,7 @@ export class Connection implements SessionLink {
 
     if (packet.will) {
       const problem = topicNameProblem(packet.will.topic);
-      if (problem || packet.will.topic.includes('\uFFFD'))
-        return refuse(ReasonCode.TopicNameInvalid, `will topic invalid (${problem ?? 'utf-8'})`);
+      if (problem) return refuse(ReasonCode.TopicNameInvalid, `will topic invalid (${problem})`);
       if (packet.will.retain && !this.core.options.retainAvailable)
         return refuse(ReasonCode.RetainNotSupported, 'retain not available');
     }
@@ -307,11 +329,14 @@ export class Connection implements SessionLink {
         this.inboundAliases.set(alias, topic);
       }
     }
-    if (topicNameProblem(topic) || topic.includes('\uFFFD'))
+    if (topicNameProblem(topic))
       return this.disconnect(
         'protocol-error',
         topic.length === 0 ? ReasonCode.ProtocolError : ReasonCode.TopicNameInvalid,
       );
+    // [MQTT-3.3.1-2]: DUP must be 0 on QoS 0.
+    if (packet.qos === 0 && packet.dup)
+      return this.disconnect('malformed-packet', ReasonCode.MalformedPacket, 'DUP set on a QoS 0 PUBLISH');
     if (packet.qos > 0 && !packet.messageId)
       return this.disconnect('protocol-error', ReasonCode.ProtocolError);
     if (packet.retain && !this.core.options.retainAvailable)
@@ -369,6 +394,9 @@ export class Connection implements SessionLink {
   }
 
   private onSubscribe(packet: ISubscribePacket): void {
+    // [MQTT-3.8.3-2]: at least one topic filter.
+    if (packet.subscriptions.length === 0)
+      return this.disconnect('protocol-error', ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter');
     const subscriptionId = packet.properties?.subscriptionIdentifier as number | undefined;
     const result = this.core.subscribe(this, packet.subscriptions, subscriptionId);
     if (result === 'protocol-error') return this.disconnect('protocol-error', ReasonCode.ProtocolError);
@@ -382,6 +410,13 @@ export class Connection implements SessionLink {
   }
 
   private onUnsubscribe(packet: IUnsubscribePacket): void {
+    // [MQTT-3.10.3-2]: at least one topic filter.
+    if (packet.unsubscriptions.length === 0)
+      return this.disconnect(
+        'protocol-error',
+        ReasonCode.ProtocolError,
+        'UNSUBSCRIBE without a topic filter',
+      );
     const codes = this.core.unsubscribe(this, packet.unsubscriptions);
     const unsuback: Record<string, unknown> = { cmd: 'unsuback', messageId: packet.messageId };
     if (this.protocolVersion === 5) unsuback.granted = codes;
@@ -407,12 +442,15 @@ export class Connection implements SessionLink {
 
   private sendAck(cmd: 'puback' | 'pubrec' | 'pubcomp', messageId: number, reasonCode: number): void {
     const packet: Record<string, unknown> = { cmd, messageId };
-    if (this.protocolVersion === 5 && reasonCode !== 0) packet.reasonCode = reasonCode;
+    // An explicit 0 makes the encoder use the short form, which every v5 client (paho 1.6 too) reads.
+    if (this.protocolVersion === 5) packet.reasonCode = reasonCode;
     this.write(encodePacket(packet, this.protocolVersion));
   }
 
   sendPubrel(packetId: number): void {
-    this.write(encodePacket({ cmd: 'pubrel', messageId: packetId }, this.protocolVersion));
+    const pubrel: Record<string, unknown> = { cmd: 'pubrel', messageId: packetId };
+    if (this.protocolVersion === 5) pubrel.reasonCode = 0;
+    this.write(encodePacket(pubrel, this.protocolVersion));
   }
 
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {

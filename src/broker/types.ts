@@ -78,6 +78,8 @@ export interface BrokerEvents {
   'connect-refused': [attempt: { clientId: string; remoteAddress: string; reason: string }];
   subscribe: [clientId: string, subscriptions: SubscriptionInfo[]];
   unsubscribe: [clientId: string, filters: string[]];
+  /** An internal error handling one connection's packet: that connection was closed, the broker goes on. */
+  'connection-error': [connection: ConnectionMeta, error: Error];
   /** Every accepted application message; `clientId` is undefined when the host program published it. */
   publish: [message: Message, clientId: string | undefined];
 }

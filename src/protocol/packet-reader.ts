@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Packet } from 'mqtt-packet';
 import mqttPacket from 'mqtt-packet';
 
@@ -26,7 +27,17 @@ export class PacketReader {
     private readonly onPacket: (packet: Packet) => void,
     private readonly onProblem: (problem: ReadProblem) => void,
   ) {
+    let badString = false;
+    checkStringsOf(this.parser, () => {
+      badString = true;
+    });
     this.parser.on('packet', (packet: Packet) => {
+      if (badString) {
+        badString = false;
+        // [MQTT-1.5.4-1]/[MQTT-1.5.4-2]: ill-formed UTF-8 or U+0000 in a string makes the packet malformed.
+        this.fail({ kind: 'malformed', message: 'a string is not well-formed UTF-8 or contains U+0000' });
+        return;
+      }
       if (!this.failed) this.onPacket(packet);
     });
     this.parser.on('error', (err: Error) => this.fail(classifyParserError(err)));
@@ -83,6 +94,32 @@ export class PacketReader {
     }
     return true;
   }
+}
+
+interface ParserInternals {
+  _pos: number;
+  _list: { slice(start: number, end: number): Buffer };
+  _parseString(): string | null;
+}
+
+/**
+ * mqtt-packet decodes strings leniently (ill-formed bytes become U+FFFD), which would hide invalid
+ * UTF-8 and reject a real U+FFFD; this checks each string's raw bytes instead.
+ */
+function checkStringsOf(parser: object, onBad: () => void): void {
+  const p = parser as ParserInternals;
+  const parseString = p._parseString.bind(p);
+  p._parseString = () => {
+    const start = p._pos;
+    const result = parseString();
+    if (result === null) return null;
+    const raw = p._list.slice(start + 2, p._pos);
+    if (!isUtf8(raw) || raw.includes(0)) {
+      onBad();
+      return null;
+    }
+    return result;
+  };
 }
 
 function classifyParserError(err: Error): ReadProblem {

@@ -1,6 +1,7 @@
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker, type ClientInfo, type DisconnectReason } from '../../src/index.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 let broker: Broker | undefined;
 afterEach(async () => {
@@ -116,5 +117,63 @@ describe('the embeddable Broker', () => {
     ])
       expect(values.has(`$SYS/broker/${t}`), t).toBe(true);
     await c.endAsync();
+  });
+});
+
+describe('a failure inside the broker costs one connection, not the broker', () => {
+  it('an authorizer that throws closes that client (v5: 0x83) and reports connection-error', async () => {
+    broker = new Broker({
+      sysInterval: 0,
+      authorizer: {
+        allows: (_c, _a, topic) => {
+          if (topic === 'boom') throw new Error('plugin failed');
+          return true;
+        },
+      },
+    });
+    const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+    const errors: string[] = [];
+    broker.on('connection-error', (_meta, err) => errors.push(err.message));
+    const bad = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    const reason = new Promise<number | undefined>((r) => bad.on('disconnect', (p) => r(p.reasonCode)));
+    bad.publish('boom', 'x');
+    expect(await reason).toBe(0x83);
+    expect(errors).toEqual(['plugin failed']);
+    const good = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
+    await good.subscribeAsync('ok');
+    const got = new Promise<string>((r) => good.on('message', (_t, p) => r(p.toString())));
+    await good.publishAsync('ok', 'still here');
+    expect(await got).toBe('still here');
+    await good.endAsync();
+    bad.end(true);
+  });
+
+  it('an authenticator that rejects closes the connection without a CONNACK', async () => {
+    broker = new Broker({
+      sysInterval: 0,
+      authenticator: {
+        authenticate: async () => {
+          throw new Error('auth backend down');
+        },
+      },
+    });
+    const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+    const errors: string[] = [];
+    broker.on('connection-error', (_meta, err) => errors.push(err.message));
+    const client = await RawClient.open(port);
+    client.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'x',
+      keepalive: 60,
+    });
+    await client.waitClosed();
+    expect(client.packets).toEqual([]);
+    expect(errors).toEqual(['auth backend down']);
   });
 });

@@ -1,0 +1,50 @@
+/**
+ * Which v5 properties a client may put on each packet (MQTT 5.0 section 2.2.2.2 and each packet's
+ * Properties section). mqtt-packet decodes whatever it finds; the broker refuses what does not belong.
+ */
+const allowedFromClient: Record<string, ReadonlySet<string>> = {
+  publish: new Set([
+    'payloadFormatIndicator',
+    'messageExpiryInterval',
+    'topicAlias',
+    'responseTopic',
+    'correlationData',
+    'userProperties',
+    'contentType',
+  ]),
+  puback: new Set(['reasonString', 'userProperties']),
+  pubrec: new Set(['reasonString', 'userProperties']),
+  pubrel: new Set(['reasonString', 'userProperties']),
+  pubcomp: new Set(['reasonString', 'userProperties']),
+  subscribe: new Set(['subscriptionIdentifier', 'userProperties']),
+  unsubscribe: new Set(['userProperties']),
+  disconnect: new Set(['sessionExpiryInterval', 'reasonString', 'userProperties', 'serverReference']),
+};
+
+/** Properties that may appear more than once (mqtt-packet then gives an array). */
+const repeatable = new Set(['userProperties', 'subscriptionIdentifier']);
+
+export type PropertyProblem = { kind: 'malformed' | 'protocol-error'; message: string };
+
+export function propertyProblem(
+  cmd: string,
+  properties: Record<string, unknown> | undefined,
+): PropertyProblem | undefined {
+  if (!properties) return undefined;
+  const allowed = allowedFromClient[cmd];
+  for (const [name, value] of Object.entries(properties)) {
+    if (allowed && !allowed.has(name)) {
+      // [MQTT-3.3.4-6]: a PUBLISH from a client must not carry a Subscription Identifier.
+      if (cmd === 'publish' && name === 'subscriptionIdentifier')
+        return {
+          kind: 'protocol-error',
+          message: 'a client PUBLISH must not carry a Subscription Identifier',
+        };
+      return { kind: 'malformed', message: `property ${name} is not allowed on ${cmd.toUpperCase()}` };
+    }
+    // [MQTT-2.2.2-?]: including a property more than once is a Protocol Error, except the repeatable ones.
+    if (Array.isArray(value) && !repeatable.has(name))
+      return { kind: 'protocol-error', message: `property ${name} appears more than once` };
+  }
+  return undefined;
+}
