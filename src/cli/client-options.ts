@@ -934,7 +934,7 @@ export async function resolveBroker(opts: ClientOptions): Promise<BrokerAddress>
     opts.cafile !== undefined || opts.capath !== undefined || opts.tlsUseOsCerts || opts.port === 8883;
   const defaultPort = opts.cafile !== undefined || opts.capath !== undefined ? 8883 : 1883;
   if (opts.host === undefined) {
-    const found = await discoverBroker();
+    const found = await discoverBroker(opts.port ?? defaultPort);
     if (found) return { host: found.host, port: opts.port ?? found.port, tls: useTls };
   }
   return { host: opts.host ?? 'localhost', port: opts.port ?? defaultPort, tls: useTls };

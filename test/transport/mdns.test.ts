@@ -155,6 +155,30 @@ describe.skipIf(problem !== undefined)(
       }
     });
 
+    it('`mothership sub` and `pub` with no -h find that broker over mDNS from the other namespace', async () => {
+      const noMdnsOff = (ns: string, args: string[]) =>
+        start(
+          'ip',
+          ['netns', 'exec', ns, 'env', '-u', 'MOTHERSHIP_NO_MDNS', process.execPath, ...cliArgs(args)],
+          {
+            timeoutMs: 30_000,
+          },
+        );
+      const up = noMdnsOff(NS_A, ['up', '-p', '18834', '--no-ws', '--no-persistence']);
+      try {
+        await up.waitOutput(/mDNS\s+_mqtt\._tcp/, 15_000);
+        const sub = noMdnsOff(NS_B, ['sub', '-t', 'hello', '-v', '-C', '1', '-W', '20']);
+        await up.waitOutput(/New client connected from 10\./, 15_000);
+        const pub = noMdnsOff(NS_B, ['pub', '-t', 'hello', '-m', 'found you']);
+        expect(await pub.exited).toBe(0);
+        expect(await sub.exited).toBe(0);
+        expect(sub.stdout).toBe('hello found you\n');
+      } finally {
+        up.child.kill('SIGTERM');
+        await up.exited;
+      }
+    });
+
     it('the WebSocket listener is announced as _mqtt-ws._tcp', async () => {
       await advertise(NS_A, {
         port: 18832,
