@@ -1,0 +1,167 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { IPubackPacket } from 'mqtt-packet';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunningCli } from '../helpers/cli.js';
+import { RawClient } from '../helpers/raw-client.js';
+import {
+  freePort,
+  killAllUp,
+  sleep,
+  startUp,
+  stopGracefully,
+  waitUntil,
+  within,
+} from './helpers/up-process.js';
+
+// A real full disk under the real `mothership up`: its data directory is a 1 MiB tmpfs (needs root /
+// CAP_SYS_ADMIN). While the disk is full, QoS 1 publishes are refused rather than acknowledged:
+// v5 gets PUBACK 0x97 (quota exceeded), 3.1.1 (which has no refusal) gets its connection closed.
+
+const mountPoint = mkdtempSync(join(tmpdir(), 'ms-up-full-'));
+let mounted = false;
+let mountError = '';
+try {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
+    stdio: 'pipe',
+    timeout: 5000,
+  });
+  mounted = true;
+} catch (err) {
+  mountError = ((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message)
+    .trim()
+    .split('\n')[0]!;
+  console.warn(`broker full-disk test SKIPPED: cannot mount a tmpfs at ${mountPoint}: ${mountError}`);
+}
+
+let up: RunningCli | undefined;
+const clients: MqttClient[] = [];
+const raws: RawClient[] = [];
+
+afterAll(async () => {
+  for (const c of clients) c.end(true);
+  for (const r of raws) r.destroy();
+  if (up) await stopGracefully(up).catch(() => {});
+  killAllUp();
+  if (mounted) {
+    try {
+      execFileSync('umount', [mountPoint], { stdio: 'pipe', timeout: 5000 });
+    } catch {
+      execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe', timeout: 5000 });
+    }
+  }
+  rmdirSync(mountPoint);
+});
+
+/** Fills the filesystem with one file until ENOSPC; returns its path. Bounded by the fs size. */
+function fill(dir: string): string {
+  const path = join(dir, 'filler');
+  const fd = openSync(path, 'w');
+  try {
+    for (const size of [64 * 1024, 4096, 512, 1]) {
+      const chunk = Buffer.alloc(size, 0x5a);
+      for (let i = 0; i < 100_000; i++) {
+        try {
+          writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+const BIG = Buffer.alloc(48 * 1024, 0x41); // bigger than any free WAL space, so the write must grow a file
+
+const describeMounted = mounted ? describe : describe.skip;
+
+if (!mounted) {
+  describe('mothership up on a full disk', () => {
+    it.skip(`SKIPPED: cannot mount a tmpfs (need root): ${mountError}`, () => {});
+  });
+}
+
+describeMounted('mothership up on a full disk (1 MiB tmpfs)', () => {
+  it('refuses QoS 1 publishes while the disk is full (v5: 0x97, 3.1.1: closed), then recovers without a restart', async () => {
+    const port = await freePort();
+    up = await startUp(port, mountPoint);
+
+    // A persistent subscriber online: every QoS 1 message it gets is journaled as in flight (payload too).
+    const sub = mqtt.connect({
+      host: '127.0.0.1',
+      port,
+      clientId: 'full-sub',
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 100,
+    });
+    sub.on('error', () => {});
+    clients.push(sub);
+    const got: string[] = [];
+    sub.on('message', (t, p) => got.push(`${t} ${p.length}`));
+    await within(new Promise((r) => sub.once('connect', r)), 10_000, 'subscriber connect');
+    await within(sub.subscribeAsync('full/#', { qos: 1 }), 5000, 'subscribe');
+
+    // Before: acknowledged.
+    const v5 = await RawClient.connected(port, { protocolVersion: 5, clientId: 'full-v5', clean: true });
+    raws.push(v5.client);
+    v5.client.send({ cmd: 'publish', topic: 'full/before', payload: BIG, qos: 1, messageId: 1 });
+    const ok = (await v5.client.next('puback', 5000)) as IPubackPacket;
+    expect(ok.reasonCode ?? 0).toBe(0);
+
+    const filler = fill(mountPoint);
+    try {
+      v5.client.send({ cmd: 'publish', topic: 'full/during-v5', payload: BIG, qos: 1, messageId: 2 });
+      const refused = (await v5.client.next('puback', 5000)) as IPubackPacket;
+      expect(refused.messageId).toBe(2);
+      expect(refused.reasonCode).toBe(0x97);
+
+      const v4 = await RawClient.connected(port, { protocolVersion: 4, clientId: 'full-v4', clean: true });
+      raws.push(v4.client);
+      v4.client.send({ cmd: 'publish', topic: 'full/during-v4', payload: BIG, qos: 1, messageId: 3 });
+      await v4.client.waitClosed(5000);
+      expect(v4.client.packets.filter((p) => p.cmd === 'puback')).toEqual([]);
+      expect(up.output()).toMatch(/MS_STORE_FULL|disk is full/);
+    } finally {
+      unlinkSync(filler);
+    }
+
+    // After: the failed writes are retried (within about a second), new publishes are acknowledged again.
+    let acked = false;
+    for (let id = 10; id < 30 && !acked; id++) {
+      v5.client.send({ cmd: 'publish', topic: 'full/after', payload: BIG, qos: 1, messageId: id });
+      const ack = (await v5.client.next('puback', 5000)) as IPubackPacket;
+      acked = (ack.reasonCode ?? 0) === 0;
+      if (!acked) await sleep(300);
+    }
+    expect(acked).toBe(true);
+    const v4again = await RawClient.connected(port, { protocolVersion: 4, clientId: 'full-v4', clean: true });
+    raws.push(v4again.client);
+    v4again.client.send({
+      cmd: 'publish',
+      topic: 'full/after-v4',
+      payload: Buffer.from('small'),
+      qos: 1,
+      messageId: 5,
+    });
+    const ack4 = await v4again.client.next('puback', 5000);
+    expect(ack4.messageId).toBe(5);
+
+    await waitUntil(
+      () => got.includes(`full/after ${BIG.length}`) && got.includes('full/after-v4 5'),
+      'the messages published after the disk was freed',
+      5000,
+    );
+    expect(got).toContain(`full/before ${BIG.length}`);
+    expect(await stopGracefully(up)).toBe(0);
+    up = undefined;
+  }, 60_000);
+});
