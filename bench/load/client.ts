@@ -27,6 +27,8 @@ export interface Client {
   subscribe(filter: string, qos: 0 | 1, timeoutMs?: number): Promise<void>;
   /** Sends DISCONNECT and closes; resolves when the socket is closed (or after a second). */
   close(): Promise<void>;
+  /** Closes with a TCP reset: no DISCONNECT, and no socket left in TIME_WAIT on either side. */
+  reset(): void;
 }
 
 let nextSubscribeId = 1;
@@ -81,6 +83,10 @@ export function openClient(options: {
           nextSubscribeId = (nextSubscribeId % 65535) + 1;
           socket.write(encodeSubscribe(nextSubscribeId, filter, qos));
         });
+      },
+      reset() {
+        closing = true;
+        if (!socket.destroyed) socket.resetAndDestroy();
       },
       close() {
         closing = true;

@@ -305,9 +305,11 @@ async function connections(j: ConnectionsJob): Promise<void> {
     };
   };
   closeHook = async () => {
-    // Close in slices so 10,000 simultaneous closes do not themselves become a burst to measure.
+    // Reset rather than DISCONNECT: 10,000 polite closes leave 10,000 sockets in TIME_WAIT for a
+    // minute, on a machine that other runs (and other people's tests) share. Nothing is measured now.
     for (let i = 0; i < made.results.length; i += 500) {
-      await Promise.all(made.results.slice(i, i + 500).map((c) => c.close()));
+      for (const c of made.results.slice(i, i + 500)) c.reset();
+      await yieldIo();
     }
   };
   post({ type: 'ready', connected: made.results.length, problems: failures.slice(0, 5) });
