@@ -70,8 +70,10 @@ export class BrokerCore {
   }
 
   assignClientId(): string {
+    // mosquitto's format (auto-XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX), so logs and scripts read the same.
     for (;;) {
-      const id = `auto-${randomBytes(8).toString('hex')}`;
+      const h = randomBytes(16).toString('hex').toUpperCase();
+      const id = `auto-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
       if (!this.sessions.has(id)) return id;
     }
   }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cliArgs } from './cli.js';
 
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 
@@ -59,7 +60,16 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Runni
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // PUBSUB_BROKER=mothership runs the same config under `mothership up -c`, so the flag-by-flag
+  // comparisons also prove our broker answers mosquitto's tools as mosquitto does.
+  const child: ChildProcess =
+    process.env.PUBSUB_BROKER === 'mothership'
+      ? spawn(process.execPath, cliArgs(['up', '-c', conf, '--no-mdns', '--no-persistence']), {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          cwd: dir,
+          env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
+        })
+      : spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += d;
