@@ -158,7 +158,7 @@ async function runPublisher(p: Publisher, stop: () => boolean): Promise<void> {
 }
 
 describe('mothership up killed with SIGKILL mid-stream', () => {
-  it(`loses no acknowledged message over ${RESTARTS} kill -9 restarts (QoS 2 exactly once, retained exact)`, async () => {
+  it(`loses no acknowledged message over ${RESTARTS} kill -9 restarts (duplicates counted, retained set exact)`, async () => {
     const started = Date.now();
     const port = await freePort();
     const data = scratch('ms-crash-data-');
