@@ -2,7 +2,7 @@
  * `npm run bench`: Mothership, mosquitto and aedes one after another on loopback, under the same
  * load, in one table. See bench/README.md.
  *
- *   --only mothership,mosquitto   brokers to run (default: all)
+ *   --only mothership,mosquitto   brokers to run (default: mothership, mosquitto, aedes; also mosquitto-nodelay)
  *   --scenario fan-in,idle-10k    scenarios to run (default: all)
  *   --quick                       small counts and short intervals (smoke test)
  *   --workers N                   load-generator threads (default 2)
@@ -15,7 +15,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { aedesVersion } from './brokers/aedes.js';
-import { type BrokerLauncher, BrokerUnavailable, launchers, type RunningBroker } from './brokers/index.js';
+import {
+  type BrokerLauncher,
+  BrokerUnavailable,
+  launchers,
+  optionalLaunchers,
+  type RunningBroker,
+} from './brokers/index.js';
 import { mosquittoVersion } from './brokers/mosquitto.js';
 import { BROKER_NOFILE } from './brokers/spawn.js';
 import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
@@ -43,14 +49,18 @@ const list = (s: string | undefined) =>
 const onlyBrokers = list(values.only);
 const onlyScenarios = list(values.scenario);
 for (const b of onlyBrokers ?? []) {
-  if (!launchers.some((l) => l.name === b))
-    throw new Error(`unknown broker '${b}' (${launchers.map((l) => l.name).join(', ')})`);
+  if (![...launchers, ...optionalLaunchers].some((l) => l.name === b))
+    throw new Error(
+      `unknown broker '${b}' (${[...launchers, ...optionalLaunchers].map((l) => l.name).join(', ')})`,
+    );
 }
 for (const s of onlyScenarios ?? []) {
   if (!scenarios.some((x) => x.name === s))
     throw new Error(`unknown scenario '${s}' (${scenarios.map((x) => x.name).join(', ')})`);
 }
-const selectedBrokers = launchers.filter((l) => !onlyBrokers || onlyBrokers.includes(l.name));
+const selectedBrokers = onlyBrokers
+  ? [...launchers, ...optionalLaunchers].filter((l) => onlyBrokers.includes(l.name))
+  : launchers;
 const selectedScenarios: Scenario[] = scenarios
   .filter((s) => !onlyScenarios || onlyScenarios.includes(s.name))
   .map((s) => (values.quick ? quickVersion(s) : s));

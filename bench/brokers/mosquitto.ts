@@ -12,7 +12,12 @@ export const MOSQUITTO = '/usr/sbin/mosquitto';
  * scenarios (queues large enough, connections unlimited), and no logging (aedes and Mothership
  * do not log per connection either).
  */
-export function mosquittoConfig(port: number, options: BrokerStartOptions, dataDir: string): string {
+export function mosquittoConfig(
+  port: number,
+  options: BrokerStartOptions,
+  dataDir: string,
+  extra: string[] = [],
+): string {
   return [
     'per_listener_settings false',
     'allow_anonymous true',
@@ -24,6 +29,7 @@ export function mosquittoConfig(port: number, options: BrokerStartOptions, dataD
     ...(options.persistence ? [`persistence_location ${dataDir}/`, 'autosave_interval 1800'] : []),
     'log_dest none',
     'connection_messages false',
+    ...extra,
     '',
   ].join('\n');
 }
@@ -39,23 +45,29 @@ export function mosquittoVersion(): string | null {
   }
 }
 
-export const mosquitto: BrokerLauncher = {
-  name: 'mosquitto',
-  async unavailable() {
-    return existsSync(MOSQUITTO) ? null : `${MOSQUITTO} is not installed (apt-get install mosquitto)`;
-  },
-  async start(options): Promise<RunningBroker> {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
-    chmodSync(dir, 0o777); // mosquitto drops to its own user when started as root
-    const port = await freePort();
-    const conf = join(dir, 'mosquitto.conf');
-    writeFileSync(conf, mosquittoConfig(port, options, dir), { mode: 0o644 });
-    return spawnBroker({
-      name: 'mosquitto',
-      command: MOSQUITTO,
-      args: ['-c', conf],
-      port,
-      onStop: () => rmSync(dir, { recursive: true, force: true }),
-    });
-  },
-};
+function mosquittoLauncher(name: string, extra: string[]): BrokerLauncher {
+  return {
+    name,
+    async unavailable() {
+      return existsSync(MOSQUITTO) ? null : `${MOSQUITTO} is not installed (apt-get install mosquitto)`;
+    },
+    async start(options): Promise<RunningBroker> {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
+      chmodSync(dir, 0o777); // mosquitto drops to its own user when started as root
+      const port = await freePort();
+      const conf = join(dir, 'mosquitto.conf');
+      writeFileSync(conf, mosquittoConfig(port, options, dir, extra), { mode: 0o644 });
+      return spawnBroker({
+        name,
+        command: MOSQUITTO,
+        args: ['-c', conf],
+        port,
+        onStop: () => rmSync(dir, { recursive: true, force: true }),
+      });
+    },
+  };
+}
+
+export const mosquitto = mosquittoLauncher('mosquitto', []);
+/** mosquitto with Nagle's algorithm off (`set_tcp_nodelay true`): `--only mosquitto-nodelay`. */
+export const mosquittoNodelay = mosquittoLauncher('mosquitto-nodelay', ['set_tcp_nodelay true']);
