@@ -177,6 +177,8 @@ export class BrokerCore {
       // The client is back before its delayed will was due: the will is not sent [MQTT-3.1.3-9].
       this.clearTimer(session);
       session.willDueAt = undefined;
+      // Online again: no expiry deadline until the next disconnect (saved below, so a crash keeps it).
+      session.expiresAt = undefined;
     } else {
       session = this.newSession(clientId);
     }
@@ -449,7 +451,7 @@ export class BrokerCore {
             };
             if (options.subscriptionIdentifier !== undefined)
               delivery.subscriptionIds = [options.subscriptionIdentifier];
-            session.deliver(delivery, now);
+            session.deliver(delivery, now, false);
           }
         }
       },

@@ -389,8 +389,12 @@ export class Connection implements SessionLink {
   }
 
   private onPubrel(packetId: number): void {
-    const known = this.session!.releaseInboundQos2(packetId);
-    this.sendAck('pubcomp', packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound);
+    this.session!.releaseInboundQos2(packetId);
+    // An unknown id is a PUBREL repeated after a reconnect (we released it, then lost the connection
+    // before PUBCOMP went out): answer success, as mosquitto does, so the client does not report a
+    // failure for a message that was delivered. PUBCOMP waits until the release is durable, or a
+    // restarted broker still holding the id would drop the client's next message with that id.
+    this.core.whenDurable(() => this.sendAck('pubcomp', packetId, 0));
   }
 
   private onSubscribe(packet: ISubscribePacket): void {
@@ -400,13 +404,16 @@ export class Connection implements SessionLink {
     const subscriptionId = packet.properties?.subscriptionIdentifier as number | undefined;
     const result = this.core.subscribe(this, packet.subscriptions, subscriptionId);
     if (result === 'protocol-error') return this.disconnect('protocol-error', ReasonCode.ProtocolError);
-    this.write(
-      encodePacket(
-        { cmd: 'suback', messageId: packet.messageId, granted: result.granted } as Packet,
-        this.protocolVersion,
-      ),
-    );
-    result.afterAck();
+    // A persistent session's SUBACK waits until the subscription is on disk.
+    this.core.whenDurable(() => {
+      this.write(
+        encodePacket(
+          { cmd: 'suback', messageId: packet.messageId, granted: result.granted },
+          this.protocolVersion,
+        ),
+      );
+      result.afterAck();
+    });
   }
 
   private onUnsubscribe(packet: IUnsubscribePacket): void {

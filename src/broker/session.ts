@@ -41,6 +41,7 @@ export interface SessionJournal {
   deleteInflight(clientId: string, packetId: number): void;
   saveInboundQos2(clientId: string, packetId: number): void;
   deleteInboundQos2(clientId: string, packetId: number): void;
+  afterDurable(done: (err?: Error) => void): void;
 }
 
 export interface QueuedDelivery {
@@ -135,25 +136,29 @@ export class Session {
     throw new Error('no free packet identifier');
   }
 
-  /** Hands a message to this session: sent now, queued, or dropped and counted. */
-  deliver(delivery: Delivery, now: number): void {
+  /**
+   * Hands a message to this session: sent now, queued, or dropped and counted. `bounded: false` is for
+   * retained messages sent on subscribe: the client asked for them and the retained set bounds them,
+   * so max_queued_messages does not drop them.
+   */
+  deliver(delivery: Delivery, now: number, bounded = true): void {
     const link = this.link;
     if (delivery.qos === 0) {
       if (link) {
         if (!link.sendPublish(delivery, undefined, false)) this.counters.onDropped('too-large', delivery);
-      } else if (this.limits.queueQos0Messages) this.enqueue(delivery);
+      } else if (this.limits.queueQos0Messages) this.enqueue(delivery, bounded);
       return;
     }
     if (link && this.queue.length === 0 && this.inflight.size < this.window()) {
       this.sendFromWindow(delivery, now);
       return;
     }
-    this.enqueue(delivery);
+    this.enqueue(delivery, bounded);
   }
 
-  private enqueue(delivery: Delivery): void {
+  private enqueue(delivery: Delivery, bounded: boolean): void {
     const max = this.limits.maxQueuedMessages;
-    if (max > 0 && this.queue.length >= max) {
+    if (bounded && max > 0 && this.queue.length >= max) {
       this.counters.onDropped('queue-full', delivery);
       return;
     }
@@ -206,8 +211,17 @@ export class Session {
     if (!entry) return false;
     if (failed) return this.acknowledge(packetId, now);
     entry.state = 'awaiting-pubcomp';
-    this.journal?.saveInflight(this.clientId, { packetId, delivery: entry.delivery, state: entry.state });
-    this.link?.sendPubrel(packetId);
+    const journal = this.journal;
+    if (!journal) {
+      this.link?.sendPubrel(packetId);
+      return true;
+    }
+    // PUBREL only once 'awaiting-pubcomp' is on disk: after a crash the broker must resend PUBREL,
+    // never the PUBLISH again, or a QoS 2 subscriber would get the message twice.
+    journal.saveInflight(this.clientId, { packetId, delivery: entry.delivery, state: entry.state });
+    journal.afterDurable((err) => {
+      if (!err && this.inflight.get(packetId) === entry) this.link?.sendPubrel(packetId);
+    });
     return true;
   }
 

@@ -155,4 +155,30 @@ describe('retained messages', () => {
     expect(got.topic).toBe('plain');
     expect(await sub.nothing('publish', 200)).toBe(true);
   });
+
+  it('retained messages sent on subscribe are not cut by max_queued_messages', async () => {
+    await b.close();
+    b = await startBroker({ maxQueuedMessages: 5, maxInflightMessages: 2 });
+    for (let i = 0; i < 20; i++)
+      b.broker.publish({ topic: `kept/${i}`, payload: String(i), qos: 1, retain: true });
+    const { client: sub } = await subscriber('kept/#', 1);
+    const got = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const p = (await sub.next('publish')) as IPublishPacket;
+      got.add(p.topic);
+      sub.send({ cmd: 'puback', messageId: p.messageId });
+    }
+    expect(got.size).toBe(20);
+    expect(b.broker.stats.publishDropped).toBe(0);
+  });
+});
+
+describe('QoS 2 release', () => {
+  it('a PUBREL for an id already released (repeated after a reconnect) gets PUBCOMP success, as in mosquitto', async () => {
+    const { client } = await RawClient.connected(b.port, { protocolVersion: 5 });
+    client.send({ cmd: 'pubrel', messageId: 42 });
+    const comp = (await client.next('pubcomp')) as { reasonCode?: number; messageId: number };
+    expect(comp.messageId).toBe(42);
+    expect(comp.reasonCode ?? 0).toBe(0);
+  });
 });

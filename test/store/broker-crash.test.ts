@@ -265,16 +265,14 @@ describe('mothership up killed with SIGKILL mid-stream', () => {
     qos2Duplicates = subs.map((s) => ({ name: s.name, count: s.dupQos2 }));
   }, 150_000);
 
-  // BROKER BUG: after a PUBREC from a subscriber the broker sends PUBREL before the 'awaiting-pubcomp' state is durable, so a crash makes it resend the PUBLISH (same id, DUP) and the subscriber gets the QoS 2 message twice.
-  it.fails('delivers every QoS 2 message exactly once across the kills', () => {
+  it('delivers every QoS 2 message exactly once across the kills', () => {
     expect(qos2Duplicates, 'the crash test above ran').toBeDefined();
     for (const s of qos2Duplicates ?? []) expect(s.count, `${s.name} QoS 2 duplicates`).toBe(0);
   });
 });
 
 describe('a resumed persistent session and kill -9', () => {
-  // BROKER BUG: resuming an offline session re-saves its old expiresAt (openSession saves the record before attach() clears it), so after a kill -9 the restored session has already expired.
-  it.fails('keeps a session that was offline once, resumed, then online when the broker was killed', async () => {
+  it('keeps a session that was offline once, resumed, then online when the broker was killed', async () => {
     const port = await freePort();
     const data = scratch('ms-crash-resume-');
     let broker = await startUp(port, data);
@@ -306,8 +304,7 @@ describe('a resumed persistent session and kill -9', () => {
 });
 
 describe('an inbound QoS 2 release and kill -9', () => {
-  // BROKER BUG: PUBCOMP is sent before the release of the inbound QoS 2 id is durable; killed then, the broker restarts still holding the id and drops the publisher's next (new) message with that id as a "resend" although it acknowledged it.
-  it.fails('routes a new QoS 2 message that reuses a packet id released just before the kill', async () => {
+  it('routes a new QoS 2 message that reuses a packet id released just before the kill', async () => {
     const port = await freePort();
     const data = scratch('ms-crash-rel-');
     let broker = await startUp(port, data);

@@ -347,8 +347,7 @@ describe('mothership up stopped with SIGTERM and started again', () => {
     }, 40_000);
   }
 
-  // BROKER BUG: with `persistence false` in the config (-c) nothing is kept, but the banner still says "Data <dir> (sessions, queued and retained messages survive restarts)".
-  it.fails('says "memory only" in the banner with persistence false in the config', async () => {
+  it('says "memory only" in the banner with persistence false in the config', async () => {
     const port = await freePort();
     const conf = join(scratch('ms-conf-'), 'mothership.conf');
     writeFileSync(conf, 'persistence false\n');

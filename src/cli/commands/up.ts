@@ -246,7 +246,8 @@ function durabilityPolicy(config: LoadedConfig | undefined): DurabilityPolicy {
 
 /** SQLite in the data folder unless persistence is off; a damaged file stops the start unless --recover. */
 function openStore(flags: UpFlags, config: LoadedConfig | undefined, log: Logger): SqliteStore | undefined {
-  if (!flags.persistence || config?.persistence === false) return undefined;
+  if (config?.persistence === false) flags.persistence = false;
+  if (!flags.persistence) return undefined;
   const dir = config?.persistenceLocation ?? flags.data;
   const store = openSqliteStore({
     dir,
