@@ -224,7 +224,7 @@ describe.concurrent('mothership sub against mosquitto, flag by flag', () => {
       ]);
     const subs = [run('mosquitto'), run('mothership')] as const;
     await Promise.all(subs.map((s) => s.waitFor('Subscribed')));
-    for (const impl of ['mosquitto', 'mothership'] as const) {
+    for (const [i, impl] of (['mosquitto', 'mothership'] as const).entries()) {
       await runTool('mosquitto', 'pub', [
         '-p',
         p,
@@ -235,6 +235,9 @@ describe.concurrent('mothership sub against mosquitto, flag by flag', () => {
         '-q',
         qos,
       ]);
+      // The second message must not overtake the first one's QoS 2 handshake, or the debug lines
+      // interleave by timing rather than by the tool.
+      await subs[i]!.waitFor(`live/${impl}/${qos}/${version} on`);
       await runTool('mosquitto', 'pub', ['-p', p, '-t', `live/${impl}/${qos}/${version}`, '-n', '-q', qos]);
     }
     const [ref, ours] = await Promise.all(subs.map((s) => s.done()));
