@@ -246,6 +246,9 @@ async function runThroughput(
     const b = snapshot(broker);
     const deliveredB = Atomics.load(i32, C.DELIVERED);
     f64[T.MEASURE_END] = b.t;
+    if (Atomics.load(i32, C.SENT) >= s.maxMessages) {
+      problems.push(`the ${s.maxMessages} message bound was reached before the measured interval ended`);
+    }
     Atomics.store(i32, C.STOP, 1);
     for (const w of workers) w.send({ type: 'stop' });
     await Promise.all(workers.map((w) => w.next('stopped', 10_000)));
