@@ -168,6 +168,10 @@ const out = [
   'Ratios (broker ÷ reference; rate: higher is better; CPU/unit, p99, peak RSS: lower is better):',
   formatRatios(ratios),
 ];
+const problems = rows.flatMap((r) =>
+  (r.measurement?.problems ?? []).map((p) => `${r.scenario} ${r.broker}: ${p}`),
+);
+if (problems.length) out.push('', 'Problems:', ...problems.slice(0, 30));
 if (values.quick)
   out.push('', '(--quick: small counts and short intervals; the figures only show that everything runs.)');
 const targets = formatTargets(ratios);
