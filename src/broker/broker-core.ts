@@ -69,6 +69,11 @@ export class BrokerCore {
     this.readChecks = this.options.authorizer !== allowEveryone;
   }
 
+  /** True while a 'packet' listener exists, so tracing costs nothing otherwise. */
+  get tracingPackets(): boolean {
+    return this.events.listenerCount('packet') > 0;
+  }
+
   assignClientId(): string {
     // mosquitto's format (auto-XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX), so logs and scripts read the same.
     for (;;) {

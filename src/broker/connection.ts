@@ -90,7 +90,7 @@ export class Connection implements SessionLink {
   private onReadProblem(problem: ReadProblem): void {
     if (problem.kind === 'unsupported-protocol' && this.state === 'awaiting-connect') {
       // [MQTT-3.1.2-2]: answer an unknown protocol level with return code 1, then close.
-      this.write(encodePacket({ cmd: 'connack', returnCode: 1, sessionPresent: false } as Packet, 4));
+      this.send({ cmd: 'connack', returnCode: 1, sessionPresent: false }, 4);
       this.terminate('protocol-error');
       return;
     }
@@ -105,6 +105,10 @@ export class Connection implements SessionLink {
 
   private onPacket(packet: Packet): void {
     this.core.stats.packetsReceived++;
+    if (this.core.tracingPackets) {
+      const who = this.clientId || (packet.cmd === 'connect' ? packet.clientId : '');
+      this.core.events.emit('packet', 'in', who, packet);
+    }
     if (this.state === 'closed') return;
     if (this.state === 'authenticating') {
       this.pendingPackets.push(packet);
@@ -159,7 +163,7 @@ export class Connection implements SessionLink {
       case 'unsubscribe':
         return this.onUnsubscribe(packet);
       case 'pingreq':
-        this.write(encodePacket({ cmd: 'pingresp' }, this.protocolVersion));
+        this.send({ cmd: 'pingresp' });
         return;
       case 'disconnect':
         return this.onDisconnect(packet);
@@ -187,7 +191,7 @@ export class Connection implements SessionLink {
         version === 5
           ? { cmd: 'connack', sessionPresent: false, reasonCode: reason }
           : { cmd: 'connack', sessionPresent: false, returnCode: connackCodeForV3(reason) };
-      this.write(encodePacket(connack, version));
+      this.send(connack, version);
       this.terminate('not-authorized');
     };
 
@@ -303,7 +307,7 @@ export class Connection implements SessionLink {
     } else {
       connack.returnCode = 0;
     }
-    this.write(encodePacket(connack, version));
+    this.send(connack, version);
     this.startKeepalive();
     this.core.connected(this);
     session.attach(this, Date.now());
@@ -406,12 +410,7 @@ export class Connection implements SessionLink {
     if (result === 'protocol-error') return this.disconnect('protocol-error', ReasonCode.ProtocolError);
     // A persistent session's SUBACK waits until the subscription is on disk.
     this.core.whenDurable(() => {
-      this.write(
-        encodePacket(
-          { cmd: 'suback', messageId: packet.messageId, granted: result.granted },
-          this.protocolVersion,
-        ),
-      );
+      this.send({ cmd: 'suback', messageId: packet.messageId, granted: result.granted });
       result.afterAck();
     });
   }
@@ -427,7 +426,7 @@ export class Connection implements SessionLink {
     const codes = this.core.unsubscribe(this, packet.unsubscriptions);
     const unsuback: Record<string, unknown> = { cmd: 'unsuback', messageId: packet.messageId };
     if (this.protocolVersion === 5) unsuback.granted = codes;
-    this.write(encodePacket(unsuback, this.protocolVersion));
+    this.send(unsuback);
   }
 
   private onDisconnect(packet: IDisconnectPacket): void {
@@ -451,13 +450,13 @@ export class Connection implements SessionLink {
     const packet: Record<string, unknown> = { cmd, messageId };
     // An explicit 0 makes the encoder use the short form, which every v5 client (paho 1.6 too) reads.
     if (this.protocolVersion === 5) packet.reasonCode = reasonCode;
-    this.write(encodePacket(packet, this.protocolVersion));
+    this.send(packet);
   }
 
   sendPubrel(packetId: number): void {
     const pubrel: Record<string, unknown> = { cmd: 'pubrel', messageId: packetId };
     if (this.protocolVersion === 5) pubrel.reasonCode = 0;
-    this.write(encodePacket(pubrel, this.protocolVersion));
+    this.send(pubrel);
   }
 
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
@@ -518,9 +517,28 @@ export class Connection implements SessionLink {
       }
     }
     if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
+    if (this.core.tracingPackets) {
+      const traced = {
+        cmd: 'publish',
+        topic: message.topic,
+        payload: message.payload,
+        qos: delivery.qos,
+        retain: delivery.retain,
+        dup,
+        messageId: packetId,
+      };
+      this.core.events.emit('packet', 'out', this.clientId, traced as unknown as Packet);
+    }
     this.core.stats.publishSent++;
     this.write(bytes);
     return true;
+  }
+
+  /** Encodes and writes one control packet, and traces it when someone listens (`up -v`). */
+  private send(packet: Record<string, unknown>, version: number = this.protocolVersion): void {
+    if (this.core.tracingPackets)
+      this.core.events.emit('packet', 'out', this.clientId, packet as unknown as Packet);
+    this.write(encodePacket(packet, version));
   }
 
   private write(bytes: Buffer): void {
@@ -564,7 +582,7 @@ export class Connection implements SessionLink {
     if (this.protocolVersion === 5 && this.state === 'connected') {
       const packet: Record<string, unknown> = { cmd: 'disconnect', reasonCode };
       if (reasonString && this.problemInformation) packet.properties = { reasonString };
-      this.write(encodePacket(packet, 5));
+      this.send(packet, 5);
     }
     this.terminate(reason);
   }

@@ -78,6 +78,8 @@ export interface BrokerEvents {
   'connect-refused': [attempt: { clientId: string; remoteAddress: string; reason: string }];
   subscribe: [clientId: string, subscriptions: SubscriptionInfo[]];
   unsubscribe: [clientId: string, filters: string[]];
+  /** Every MQTT packet in or out, only emitted while someone listens (costly: for `up -v` and debugging). */
+  packet: [direction: 'in' | 'out', clientId: string, packet: import('mqtt-packet').Packet];
   /** An internal error handling one connection's packet: that connection was closed, the broker goes on. */
   'connection-error': [connection: ConnectionMeta, error: Error];
   /** Every accepted application message; `clientId` is undefined when the host program published it. */

@@ -12,6 +12,7 @@ import { type Advertisement, advertiseBroker } from '../../transport/mdns.js';
 import { type LoadedConfig, loadConfig } from '../config/mosquitto-conf.js';
 import { lanAddresses } from '../lan-addresses.js';
 import { createLogger } from '../logger.js';
+import { describePacket } from '../packet-log.js';
 
 const HELP = `Usage: mothership up [options]
 
@@ -28,7 +29,7 @@ Options:
       --no-persistence  keep everything in memory only (as 'persistence false')
       --recover       if the database is damaged, move it aside and start with an empty one
       --no-mdns       do not announce the broker over mDNS
-  -v, --verbose       log subscriptions and every message, not only connections
+  -v, --verbose       log every MQTT packet in and out (as mosquitto -v), not only connections
       --log-json      JSON log lines (pino) instead of text
   -h, --help          this help
 `;
@@ -169,28 +170,10 @@ function logClients(broker: Broker, log: Logger, verbose: boolean): void {
     );
   });
   if (!verbose) return;
-  broker.on('subscribe', (id, subs) => {
-    for (const s of subs)
-      log.debug(
-        { event: 'subscribe', clientId: id, filter: s.filter, qos: s.qos },
-        `${id} subscribed to ${s.filter} (q${s.qos})`,
-      );
-  });
-  broker.on('unsubscribe', (id, filters) => {
-    for (const f of filters)
-      log.debug({ event: 'unsubscribe', clientId: id, filter: f }, `${id} unsubscribed from ${f}`);
-  });
-  broker.on('publish', (m, from) => {
+  broker.on('packet', (direction, clientId, packet) => {
     log.debug(
-      {
-        event: 'publish',
-        clientId: from,
-        topic: m.topic,
-        qos: m.qos,
-        retain: m.retain,
-        bytes: m.payload.length,
-      },
-      `${from ?? '(broker)'} published to ${m.topic} (q${m.qos}, r${m.retain ? 1 : 0}, ${m.payload.length} bytes)`,
+      { event: 'packet', direction, clientId, cmd: packet.cmd },
+      describePacket(direction, clientId, packet),
     );
   });
 }

@@ -100,3 +100,27 @@ describe('mothership up', () => {
     expect(result.stderr).toMatch(/unknown option '--prot'/);
   });
 });
+
+describe('mothership up -v', () => {
+  it('logs every packet in and out in mosquitto -v wording', async () => {
+    const { mqttPort } = await up('-v');
+    await exec('mosquitto_pub', [
+      '-p',
+      String(mqttPort),
+      '-i',
+      'board1',
+      '-t',
+      'output',
+      '-m',
+      'on',
+      '-q',
+      '1',
+    ]);
+    await running!.waitFor(/Received DISCONNECT from board1/);
+    const out = running!.output();
+    expect(out).toMatch(/Received CONNECT from board1 \(p2, c1, k60\)/);
+    expect(out).toMatch(/Sending CONNACK to board1 \(0, 0\)/);
+    expect(out).toMatch(/Received PUBLISH from board1 \(d0, q1, r0, m1, 'output', \.\.\. \(2 bytes\)\)/);
+    expect(out).toMatch(/Sending PUBACK to board1 \(m1, rc0\)/);
+  });
+});
