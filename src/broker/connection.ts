@@ -470,15 +470,7 @@ export class Connection implements SessionLink {
     let bytes: Buffer | undefined;
     if (cacheKey) bytes = sharedEncodings.get(message)?.get(cacheKey);
     if (!bytes) {
-      const packet: Record<string, unknown> = {
-        cmd: 'publish',
-        topic: message.topic,
-        payload: message.payload,
-        qos: delivery.qos,
-        retain: delivery.retain,
-        dup,
-      };
-      if (packetId !== undefined) packet.messageId = packetId;
+      const packet = publishPacket(delivery, packetId, dup);
       if (v5) {
         const properties: Record<string, unknown> = { ...message.properties };
         const expiry = message.properties?.messageExpiryInterval;
@@ -517,18 +509,13 @@ export class Connection implements SessionLink {
       }
     }
     if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
-    if (this.core.tracingPackets) {
-      const traced = {
-        cmd: 'publish',
-        topic: message.topic,
-        payload: message.payload,
-        qos: delivery.qos,
-        retain: delivery.retain,
-        dup,
-        messageId: packetId,
-      };
-      this.core.events.emit('packet', 'out', this.clientId, traced as unknown as Packet);
-    }
+    if (this.core.tracingPackets)
+      this.core.events.emit(
+        'packet',
+        'out',
+        this.clientId,
+        publishPacket(delivery, packetId, dup) as unknown as Packet,
+      );
     this.core.stats.publishSent++;
     this.write(bytes);
     return true;
@@ -604,6 +591,25 @@ export class Connection implements SessionLink {
     }
     if (wasConnected) this.core.disconnected(this, reason);
   }
+}
+
+/** The PUBLISH a delivery becomes, before per-connection v5 properties. */
+function publishPacket(
+  delivery: Delivery,
+  packetId: number | undefined,
+  dup: boolean,
+): Record<string, unknown> {
+  const { message } = delivery;
+  const packet: Record<string, unknown> = {
+    cmd: 'publish',
+    topic: message.topic,
+    payload: message.payload,
+    qos: delivery.qos,
+    retain: delivery.retain,
+    dup,
+  };
+  if (packetId !== undefined) packet.messageId = packetId;
+  return packet;
 }
 
 /** The v5 PUBLISH properties that travel with a message from publisher to subscribers. */

@@ -1,15 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { TlsOptions } from 'node:tls';
-import { ErrorCodes, MothershipError } from '../errors.js';
+import { ErrorCodes } from '../errors.js';
+import { readFileOrFail } from '../read-file.js';
 import type { TlsFiles } from './listen-options.js';
 
 function readFile(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new MothershipError(ErrorCodes.TLS_FILE_UNREADABLE, `cannot read ${what} '${path}': ${reason}`);
-  }
+  return readFileOrFail(path, what, ErrorCodes.TLS_FILE_UNREADABLE);
 }
 
 /** Node TLS server options from mosquitto's certfile/keyfile/cafile/require_certificate. */

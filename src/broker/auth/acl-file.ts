@@ -10,9 +10,9 @@
  * Nothing matching means denied. SUBSCRIBE is always allowed, as in mosquitto 2: what a client may
  * receive is checked per delivered message (`read`), against that message's topic.
  */
-import { readFile } from 'node:fs/promises';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { topicFilterProblem, topicMatches } from '../../protocol/topic.js';
+import { readTextFile } from '../../read-file.js';
 import type { AccessAction, Authorizer, ClientIdentity } from '../auth.js';
 
 export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny';
@@ -134,16 +134,6 @@ export function parseAclFile(text: string, file: string): AclFile {
 }
 
 export async function readAclFile(path: string): Promise<AclFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new MothershipError(
-      ErrorCodes.AUTH_FILE_UNREADABLE,
-      `cannot read acl file ${path}: ${code === 'ENOENT' ? 'no such file' : code}`,
-      { cause: err },
-    );
-  }
+  const text = await readTextFile(path, 'acl file', ErrorCodes.AUTH_FILE_UNREADABLE);
   return parseAclFile(text, path);
 }

@@ -5,10 +5,11 @@
  * lines are kept as they are, so a file we rewrite keeps its notes.
  */
 import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCodes, MothershipError } from '../../errors.js';
+import { readTextFile } from '../../read-file.js';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -207,17 +208,7 @@ export async function readPasswordFile(
   path: string,
   options: { allowPlain?: boolean } = {},
 ): Promise<PasswordFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new MothershipError(
-      ErrorCodes.AUTH_FILE_UNREADABLE,
-      `cannot read password file ${path}: ${code === 'ENOENT' ? 'no such file' : code}`,
-      { cause: err },
-    );
-  }
+  const text = await readTextFile(path, 'password file', ErrorCodes.AUTH_FILE_UNREADABLE);
   return parsePasswordFile(text, path, options);
 }
 

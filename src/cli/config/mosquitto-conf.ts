@@ -7,10 +7,10 @@
  * accepted form; directives we do not know, or know but do not support yet, are warnings.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BrokerOptions } from '../../broker/options.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
+import { readTextFile } from '../../read-file.js';
 import { unsupportedDirectives } from './unsupported-directives.js';
 
 export interface TlsConfig {
@@ -518,16 +518,6 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 
 /** Reads and parses a config file (and its include_dir files). */
 export async function loadConfig(path: string): Promise<LoadedConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new MothershipError(
-      ErrorCodes.CONFIG_FILE_UNREADABLE,
-      `cannot read config file ${path}: ${code === 'ENOENT' ? 'no such file' : code}`,
-      { cause: err },
-    );
-  }
+  const text = await readTextFile(path, 'config file', ErrorCodes.CONFIG_FILE_UNREADABLE);
   return parseConfig(text, path);
 }
