@@ -554,6 +554,33 @@ function parseQos(v: string): 0 | 1 | 2 | undefined {
 }
 
 /** Parses argv (without the command name) the way mosquitto_pub/mosquitto_sub do. */
+/**
+ * The prologue both commands share: parse, and answer --help, --version and usage errors as
+ * mosquitto's tools do (exit code 1 for all three). Returns the options, or the exit code.
+ */
+export function parseOrAnswer(
+  kind: ClientKind,
+  args: string[],
+  usage: string,
+  version: string,
+): ClientOptions | number {
+  const parsed = parseClientArgs(kind, args);
+  const tool = `mothership ${kind}`;
+  switch (parsed.kind) {
+    case 'help':
+      process.stdout.write(usage);
+      return 1;
+    case 'version':
+      process.stdout.write(`${tool} version ${version} (mosquitto_${kind} compatible).\n`);
+      return 1;
+    case 'error':
+      process.stderr.write(`${parsed.stderr}\nUse '${tool} --help' to see usage.\n`);
+      return 1;
+    default:
+      return parsed.options;
+  }
+}
+
 export function parseClientArgs(kind: ClientKind, args: string[]): ParseResult {
   const opts = defaults(kind);
   const fail = (stderr: string): ParseResult => ({ kind: 'error', stderr });

@@ -8,7 +8,7 @@ import {
   type ClientOptions,
   clientIdFor,
   createClient,
-  parseClientArgs,
+  parseOrAnswer,
   resolveBroker,
   type SequentialMessageIdProvider,
   socketErrorText,
@@ -112,20 +112,8 @@ async function readStdin(): Promise<Buffer> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseClientArgs('pub', args);
-  if (parsed.kind === 'help') {
-    process.stdout.write(PUB_USAGE);
-    return 1;
-  }
-  if (parsed.kind === 'version') {
-    process.stdout.write(`mothership pub version ${VERSION} (mosquitto_pub compatible).\n`);
-    return 1;
-  }
-  if (parsed.kind === 'error') {
-    process.stderr.write(`${parsed.stderr}\nUse 'mothership pub --help' to see usage.\n`);
-    return 1;
-  }
-  const opts = parsed.options;
+  const opts = parseOrAnswer('pub', args, PUB_USAGE, VERSION);
+  if (typeof opts === 'number') return opts;
   const errPrint = (s: string) => {
     if (!opts.quiet) process.stderr.write(s);
   };

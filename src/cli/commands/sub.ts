@@ -7,7 +7,7 @@ import {
   type ClientOptions,
   clientIdFor,
   createClient,
-  parseClientArgs,
+  parseOrAnswer,
   resolveBroker,
   socketErrorText,
   topicMatchesFilter,
@@ -123,20 +123,8 @@ See docs/cli.md for more information.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseClientArgs('sub', args);
-  if (parsed.kind === 'help') {
-    process.stdout.write(SUB_USAGE);
-    return 1;
-  }
-  if (parsed.kind === 'version') {
-    process.stdout.write(`mothership sub version ${VERSION} (mosquitto_sub compatible).\n`);
-    return 1;
-  }
-  if (parsed.kind === 'error') {
-    process.stderr.write(`${parsed.stderr}\nUse 'mothership sub --help' to see usage.\n`);
-    return 1;
-  }
-  const opts = parsed.options;
+  const opts = parseOrAnswer('sub', args, SUB_USAGE, VERSION);
+  if (typeof opts === 'number') return opts;
   if (opts.noRetain && opts.retainedOnly) {
     process.stderr.write("\nError: Combining '-R' and '--retained-only' makes no sense.\n");
     return 1;
