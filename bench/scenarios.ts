@@ -31,6 +31,8 @@ export interface ThroughputScenario extends ScenarioBase {
   /** Filter of subscriber i (`{i}` is replaced). */
   filter: string;
   qos: 0 | 1;
+  /** Clients connect with clean session 0, so the broker keeps (and, with persistence, stores) their state. */
+  persistentSessions?: boolean;
   payloadBytes: number;
   /** Most messages sent and not yet delivered: in all for 'shared', per pair for 'pairs'. */
   window: number;
@@ -130,6 +132,62 @@ export const scenarios: Scenario[] = [
     publishTopic: 'bench/pair/{i}',
     filter: 'bench/pair/{i}',
     qos: 1,
+    payloadBytes: 64,
+    window: 10,
+    batch: 1,
+    warmupMs: 1000,
+    measureMs: 4000,
+    drainMs: 5000,
+    maxMessages: 5_000_000,
+    quick: {
+      publishers: 5,
+      subscribers: 5,
+      warmupMs: 200,
+      measureMs: 500,
+      drainMs: 3000,
+      maxMessages: 200_000,
+    },
+  },
+  {
+    kind: 'throughput',
+    name: 'qos1-sessions',
+    description: 'qos1-pairs with persistent sessions, persistence off (memory only)',
+    publishers: 50,
+    subscribers: 50,
+    routing: 'pairs',
+    publishTopic: 'bench/pair/{i}',
+    filter: 'bench/pair/{i}',
+    qos: 1,
+    persistentSessions: true,
+    payloadBytes: 64,
+    window: 10,
+    batch: 1,
+    warmupMs: 1000,
+    measureMs: 4000,
+    drainMs: 5000,
+    maxMessages: 5_000_000,
+    quick: {
+      publishers: 5,
+      subscribers: 5,
+      warmupMs: 200,
+      measureMs: 500,
+      drainMs: 3000,
+      maxMessages: 200_000,
+    },
+  },
+  {
+    kind: 'throughput',
+    name: 'qos1-durable',
+    description:
+      'qos1-sessions with persistence on: Mothership acks after a grouped fsync; mosquitto persistence true (autosave)',
+    publishers: 50,
+    subscribers: 50,
+    routing: 'pairs',
+    publishTopic: 'bench/pair/{i}',
+    filter: 'bench/pair/{i}',
+    qos: 1,
+    persistentSessions: true,
+    broker: { persistence: true },
     payloadBytes: 64,
     window: 10,
     batch: 1,

@@ -31,18 +31,29 @@ if (!Broker) process.exit(3);
 
 // Same limits as the generated mosquitto.conf: queues large enough that no scenario drops messages.
 const options: Record<string, unknown> = { maxQueuedMessages: 1_000_000, maxInflightMessages: 20 };
+// Persistence as `mothership up` uses it: SQLite, acknowledgements after a grouped fsync.
+let dataDir: string | undefined;
 if (process.env.BENCH_PERSISTENCE === '1') {
-  process.stdout.write('UNAVAILABLE persistence is not wired into the benchmark launcher yet\n');
-  process.exit(3);
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openSqliteStore } = await import('../../src/store/index.js');
+  dataDir = mkdtempSync(join(tmpdir(), 'bench-mothership-'));
+  options.persistence = openSqliteStore({ dir: dataDir, policy: { mode: 'grouped', maxDelayMs: 2 } });
 }
 const broker = new Broker(options);
 const listener = await broker.listen({ port: 0, host });
 process.stdout.write(`PORT ${listener.port}\n`);
 const stop = () => {
-  broker.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
+  broker
+    .close()
+    .finally(async () => {
+      if (dataDir) (await import('node:fs')).rmSync(dataDir, { recursive: true, force: true });
+    })
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.on('SIGTERM', stop);

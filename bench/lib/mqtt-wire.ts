@@ -7,12 +7,12 @@ import mqttPacket from 'mqtt-packet';
 
 export const PROTOCOL_VERSION = 4; // MQTT 3.1.1
 
-export function encodeConnect(clientId: string, keepalive: number): Buffer {
+export function encodeConnect(clientId: string, keepalive: number, clean = true): Buffer {
   return mqttPacket.generate({
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: PROTOCOL_VERSION,
-    clean: true,
+    clean,
     clientId,
     keepalive,
   });

@@ -38,6 +38,8 @@ export function openClient(options: {
   port: number;
   clientId: string;
   keepalive: number;
+  /** false: a persistent session (3.1.1 clean session 0), so the broker keeps state for it. */
+  clean?: boolean;
   localAddress?: string;
   timeoutMs?: number;
 }): Promise<Client> {
@@ -157,7 +159,9 @@ export function openClient(options: {
       splitter.push(chunk);
       client.afterChunk?.();
     });
-    socket.once('connect', () => socket.write(encodeConnect(options.clientId, options.keepalive)));
+    socket.once('connect', () =>
+      socket.write(encodeConnect(options.clientId, options.keepalive, options.clean ?? true)),
+    );
     socket.on('error', (e) => {
       if (!connected) {
         clearTimeout(timer);

@@ -106,6 +106,7 @@ async function throughput(j: ThroughputJob): Promise<void> {
       port: j.port,
       clientId: `${j.clientPrefix}-s${k}`,
       keepalive: 60,
+      clean: !s.persistentSessions,
     });
     const nextSeq = new Uint32Array(pairs ? 1 : s.publishers);
     let n = 0;
@@ -150,6 +151,7 @@ async function throughput(j: ThroughputJob): Promise<void> {
       port: j.port,
       clientId: `${j.clientPrefix}-p${k}`,
       keepalive: 60,
+      clean: !s.persistentSessions,
     });
     if (s.qos > 0) {
       let acked = 0;

@@ -69,6 +69,8 @@ export interface SqliteStoreStats {
 interface Op {
   stmt: Database.Statement;
   args: unknown[];
+  /** Set when a later delete in the same batch made this insert pointless (see `cancelPendingInsert`). */
+  skip?: boolean;
 }
 
 type Callback = (err?: Error) => void;
@@ -96,6 +98,12 @@ export class SqliteStore implements Persistence {
   private readonly st: ReturnType<typeof prepareStatements>;
 
   private pending: Op[] = [];
+  /**
+   * Inserts of queued and in-flight messages still in the uncommitted batch, by row key. A message
+   * acknowledged before its batch commits (the usual case for an online subscriber) never needs its
+   * row: the insert is skipped; the delete stays, in case an older version of the row was committed.
+   */
+  private pendingInserts = new Map<string, Op>();
   private waiters: Callback[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
@@ -124,7 +132,7 @@ export class SqliteStore implements Persistence {
     this.onError = options.onError;
     this.st = prepareStatements(db);
     this.commitOps = db.transaction((ops: Op[]) => {
-      for (const op of ops) op.stmt.run(...op.args);
+      for (const op of ops) if (!op.skip) op.stmt.run(...op.args);
     });
     for (const row of db.prepare('SELECT client_id, MAX(seq) AS seq FROM queue GROUP BY client_id').all() as {
       client_id: string;
@@ -229,26 +237,43 @@ export class SqliteStore implements Persistence {
     this.assertOpen();
     const seq = (this.seqs.get(clientId) ?? 0) + 1;
     this.seqs.set(clientId, seq);
-    this.record(this.st.enqueue, [clientId, seq, ...deliveryArgs(delivery)]);
+    this.pendingInserts.set(
+      `q\0${clientId}\0${seq}`,
+      this.record(this.st.enqueue, [clientId, seq, ...deliveryArgs(delivery)]),
+    );
     return seq;
   }
 
   dequeue(clientId: string, seq: number): void {
+    this.cancelPendingInsert(`q\0${clientId}\0${seq}`);
     this.record(this.st.dequeue, [clientId, seq]);
   }
 
   saveInflight(clientId: string, entry: StoredInflight): void {
-    this.record(this.st.saveInflight, [
+    const key = `i\0${clientId}\0${entry.packetId}`;
+    // A state change of a row still in the batch replaces that insert and keeps its place.
+    const earlier = this.pendingInserts.get(key);
+    this.cancelPendingInsert(key);
+    const op = this.record(this.st.saveInflight, [
       clientId,
       entry.packetId,
-      this.nextOrd++,
+      earlier ? earlier.args[2] : this.nextOrd++,
       entry.state,
       ...deliveryArgs(entry.delivery),
     ]);
+    this.pendingInserts.set(key, op);
   }
 
   deleteInflight(clientId: string, packetId: number): void {
+    this.cancelPendingInsert(`i\0${clientId}\0${packetId}`);
     this.record(this.st.deleteInflight, [clientId, packetId]);
+  }
+
+  private cancelPendingInsert(key: string): void {
+    const op = this.pendingInserts.get(key);
+    if (!op) return;
+    op.skip = true;
+    this.pendingInserts.delete(key);
   }
 
   saveInboundQos2(clientId: string, packetId: number): void {
@@ -331,9 +356,15 @@ export class SqliteStore implements Persistence {
     if (this.closed) throw closedError();
   }
 
-  private record(stmt: Database.Statement, args: unknown[]): void {
+  private record(stmt: Database.Statement, args: unknown[]): Op {
     this.assertOpen();
-    this.pending.push({ stmt, args });
+    const op: Op = { stmt, args };
+    this.pending.push(op);
+    this.schedule();
+    return op;
+  }
+
+  private schedule(): void {
     if (this.pending.length >= this.maxBatchOps && this.lastError === undefined) {
       this.scheduleSoon();
       return;
@@ -385,6 +416,8 @@ export class SqliteStore implements Persistence {
     if (this.pending.length === 0) return undefined;
     const ops = this.pending;
     this.pending = [];
+    // Rows in this batch are about to be committed: a later delete must reach the disk.
+    this.pendingInserts.clear();
     try {
       this.commitOps(ops);
     } catch (cause) {

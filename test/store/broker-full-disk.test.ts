@@ -93,22 +93,29 @@ describeMounted('mothership up on a full disk (1 MiB tmpfs)', () => {
     const port = await freePort();
     up = await startUp(port, mountPoint);
 
-    // A persistent subscriber online: every QoS 1 message it gets is journaled as in flight (payload too).
-    const sub = mqtt.connect({
-      host: '127.0.0.1',
-      port,
-      clientId: 'full-sub',
-      protocolVersion: 5,
-      clean: false,
-      properties: { sessionExpiryInterval: 3600 },
-      reconnectPeriod: 100,
-    });
-    sub.on('error', () => {});
-    clients.push(sub);
+    // A persistent subscriber gone offline: every QoS 1 message for it must be queued on disk (payload
+    // too) before the publisher is acknowledged. (An online subscriber that acknowledges within the
+    // commit window leaves nothing to write.)
     const got: string[] = [];
-    sub.on('message', (t, p) => got.push(`${t} ${p.length}`));
-    await within(new Promise((r) => sub.once('connect', r)), 10_000, 'subscriber connect');
+    const subscriber = async () => {
+      const c = mqtt.connect({
+        host: '127.0.0.1',
+        port,
+        clientId: 'full-sub',
+        protocolVersion: 5,
+        clean: false,
+        properties: { sessionExpiryInterval: 3600 },
+        reconnectPeriod: 100,
+      });
+      c.on('error', () => {});
+      clients.push(c);
+      c.on('message', (t, p) => got.push(`${t} ${p.length}`));
+      await within(new Promise((r) => c.once('connect', r)), 10_000, 'subscriber connect');
+      return c;
+    };
+    const sub = await subscriber();
     await within(sub.subscribeAsync('full/#', { qos: 1 }), 5000, 'subscribe');
+    await within(sub.endAsync(), 5000, 'subscriber goes offline');
 
     // Before: acknowledged.
     const v5 = await RawClient.connected(port, { protocolVersion: 5, clientId: 'full-v5', clean: true });
@@ -155,6 +162,7 @@ describeMounted('mothership up on a full disk (1 MiB tmpfs)', () => {
     const ack4 = await v4again.client.next('puback', 5000);
     expect(ack4.messageId).toBe(5);
 
+    await subscriber();
     await waitUntil(
       () => got.includes(`full/after ${BIG.length}`) && got.includes('full/after-v4 5'),
       'the messages published after the disk was freed',

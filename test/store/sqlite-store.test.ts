@@ -437,3 +437,45 @@ describe('SqliteStore durability policies', () => {
     store.close();
   });
 });
+
+describe('rows written and removed within one commit', () => {
+  it('an in-flight message acknowledged before its batch commits is never written; an older committed row still goes', async () => {
+    const dir = tempDir();
+    let store = openSqliteStore({ dir, policy: grouped });
+    store.saveSession(sessionRecord('c'));
+    store.saveInflight('c', { packetId: 1, delivery: delivery('t', 'committed'), state: 'awaiting-pubrec' });
+    await durable(store);
+    const before = store.stats().transactions;
+    // Next batch: the committed row changes state and is then done; a new row comes and goes.
+    store.saveInflight('c', { packetId: 1, delivery: delivery('t', 'committed'), state: 'awaiting-pubcomp' });
+    store.deleteInflight('c', 1);
+    store.saveInflight('c', { packetId: 2, delivery: delivery('t', 'brief'), state: 'awaiting-puback' });
+    store.deleteInflight('c', 2);
+    store.enqueue('c', delivery('q', 'brief'));
+    store.dequeue('c', 1);
+    await durable(store);
+    expect(store.stats().transactions).toBe(before + 1);
+    store = reopen(store, dir);
+    const [s] = store.load().sessions;
+    expect(s!.inflight).toEqual([]);
+    expect(s!.queued).toEqual([]);
+    store.close();
+  });
+
+  it("a state change inside one batch keeps the first insert's place in the order", async () => {
+    const dir = tempDir();
+    let store = openSqliteStore({ dir, policy: grouped });
+    store.saveSession(sessionRecord('c'));
+    store.saveInflight('c', { packetId: 5, delivery: delivery('t', 'first'), state: 'awaiting-pubrec' });
+    store.saveInflight('c', { packetId: 6, delivery: delivery('t', 'second'), state: 'awaiting-puback' });
+    store.saveInflight('c', { packetId: 5, delivery: delivery('t', 'first'), state: 'awaiting-pubcomp' });
+    await durable(store);
+    store = reopen(store, dir);
+    const [s] = store.load().sessions;
+    expect(s!.inflight.map((i) => [i.packetId, i.state])).toEqual([
+      [5, 'awaiting-pubcomp'],
+      [6, 'awaiting-puback'],
+    ]);
+    store.close();
+  });
+});
