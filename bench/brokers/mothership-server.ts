@@ -39,7 +39,10 @@ if (process.env.BENCH_PERSISTENCE === '1') {
   const { join } = await import('node:path');
   const { openSqliteStore } = await import('../../src/store/index.js');
   dataDir = mkdtempSync(join(tmpdir(), 'bench-mothership-'));
-  options.persistence = openSqliteStore({ dir: dataDir, policy: { mode: 'grouped', maxDelayMs: 2 } });
+  options.persistence = openSqliteStore({
+    dir: dataDir,
+    policy: { mode: 'grouped', maxDelayMs: Number(process.env.BENCH_GROUP_DELAY_MS ?? 2) },
+  });
 }
 const broker = new Broker(options);
 const listener = await broker.listen({ port: 0, host });

@@ -68,9 +68,16 @@ export interface SqliteStoreStats {
 
 interface Op {
   stmt: Database.Statement;
-  args: unknown[];
+  /** Row values, or a function making them at commit time (most message rows are never written). */
+  args: unknown[] | (() => unknown[]);
   /** Set when a later delete in the same batch made this insert pointless (see `cancelPendingInsert`). */
   skip?: boolean;
+  /** An in-flight insert's place in the order, kept when a later state change replaces it. */
+  ord?: number;
+  /** What committing this op does to the set of queue/in-flight rows on disk. */
+  row?:
+    | { clientId: string; key: string; effect: 'insert' | 'delete' }
+    | { clientId: string; effect: 'drop-client' };
 }
 
 type Callback = (err?: Error) => void;
@@ -104,6 +111,17 @@ export class SqliteStore implements Persistence {
    * row: the insert is skipped; the delete stays, in case an older version of the row was committed.
    */
   private pendingInserts = new Map<string, Op>();
+  /** Queue and in-flight rows committed to disk, by client: a delete of a row never written is skipped. */
+  private readonly onDisk = new Map<string, Set<string>>();
+
+  private rowsOnDisk(clientId: string): Set<string> {
+    let rows = this.onDisk.get(clientId);
+    if (!rows) {
+      rows = new Set();
+      this.onDisk.set(clientId, rows);
+    }
+    return rows;
+  }
   private waiters: Callback[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
@@ -132,8 +150,21 @@ export class SqliteStore implements Persistence {
     this.onError = options.onError;
     this.st = prepareStatements(db);
     this.commitOps = db.transaction((ops: Op[]) => {
-      for (const op of ops) if (!op.skip) op.stmt.run(...op.args);
+      for (const op of ops)
+        if (!op.skip) op.stmt.run(...(typeof op.args === 'function' ? op.args() : op.args));
     });
+    for (const row of db.prepare('SELECT client_id, packet_id FROM inflight').all() as {
+      client_id: string;
+      packet_id: number;
+    }[]) {
+      this.rowsOnDisk(row.client_id).add(`i${row.packet_id}`);
+    }
+    for (const row of db.prepare('SELECT client_id, seq FROM queue').all() as {
+      client_id: string;
+      seq: number;
+    }[]) {
+      this.rowsOnDisk(row.client_id).add(`q${row.seq}`);
+    }
     for (const row of db.prepare('SELECT client_id, MAX(seq) AS seq FROM queue GROUP BY client_id').all() as {
       client_id: string;
       seq: number;
@@ -223,6 +254,7 @@ export class SqliteStore implements Persistence {
 
   deleteSession(clientId: string): void {
     for (const stmt of this.st.deleteSession) this.record(stmt, [clientId]);
+    this.pending[this.pending.length - 1]!.row = { clientId, effect: 'drop-client' };
   }
 
   saveSubscription(clientId: string, filter: string, options: SubscriptionOptions): void {
@@ -237,43 +269,57 @@ export class SqliteStore implements Persistence {
     this.assertOpen();
     const seq = (this.seqs.get(clientId) ?? 0) + 1;
     this.seqs.set(clientId, seq);
+    const key = `q${seq}`;
     this.pendingInserts.set(
-      `q\0${clientId}\0${seq}`,
-      this.record(this.st.enqueue, [clientId, seq, ...deliveryArgs(delivery)]),
+      `${key}\0${clientId}`,
+      this.record(this.st.enqueue, () => [clientId, seq, ...deliveryArgs(delivery)], {
+        clientId,
+        key,
+        effect: 'insert',
+      }),
     );
     return seq;
   }
 
   dequeue(clientId: string, seq: number): void {
-    this.cancelPendingInsert(`q\0${clientId}\0${seq}`);
-    this.record(this.st.dequeue, [clientId, seq]);
+    this.deleteRow(clientId, `q${seq}`, this.st.dequeue, [clientId, seq]);
   }
 
   saveInflight(clientId: string, entry: StoredInflight): void {
-    const key = `i\0${clientId}\0${entry.packetId}`;
+    const key = `i${entry.packetId}`;
     // A state change of a row still in the batch replaces that insert and keeps its place.
-    const earlier = this.pendingInserts.get(key);
-    this.cancelPendingInsert(key);
-    const op = this.record(this.st.saveInflight, [
-      clientId,
-      entry.packetId,
-      earlier ? earlier.args[2] : this.nextOrd++,
-      entry.state,
-      ...deliveryArgs(entry.delivery),
-    ]);
-    this.pendingInserts.set(key, op);
+    const earlier = this.pendingInserts.get(`${key}\0${clientId}`);
+    this.cancelPendingInsert(`${key}\0${clientId}`);
+    const ord = earlier?.ord ?? this.nextOrd++;
+    const op = this.record(
+      this.st.saveInflight,
+      () => [clientId, entry.packetId, ord, entry.state, ...deliveryArgs(entry.delivery)],
+      { clientId, key, effect: 'insert' },
+    );
+    op.ord = ord;
+    this.pendingInserts.set(`${key}\0${clientId}`, op);
   }
 
   deleteInflight(clientId: string, packetId: number): void {
-    this.cancelPendingInsert(`i\0${clientId}\0${packetId}`);
-    this.record(this.st.deleteInflight, [clientId, packetId]);
+    this.deleteRow(clientId, `i${packetId}`, this.st.deleteInflight, [clientId, packetId]);
   }
 
-  private cancelPendingInsert(key: string): void {
+  /**
+   * A row deleted while its insert is still in the batch: the insert is skipped, and the delete too
+   * unless an older version of the row is on disk.
+   */
+  private deleteRow(clientId: string, key: string, stmt: Database.Statement, args: unknown[]): void {
+    const cancelled = this.cancelPendingInsert(`${key}\0${clientId}`);
+    if (cancelled && !this.onDisk.get(clientId)?.has(key)) return;
+    this.record(stmt, args, { clientId, key, effect: 'delete' });
+  }
+
+  private cancelPendingInsert(key: string): boolean {
     const op = this.pendingInserts.get(key);
-    if (!op) return;
+    if (!op) return false;
     op.skip = true;
     this.pendingInserts.delete(key);
+    return true;
   }
 
   saveInboundQos2(clientId: string, packetId: number): void {
@@ -356,9 +402,9 @@ export class SqliteStore implements Persistence {
     if (this.closed) throw closedError();
   }
 
-  private record(stmt: Database.Statement, args: unknown[]): Op {
+  private record(stmt: Database.Statement, args: Op['args'], row?: Op['row']): Op {
     this.assertOpen();
-    const op: Op = { stmt, args };
+    const op: Op = row ? { stmt, args, row } : { stmt, args };
     this.pending.push(op);
     this.schedule();
     return op;
@@ -411,6 +457,17 @@ export class SqliteStore implements Persistence {
     this.immediate = undefined;
   }
 
+  /** After a commit: which queue and in-flight rows are now on disk. */
+  private trackRows(ops: Op[]): void {
+    for (const op of ops) {
+      const row = op.row;
+      if (!row || op.skip) continue;
+      if (row.effect === 'drop-client') this.onDisk.delete(row.clientId);
+      else if (row.effect === 'insert') this.rowsOnDisk(row.clientId).add(row.key);
+      else this.onDisk.get(row.clientId)?.delete(row.key);
+    }
+  }
+
   /** One transaction with every pending op. On failure the ops stay pending (when worth retrying). */
   private commitPending(): MothershipError | undefined {
     if (this.pending.length === 0) return undefined;
@@ -420,6 +477,7 @@ export class SqliteStore implements Persistence {
     this.pendingInserts.clear();
     try {
       this.commitOps(ops);
+      this.trackRows(ops);
     } catch (cause) {
       this.counters.failedTransactions++;
       const err = writeError(this.file, cause);
@@ -432,7 +490,7 @@ export class SqliteStore implements Persistence {
       return err;
     }
     this.counters.transactions++;
-    this.counters.opsCommitted += ops.length;
+    this.counters.opsCommitted += ops.filter((op) => !op.skip).length;
     this.lastError = undefined;
     return undefined;
   }
