@@ -531,21 +531,23 @@ export class Connection implements SessionLink {
   private write(bytes: Buffer): void {
     if (this.state === 'closed' || this.stream.destroyed) return;
     if (!this.corked) {
-      // Batch everything written in this tick into one socket write.
+      // Batch everything written in this turn of the event loop into one socket write: setImmediate
+      // runs after the poll phase has read every ready socket, so a subscriber fed by many publishers
+      // gets one writev per turn instead of one per publisher's chunk.
       this.corked = true;
       this.stream.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.stream.uncork();
+        // What the socket could not take after the flush is this client's backlog: a client that
+        // stops reading is dropped rather than allowed to hold memory for everyone.
+        if (this.stream.writableLength > this.core.options.maxClientBufferBytes)
+          this.terminate('slow-consumer');
       });
     }
     this.stream.write(bytes);
     this.core.stats.bytesSent += bytes.length;
     this.core.stats.packetsSent++;
-    if (this.stream.writableLength > this.core.options.maxClientBufferBytes) {
-      // A client that stops reading is dropped rather than allowed to hold memory for everyone.
-      this.terminate('slow-consumer');
-    }
   }
 
   // ---- lifecycle ----
