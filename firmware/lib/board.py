@@ -15,6 +15,9 @@ TIMING = {
 def load(path="config.json"):
     with open(path) as f:
         cfg = json.load(f)
+    b = cfg.get("broker")
+    if isinstance(b, str):  # "broker": "mdns" or "broker": "192.168.1.20"
+        cfg["broker"] = {"host": b}
     for k in ("broker", "timing", "pins", "app"):
         cfg.setdefault(k, {})
     for k, v in TIMING.items():
@@ -56,8 +59,9 @@ def setup(path="config.json"):
     # Fed only by the client's healthy loop: a hang becomes a reboot. 0 disables it (an ESP32
     # watchdog cannot be stopped once started, which gets in the way at the REPL).
     wdt = machine.WDT(timeout=t["watchdog_ms"]) if t["watchdog_ms"] else None
+    host = b.get("host") or "mdns"  # no address given: find the broker over mDNS
     client = MQTTClient(
-        dev, b.get("host", "mothership.local"), b.get("port", 8883 if tls else 1883),
+        dev, host, b.get("port", 8883 if tls else 1883), discover=host == "mdns",
         user=b.get("user"), password=b.get("password"), keepalive=b.get("keepalive", 60),
         ssl=ssl, status_topic=dev + "/status", queue_max=t["queue_max"],
         backoff_min_ms=t["backoff_min_ms"], backoff_max_ms=t["backoff_max_ms"],

@@ -2,6 +2,7 @@
 # Written for ~100 KB of free heap: one connection, one QoS 1 message in flight, a bounded outbox.
 import asyncio
 import struct
+import sys
 from time import ticks_ms, ticks_diff
 
 try:
@@ -63,9 +64,12 @@ class MQTTClient:
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=60,
                  ssl=None, status_topic=None, queue_max=16, backoff_min_ms=1000,
                  backoff_max_ms=60000, retry_ms=5000, timeout_ms=10000, wifi=None,
-                 wdt=None, log=print):
+                 wdt=None, log=print, discover=False):
         self.client_id = client_id
-        self.host = host
+        # discover: find the broker over mDNS (DNS-SD _mqtt._tcp) whenever host is None; the
+        # address found is kept until a connect to it fails, then looked up again.
+        self._discover = discover
+        self.host = None if discover else host
         self.port = port
         self.user = user
         self.password = password
@@ -154,6 +158,8 @@ class MQTTClient:
             except Exception as e:
                 self.log("mqtt: connect failed:", repr(e))
                 self._close()
+                if self._discover:
+                    self.host = None  # the broker may have moved: ask again next time
                 delay = min(self._bmax, max(self._bmin, delay * 2))
                 continue
             delay = 0
@@ -166,7 +172,20 @@ class MQTTClient:
 
     # --- connection ---------------------------------------------------------------------------
 
+    async def _find(self):
+        import mdns_find  # only while looking: its code is freed again below
+
+        try:
+            a = await mdns_find.find(int(min(self._timeout * 1000, 5000)), self.feed, self.log)
+        finally:
+            sys.modules.pop("mdns_find", None)
+        if not a:
+            raise OSError("mdns: no broker answered")
+        self.host, self.port = a
+
     async def _open(self):
+        if self.host is None:
+            await self._find()
         self.log("mqtt: connecting to", self.host, self.port)
         if self.ssl:
             r, w = await asyncio.wait_for(

@@ -1,6 +1,7 @@
 // Runs one board's MicroPython interpreter in its own worker thread: the WebAssembly port keeps
 // its state on globalThis, so two boards in one thread would corrupt each other.
 // Protocol with board.ts: it posts {type:'cmd', ...}; we post lines, pin changes and replies.
+import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 
-const { app, config, accessPoints, resetCause, uniqueId, firmwareDir, shimsDir, heapsize } = workerData;
+const { app, config, accessPoints, resetCause, uniqueId, firmwareDir, shimsDir, heapsize, mdnsPort } =
+  workerData;
 const post = (m) => parentPort.postMessage(m);
 const log = (text) => post({ type: 'line', t: Date.now(), text });
 
@@ -26,6 +28,34 @@ const socks = new Map();
 const orphans = [];
 let nextSid = 1;
 let capture = null;
+// UDP sockets of the socket shim: every one is bound to 127.0.0.1 (whatever the firmware asked);
+// the mDNS group 224.0.0.251:5353 is the test's loopback responder on mdnsPort. Never multicast.
+const udps = new Map();
+let nextUdp = 1;
+const MDNS_GROUP = '224.0.0.251';
+const UDP_QUEUE_MAX = 16;
+
+function udpTarget(host, port) {
+  if (host === MDNS_GROUP && port === 5353) return mdnsPort ? ['127.0.0.1', mdnsPort] : null;
+  if (host === '127.0.0.1' || host === 'localhost') return ['127.0.0.1', port];
+  throw new Error(`test boards only reach loopback, not ${host}`);
+}
+
+function udpSocket(id) {
+  const u = udps.get(id);
+  if (!u) throw new Error('EBADF');
+  if (!u.sock) {
+    u.sock = dgram.createSocket('udp4');
+    u.sock.on('message', (data, rinfo) => {
+      // Nothing reaches a board without Wi-Fi; a full receive queue drops, as a real stack does.
+      if (!wifiInRange || !wifiJoined || u.queue.length >= UDP_QUEUE_MAX) return;
+      u.queue.push(`${rinfo.address} ${rinfo.port} ${data.toString('hex')}`);
+    });
+    u.sock.on('error', () => {});
+    u.sock.bind(0, '127.0.0.1');
+  }
+  return u;
+}
 
 function wake(s) {
   const w = s.waiter;
@@ -115,6 +145,37 @@ const jsboard = {
   wifi_isconnected: () => wifiJoined && wifiInRange,
   dht_measure: () => dht,
   net_connect: netConnect,
+  udp_open: () => {
+    const id = nextUdp++;
+    udps.set(id, { queue: [], opts: [], sock: undefined });
+    post({ type: 'udp', what: 'open' });
+    return id;
+  },
+  udp_opt: (id, level, opt, value) => {
+    // Recorded only: IP_ADD_MEMBERSHIP must never reach the host's network stack.
+    udps.get(id)?.opts.push([level, opt, value]);
+  },
+  udp_bind: (id, host, port) => {
+    const u = udpSocket(id);
+    u.bound = [host, port];
+    post({ type: 'udp', what: 'bind', host, port });
+  },
+  udp_send: (id, hex, host, port) => {
+    const u = udpSocket(id);
+    if (!wifiInRange || !wifiJoined) throw new Error('EHOSTUNREACH');
+    const to = udpTarget(host, port);
+    post({ type: 'udp', what: 'send', host, port });
+    if (to) u.sock.send(Buffer.from(hex, 'hex'), to[1], to[0]);
+  },
+  udp_recv: (id) => udps.get(id)?.queue.shift() ?? null,
+  udp_close: (id) => {
+    const u = udps.get(id);
+    udps.delete(id);
+    post({ type: 'udp', what: 'close' });
+    try {
+      u?.sock?.close();
+    } catch {}
+  },
   net_read: (sid, n) => {
     const s = socks.get(sid);
     if (!s) return Promise.resolve(new Uint8Array(0));
@@ -167,7 +228,7 @@ mp.FS.writeFile('/main.py', readFileSync(join(firmwareDir, 'apps', app, 'main.py
 mp.FS.writeFile('/config.json', JSON.stringify(config));
 // The shims stand in for C modules that cost no heap on a real board: load them before the baseline.
 mp.runPython(
-  'import sys, os\nos.chdir("/")\nsys.path.insert(0, "/shims")\nimport _harness, machine, network, dht',
+  'import sys, os\nos.chdir("/")\nsys.path.insert(0, "/shims")\nimport _harness, machine, network, dht, socket',
 );
 // runPython returns nothing useful: results travel through a global of __main__.
 const evaluate = (stmts, expr) => {
@@ -231,6 +292,12 @@ parentPort.on('message', async (m) => {
         } catch {}
         clearInterval(wdtTimer);
         for (const s of socks.values()) s.socket.destroy();
+        for (const u of udps.values()) {
+          try {
+            u.sock?.close();
+          } catch {}
+        }
+        udps.clear();
         for (const s of orphans) s.destroy();
         socks.clear();
         break;

@@ -20,6 +20,8 @@ export interface BoardOptions {
   /** machine.reset_cause() value: 1 power-on, 3 watchdog... */
   resetCause?: number;
   uniqueId?: string;
+  /** Loopback port of the test's DNS-SD responder, which 224.0.0.251:5353 maps to; none: no answer. */
+  mdnsPort?: number;
 }
 
 export interface Line {
@@ -33,6 +35,7 @@ type Msg =
   | { type: 'wdt' }
   | { type: 'reset' }
   | { type: 'join'; ssid: string }
+  | { type: 'udp'; what: 'open' | 'bind' | 'send' | 'close'; host?: string; port?: number }
   | { type: 'booted'; baselineHeap: number }
   | { type: 'reply'; id: number; value: unknown; error: string | null };
 
@@ -43,6 +46,8 @@ export class Board {
   wdtFired = false;
   resets = 0;
   wifiJoins = 0;
+  /** UDP socket events of the socket shim (mDNS queries sent, sockets opened and closed). */
+  readonly udp: { what: string; host?: string; port?: number; t: number }[] = [];
   baselineHeap = 0;
   private worker: Worker;
   private replies = new Map<number, (m: Extract<Msg, { type: 'reply' }>) => void>();
@@ -91,6 +96,9 @@ export class Board {
         break;
       case 'join':
         this.wifiJoins++;
+        break;
+      case 'udp':
+        this.udp.push({ what: m.what, host: m.host, port: m.port, t: Date.now() });
         break;
       case 'reply':
         this.replies.get(m.id)?.(m);
