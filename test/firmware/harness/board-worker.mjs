@@ -227,8 +227,15 @@ mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
 mp.FS.writeFile('/main.py', readFileSync(join(firmwareDir, 'apps', app, 'main.py')));
 mp.FS.writeFile('/config.json', JSON.stringify(config));
 // The shims stand in for C modules that cost no heap on a real board: load them before the baseline.
+// The socket shim only for boards that look for the broker over mDNS: loading it moves the
+// interpreter's qstr pool boundary, which shifts every other board's heap figure by ~1 KB.
+const broker = config.broker;
+const udpShim =
+  mdnsPort !== undefined ||
+  broker === 'mdns' ||
+  (broker && typeof broker === 'object' && (!broker.host || broker.host === 'mdns'));
 mp.runPython(
-  'import sys, os\nos.chdir("/")\nsys.path.insert(0, "/shims")\nimport _harness, machine, network, dht, socket',
+  `import sys, os\nos.chdir("/")\nsys.path.insert(0, "/shims")\nimport _harness, machine, network, dht${udpShim ? ', socket' : ''}`,
 );
 // runPython returns nothing useful: results travel through a global of __main__.
 const evaluate = (stmts, expr) => {
