@@ -85,7 +85,7 @@ async def find(timeout_ms=3000, feed=None, log=print, service=SERVICE):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("0.0.0.0", PORT))
             s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, bytes((224, 0, 0, 251, 0, 0, 0, 0)))
-        except (OSError, AttributeError) as e:
+        except Exception as e:  # OSError, or a port whose socket lacks these options
             # 5353 taken: ask from an ephemeral port ("legacy unicast", RFC 6762 6.7); responders
             # that follow the RFC then answer to that port.
             log("mdns: listening on 5353 failed:", repr(e))
