@@ -1,4 +1,4 @@
-import { topicMatches } from '../protocol/topic.js';
+import { levelsMatch } from '../protocol/topic.js';
 import type { Message } from './types.js';
 
 /**
@@ -32,8 +32,9 @@ export class RetainedStore {
       if (m && !this.expire(m, now)) out.push(m);
       return out;
     }
+    const levels = filter.split('/');
     for (const m of this.byTopic.values()) {
-      if (topicMatches(filter, m.topic) && !this.expire(m, now)) out.push(m);
+      if (levelsMatch(levels, m.topic) && !this.expire(m, now)) out.push(m);
     }
     return out;
   }

@@ -11,9 +11,17 @@ function newNode<T>(): TreeNode<T> {
   return { children: new Map(), entries: undefined };
 }
 
+/** Most distinct topics whose matches are remembered; past it the memo starts over. */
+const MEMO_LIMIT = 10_000;
+
 export class SubscriptionTree<T> {
   private readonly root: TreeNode<T> = newNode();
   private count = 0;
+  /**
+   * Matches per topic, remembered until the tree changes: devices publish to a fixed set of topics,
+   * so most lookups skip the walk (and its split) entirely.
+   */
+  private memo = new Map<string, [T, string][]>();
 
   get size(): number {
     return this.count;
@@ -29,6 +37,7 @@ export class SubscriptionTree<T> {
   }
 
   set(filter: string, key: string, value: T): void {
+    this.memo.clear();
     let node = this.root;
     for (const level of filter.split('/')) {
       let child = node.children.get(level);
@@ -45,6 +54,7 @@ export class SubscriptionTree<T> {
 
   /** Removes an entry, pruning empty branches; true when there was one. */
   delete(filter: string, key: string): boolean {
+    this.memo.clear();
     const levels = filter.split('/');
     const path: TreeNode<T>[] = [this.root];
     let node = this.root;
@@ -70,6 +80,18 @@ export class SubscriptionTree<T> {
    * with `$` is not matched by `+` or `#` in the first level.
    */
   match(topic: string, visit: (value: T, key: string) => void): void {
+    let found = this.memo.get(topic);
+    if (!found) {
+      found = [];
+      const out = found;
+      this.walk(topic, (v, k) => out.push([v, k]));
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      this.memo.set(topic, found);
+    }
+    for (const [v, k] of found) visit(v, k);
+  }
+
+  private walk(topic: string, visit: (value: T, key: string) => void): void {
     const levels = topic.split('/');
     const dollar = topic.startsWith('$');
     const walk = (node: TreeNode<T>, depth: number): void => {

@@ -36,16 +36,27 @@ export function topicFilterProblem(filter: string): TopicProblem | undefined {
  * whose first level is a wildcard.
  */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
+  return levelsMatch(filter.split('/'), topic);
+}
+
+/**
+ * `topicMatches` for a filter already split into levels, walking the topic in place without
+ * splitting it: matching one filter against many topics (retained messages) allocates nothing.
+ */
+export function levelsMatch(filterLevels: readonly string[], topic: string): boolean {
+  const first = filterLevels[0];
+  if (topic.startsWith('$') && (first === '+' || first === '#')) return false;
+  let start = 0;
+  for (let i = 0; i < filterLevels.length; i++) {
+    const level = filterLevels[i]!;
     if (level === '#') return true;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
+    if (start > topic.length) return false;
+    let end = topic.indexOf('/', start);
+    if (end === -1) end = topic.length;
+    if (level !== '+' && (level.length !== end - start || !topic.startsWith(level, start))) return false;
+    start = end + 1;
   }
-  return f.length === t.length;
+  return start > topic.length;
 }
 
 export interface SharedFilter {

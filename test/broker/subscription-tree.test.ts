@@ -64,4 +64,14 @@ describe('subscription tree', () => {
       expect([...new Set(matches(t, tp))].sort(), `topic '${tp}'`).toEqual(expected);
     }
   });
+
+  it('a remembered match is forgotten as soon as a subscription is added or removed', () => {
+    const t = new SubscriptionTree<string>();
+    t.set('a/+', 'k1', 'one');
+    expect(matches(t, 'a/b')).toEqual(['one']);
+    t.set('a/#', 'k2', 'two');
+    expect(matches(t, 'a/b')).toEqual(['one', 'two']);
+    t.delete('a/+', 'k1');
+    expect(matches(t, 'a/b')).toEqual(['two']);
+  });
 });

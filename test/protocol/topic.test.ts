@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  levelsMatch,
   parseSharedFilter,
   topicFilterProblem,
   topicMatches,
@@ -49,5 +50,32 @@ describe('topic names and filters', () => {
     expect(parseSharedFilter('a/b')).toBeUndefined();
     expect(parseSharedFilter('$share/g1')).toBe('invalid');
     expect(parseSharedFilter('$share//a')).toBe('invalid');
+  });
+
+  it('matching in place agrees with a naive split-and-compare matcher on random filters and topics', () => {
+    // The spec's rules written the obvious way, as the oracle.
+    const naive = (filter: string, topic: string): boolean => {
+      if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+      const f = filter.split('/');
+      const t = topic.split('/');
+      for (let i = 0; i < f.length; i++) {
+        if (f[i] === '#') return true;
+        if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+      }
+      return f.length === t.length;
+    };
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const words = ['a', 'b', 'ab', '', '$SYS', 'c/'];
+    for (let i = 0; i < 5000; i++) {
+      const topic = Array.from({ length: 1 + rand(4) }, () => words[rand(words.length)]).join('/');
+      const levels = Array.from({ length: 1 + rand(4) }, () => ['a', 'b', 'ab', '+', '', '$SYS'][rand(6)]!);
+      if (rand(3) === 0) levels.push('#');
+      const filter = levels.join('/');
+      expect(levelsMatch(filter.split('/'), topic), `${filter} vs ${topic}`).toBe(naive(filter, topic));
+    }
   });
 });
