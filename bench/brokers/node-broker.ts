@@ -59,7 +59,8 @@ export async function startNodeBroker(
   return spawnBroker({
     name,
     command: process.execPath,
-    args: [file, HOST],
+    // BENCH_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the Node brokers under load.
+    args: [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), file, HOST],
     cwd: repoRoot,
     env,
   });
