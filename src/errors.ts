@@ -26,6 +26,7 @@ export const ErrorCodes = {
   STORE_WRITE_FAILED: 'MS_STORE_WRITE_FAILED',
   /** The store was used after close(). */
   STORE_CLOSED: 'MS_STORE_CLOSED',
+  LOG_FILE_UNWRITABLE: 'MS_LOG_FILE_UNWRITABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { createAuthenticator, describeReload } from '../../broker/auth/authenticator.js';
 import type { AnonymousPolicy } from '../../broker/auth/network-policy.js';
 import type { DurabilityPolicy } from '../../broker/persistence.js';
 import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
@@ -11,7 +10,8 @@ import type { Listener, ListenOptions } from '../../transport/listen-options.js'
 import { type Advertisement, advertiseBroker } from '../../transport/mdns.js';
 import { type LoadedConfig, loadConfig } from '../config/mosquitto-conf.js';
 import { lanAddresses } from '../lan-addresses.js';
-import { createLogger } from '../logger.js';
+import { createBrokerAccess } from '../listener-access.js';
+import { createLogger, levelFor, logOutputs } from '../logger.js';
 import { describePacket } from '../packet-log.js';
 
 const HELP = `Usage: mothership up [options]
@@ -178,13 +178,14 @@ function logClients(broker: Broker, log: Logger, verbose: boolean): void {
   });
 }
 
-const anonymousWords: Record<AnonymousPolicy, string> = {
+const anonymousWords: Record<AnonymousPolicy | 'per-listener', string> = {
+  'per-listener': 'per listener (per_listener_settings true)',
   lan: 'allowed from this machine and the local network only; anyone else needs a username',
   everyone: 'allowed from anywhere (allow_anonymous true)',
   nobody: 'off: every client needs a username and password (allow_anonymous false)',
 };
 
-function banner(listeners: Listener[], flags: UpFlags, policy: AnonymousPolicy): string {
+function banner(listeners: Listener[], flags: UpFlags, policy: AnonymousPolicy | 'per-listener'): string {
   const lan = flags.host ? [flags.host] : lanAddresses();
   const shown = lan.length > 0 ? lan : ['127.0.0.1'];
   const lines = ['', `Mothership is up on ${hostname()}.`];
@@ -272,14 +273,17 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const log = createLogger({ format: flags.logJson ? 'json' : 'text', verbose: flags.verbose });
   const config = flags.config ? await loadConfig(flags.config) : undefined;
-  for (const warning of config?.warnings ?? []) log.warn({ event: 'config-warning' }, warning);
-  const access = await createAuthenticator({
-    allowAnonymous: config?.allowAnonymous,
-    passwordFile: config?.passwordFile,
-    aclFile: config?.aclFile,
+  const { outs, unsupported } = logOutputs(config?.log.dest ?? []);
+  const log = createLogger({
+    format: flags.logJson ? 'json' : 'text',
+    level: levelFor(config?.log.types ?? [], flags.verbose),
+    outs,
   });
+  for (const warning of config?.warnings ?? []) log.warn({ event: 'config-warning' }, warning);
+  for (const dest of unsupported)
+    log.warn({ event: 'config-warning' }, `log_dest ${dest} is not supported yet; logging to stdout instead`);
+  const access = await createBrokerAccess(config);
   const store = openStore(flags, config, log);
   const broker = new Broker({
     ...config?.broker,
@@ -297,6 +301,7 @@ export async function run(args: string[]): Promise<number> {
     await broker.close();
     throw err;
   }
+  access.attachListeners(listeners.map((l) => l.name));
   // Tests and benchmarks set MOTHERSHIP_NO_MDNS so no multicast ever leaves the machine.
   if (process.env.MOTHERSHIP_NO_MDNS === '1') flags.mdns = false;
   let advertisement: Advertisement | undefined;
@@ -331,7 +336,9 @@ export async function run(args: string[]): Promise<number> {
     // As mosquitto: SIGHUP re-reads the password and ACL files; a bad file keeps the old ones.
     process.on('SIGHUP', () => {
       access.reload().then(
-        (summary) => log.info({ event: 'reload', ...summary }, `Reloaded: ${describeReload(summary)}`),
+        (lines) => {
+          for (const line of lines) log.info({ event: 'reload' }, `Reloaded: ${line}`);
+        },
         (err: Error) =>
           log.error(
             { event: 'reload-failed', err: err.message },

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -145,3 +145,96 @@ describe('mothership up -c mosquitto.conf', () => {
     );
   });
 });
+
+describe('mothership up: logging and per-listener settings from mosquitto.conf', () => {
+  it('log_dest file appends the log to that file; log_type error keeps connections out of it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-log-'));
+    const logFile = join(dir, 'broker.log');
+    const port = await upWith(
+      tempConfig(`listener 0 127.0.0.1\nallow_anonymous true\nlog_dest file ${logFile}\n`),
+    );
+    await pub(port, ['-i', 'logged-board']);
+    const deadline = Date.now() + 5000;
+    while (!readFileOrEmpty(logFile).includes('logged-board') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(readFileOrEmpty(logFile)).toMatch(/New client connected from 127\.0\.0\.1 as logged-board/);
+    await running!.stop();
+
+    const quiet = join(dir, 'quiet.log');
+    const port2 = await upWith(
+      tempConfig(`listener 0 127.0.0.1\nallow_anonymous true\nlog_dest file ${quiet}\nlog_type error\n`),
+    );
+    await pub(port2, ['-i', 'unlogged-board']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readFileOrEmpty(quiet)).not.toContain('unlogged-board');
+  });
+
+  it('a log file that cannot be written is one line at start, exit code 1', async () => {
+    const r = await runCli([
+      'up',
+      '-c',
+      tempConfig('listener 0\nlog_dest file /nonexistent-dir/x.log\n'),
+      '--no-mdns',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('mothership up: cannot write log file /nonexistent-dir/x.log: ENOENT');
+  });
+
+  it('--log-json writes one JSON record per line with the client id and address', async () => {
+    running = startCli(['up', '-p', '0', '--no-ws', '--host', '127.0.0.1', '--no-mdns', '--log-json']);
+    const port = Number((await running.waitFor(/MQTT\s+mqtt:\/\/[^:]+:(\d+)/))[1]);
+    await pub(port, ['-i', 'json-board']);
+    await running.waitFor(/"event":"disconnect"/);
+    const records = running
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        event: 'connect',
+        clientId: 'json-board',
+        address: '127.0.0.1',
+        protocol: 4,
+      }),
+    );
+  });
+
+  it('per_listener_settings: each listener has its own anonymous rule and password file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-pl-'));
+    const pwfile = join(dir, 'passwords');
+    await exec('mosquitto_passwd', ['-b', '-c', pwfile, 'blue', 'b']);
+    running = startCli([
+      'up',
+      '-c',
+      tempConfig(
+        `per_listener_settings true\nlistener 0 127.0.0.1\nallow_anonymous true\n\nlistener 0 127.0.0.1\nallow_anonymous false\npassword_file ${pwfile}\n`,
+      ),
+      '--no-mdns',
+    ]);
+    const ports = [
+      ...(await running.waitFor(/MQTT\s+mqtt:\/\/[^:]+:(\d+)[\s\S]*MQTT\s+mqtt:\/\/[^:]+:(\d+)/)),
+    ]
+      .slice(1)
+      .map(Number);
+    expect(running.output()).toMatch(/Anonymous\s+per listener/);
+    expect((await pub(ports[0]!, [])).code).toBe(0);
+    expect((await pub(ports[1]!, [])).code).not.toBe(0);
+    expect((await pub(ports[1]!, ['-u', 'blue', '-P', 'b'])).code).toBe(0);
+  });
+
+  it("a bind address that is not this machine's is one line, exit code 1", async () => {
+    const r = await runCli(['up', '-p', '0', '--no-ws', '--host', '203.0.113.77', '--no-mdns']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/203\.0\.113\.77.*not an address of this machine/);
+  });
+});
+
+function readFileOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,81 @@
+import { type AccessControl, createAuthenticator, describeReload } from '../broker/auth/authenticator.js';
+import type { AnonymousPolicy } from '../broker/auth/network-policy.js';
+import type {
+  AccessAction,
+  Authenticator,
+  Authorizer,
+  AuthResult,
+  ClientIdentity,
+  ConnectAttempt,
+} from '../broker/auth.js';
+import type { LoadedConfig } from './config/mosquitto-conf.js';
+
+/**
+ * Who gets in, for `mothership up`: one set of password/ACL files for the whole broker, or with
+ * `per_listener_settings true` one set per listener, as mosquitto does. A client keeps the rules of
+ * the listener it logged in through, also for the messages queued while it is offline.
+ */
+export interface BrokerAccess extends Authenticator, Authorizer {
+  /** Tells which listener (by its transport name, e.g. `mqtt:1883`) is config listener i. */
+  attachListeners(names: string[]): void;
+  /** Re-reads every password and ACL file; one log line per set. */
+  reload(): Promise<string[]>;
+  /** The anonymous policy for the banner, or 'per-listener'. */
+  readonly policy: AnonymousPolicy | 'per-listener';
+}
+
+export async function createBrokerAccess(config: LoadedConfig | undefined): Promise<BrokerAccess> {
+  const global = await createAuthenticator({
+    allowAnonymous: config?.allowAnonymous,
+    passwordFile: config?.passwordFile,
+    aclFile: config?.aclFile,
+  });
+  if (!config?.perListenerSettings) {
+    return {
+      policy: global.policy,
+      authenticate: (a) => global.authenticate(a),
+      allows: (c, action, topic) => global.allows(c, action, topic),
+      attachListeners: () => {},
+      reload: async () => [describeReload(await global.reload())],
+    };
+  }
+  const perListener = await Promise.all(
+    config.listeners.map((l) =>
+      createAuthenticator({
+        allowAnonymous: l.allowAnonymous,
+        passwordFile: l.passwordFile,
+        aclFile: l.aclFile,
+      }),
+    ),
+  );
+  const byName = new Map<string, AccessControl>();
+  const ofClient = new Map<string, AccessControl>();
+  return {
+    policy: 'per-listener',
+    async authenticate(attempt: ConnectAttempt): Promise<AuthResult> {
+      const access = byName.get(attempt.listener) ?? global;
+      const result = await access.authenticate(attempt);
+      if (result.ok) ofClient.set(attempt.clientId, access);
+      return result;
+    },
+    allows(client: ClientIdentity, action: AccessAction, topic: string): boolean {
+      // Unknown client (never authenticated here): the strictest answer.
+      const access = ofClient.get(client.clientId);
+      return access ? access.allows(client, action, topic) : false;
+    },
+    attachListeners(names: string[]) {
+      names.forEach((name, i) => {
+        const access = perListener[i];
+        if (access) byName.set(name, access);
+      });
+    },
+    async reload() {
+      const lines: string[] = [];
+      for (const [i, access] of perListener.entries())
+        lines.push(
+          `${config.listeners[i]?.source ?? `listener ${i}`}: ${describeReload(await access.reload())}`,
+        );
+      return lines;
+    },
+  };
+}
