@@ -155,6 +155,8 @@ export function startTool(
   child.stderr.on('data', (d) => {
     stderr += d;
   });
+  // The tool may exit without reading its input (a usage error): that is its answer.
+  child.stdin.on('error', () => {});
   if (stdin !== undefined) child.stdin.end(stdin);
   else if (tool === 'pub') child.stdin.end();
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));

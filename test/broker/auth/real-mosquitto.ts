@@ -32,6 +32,8 @@ export async function mosquittoPasswd(args: string[], input = ''): Promise<ToolR
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A tool may exit without reading its input (a usage error): that is its answer, not a test failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
 }
