@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { IPubackPacket } from 'mqtt-packet';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningCli } from '../helpers/cli.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
 import {
   freePort,
   killAllUp,
@@ -21,21 +19,10 @@ import {
 // CAP_SYS_ADMIN). While the disk is full, QoS 1 publishes are refused rather than acknowledged:
 // v5 gets PUBACK 0x97 (quota exceeded), 3.1.1 (which has no refusal) gets its connection closed.
 
-const mountPoint = mkdtempSync(join(tmpdir(), 'ms-up-full-'));
-let mounted = false;
-let mountError = '';
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], {
-    stdio: 'pipe',
-    timeout: 5000,
-  });
-  mounted = true;
-} catch (err) {
-  mountError = ((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message)
-    .trim()
-    .split('\n')[0]!;
-  console.warn(`broker full-disk test SKIPPED: cannot mount a tmpfs at ${mountPoint}: ${mountError}`);
-}
+const disk = mountTmpfs('1m', 'broker-full-disk');
+const { mountPoint } = disk;
+const mounted = disk.problem === undefined;
+const mountError = disk.problem ?? '';
 
 let up: RunningCli | undefined;
 const clients: MqttClient[] = [];
@@ -46,37 +33,8 @@ afterAll(async () => {
   for (const r of raws) r.destroy();
   if (up) await stopGracefully(up).catch(() => {});
   killAllUp();
-  if (mounted) {
-    try {
-      execFileSync('umount', [mountPoint], { stdio: 'pipe', timeout: 5000 });
-    } catch {
-      execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe', timeout: 5000 });
-    }
-  }
-  rmdirSync(mountPoint);
+  disk.unmount();
 });
-
-/** Fills the filesystem with one file until ENOSPC; returns its path. Bounded by the fs size. */
-function fill(dir: string): string {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'w');
-  try {
-    for (const size of [64 * 1024, 4096, 512, 1]) {
-      const chunk = Buffer.alloc(size, 0x5a);
-      for (let i = 0; i < 100_000; i++) {
-        try {
-          writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
 
 const BIG = Buffer.alloc(48 * 1024, 0x41); // bigger than any free WAL space, so the write must grow a file
 
@@ -124,7 +82,7 @@ describeMounted('mothership up on a full disk (1 MiB tmpfs)', () => {
     const ok = (await v5.client.next('puback', 5000)) as IPubackPacket;
     expect(ok.reasonCode ?? 0).toBe(0);
 
-    const filler = fill(mountPoint);
+    const filler = disk.fill();
     try {
       v5.client.send({ cmd: 'publish', topic: 'full/during-v5', payload: BIG, qos: 1, messageId: 2 });
       const refused = (await v5.client.next('puback', 5000)) as IPubackPacket;

@@ -1,37 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmdirSync,
-  statfsSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, MothershipError } from '../../src/errors.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/index.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
 import { delivery, durable, sessionRecord } from './helpers.js';
 
 // A real full disk: a 512 KiB tmpfs mounted for this file (needs root / CAP_SYS_ADMIN).
-const mountPoint = mkdtempSync(join(tmpdir(), 'ms-full-'));
-let mounted = false;
-let mountError = '';
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mountPoint], {
-    stdio: 'pipe',
-    timeout: 5000,
-  });
-  mounted = true;
-} catch (err) {
-  mountError = ((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message)
-    .trim()
-    .split('\n')[0]!;
-  console.warn(`full-disk store test SKIPPED: cannot mount a tmpfs at ${mountPoint}: ${mountError}`);
-}
+const disk = mountTmpfs('512k', 'store-full-disk');
+const { mountPoint } = disk;
+const mounted = disk.problem === undefined;
+const mountError = disk.problem ?? '';
 
 let store: SqliteStore | undefined;
 
@@ -41,38 +20,8 @@ afterAll(() => {
   } catch {
     // closing is best effort here; the assertions already ran
   }
-  if (mounted) {
-    try {
-      execFileSync('umount', [mountPoint], { stdio: 'pipe', timeout: 5000 });
-    } catch {
-      execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe', timeout: 5000 });
-    }
-  }
-  rmdirSync(mountPoint);
+  disk.unmount();
 });
-
-/** Fills the filesystem with one file until ENOSPC; returns its path. Bounded by the fs size. */
-function fill(dir: string): string {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'w');
-  const chunks = [64 * 1024, 4096, 512, 1];
-  try {
-    for (const size of chunks) {
-      const buf = Buffer.alloc(size, 0x5a);
-      for (let i = 0; i < 10_000; i++) {
-        try {
-          writeSync(fd, buf);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
 
 describe.skipIf(!mounted)('full disk (512 KiB tmpfs)', () => {
   it('a commit that hits ENOSPC fails its afterDurable callbacks with STORE_FULL; writes resume once space returns', async () => {
@@ -88,7 +37,7 @@ describe.skipIf(!mounted)('full disk (512 KiB tmpfs)', () => {
     expect(store.enqueue('c', delivery('t/small', 'before'))).toBe(1);
     expect(await durable(store)).toBeUndefined();
 
-    const filler = fill(mountPoint);
+    const filler = disk.fill();
     expect(statfsSync(mountPoint).bavail).toBe(0);
 
     // 100 KiB needs new WAL pages: there is no room for them.
