@@ -21,7 +21,7 @@ export function ip(args: string[]): { ok: boolean; out: string } {
   };
 }
 
-function must(args: string[]): void {
+export function must(args: string[]): void {
   const r = ip(args);
   if (!r.ok) throw new Error(`ip ${args.join(' ')}: ${r.out}`);
 }

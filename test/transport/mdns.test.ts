@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FoundBroker } from '../../src/transport/mdns.js';
 import { cliArgs } from '../helpers/cli.js';
+import { ip, must, namespaceProblem } from '../helpers/netns.js';
 import { killAll, type Running, start } from '../interop/helpers/process.js';
 
 // mDNS is multicast: it must never leave this machine. Every advertiser and browser here runs in a
@@ -22,29 +23,6 @@ const ADDR_B = `10.${octet}.77.2`;
 const ADVERTISE = fileURLToPath(new URL('./fixtures/mdns-advertise.ts', import.meta.url));
 const FIND = fileURLToPath(new URL('./fixtures/mdns-find.ts', import.meta.url));
 const AVAHI_BROWSE = fileURLToPath(new URL('./fixtures/avahi-browse.sh', import.meta.url));
-
-function ip(args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-  return {
-    ok: r.status === 0,
-    out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim(),
-  };
-}
-
-function must(args: string[]): void {
-  const r = ip(args);
-  if (!r.ok) throw new Error(`ip ${args.join(' ')}: ${r.out}`);
-}
-
-/** Why namespaces cannot be made here, or undefined when they can (probed by making and deleting one). */
-function namespaceProblem(): string | undefined {
-  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  const probe = `ms-mdns-${id}-probe`;
-  const r = ip(['netns', 'add', probe]);
-  if (!r.ok) return `cannot create a network namespace (needs root or CAP_NET_ADMIN and iproute2): ${r.out}`;
-  ip(['netns', 'del', probe]);
-  return undefined;
-}
 
 const problem = namespaceProblem();
 if (problem) console.warn(`[mdns.test] SKIPPING every mDNS test: ${problem}`);
