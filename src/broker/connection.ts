@@ -56,9 +56,10 @@ export class Connection implements SessionLink {
   private connectTimer: NodeJS.Timeout | undefined;
   private pendingPackets: Packet[] = [];
   private corked = false;
-  private readonly inboundAliases = new Map<number, string>();
+  /** Topic aliases, made on first use: most clients never use them and every idle connection counts. */
+  private inboundAliases: Map<number, string> | undefined;
   private outboundAliasMaximum = 0;
-  private readonly outboundAliases = new Map<string, number>();
+  private outboundAliases: Map<string, number> | undefined;
   private maxOutboundPacketSize = 0;
   private problemInformation = true;
   private connectSessionExpiry = 0;
@@ -326,10 +327,11 @@ export class Connection implements SessionLink {
       if (alias === 0 || alias > INBOUND_TOPIC_ALIAS_MAXIMUM)
         return this.disconnect('protocol-error', ReasonCode.TopicAliasInvalid);
       if (topic.length === 0) {
-        const known = this.inboundAliases.get(alias);
+        const known = this.inboundAliases?.get(alias);
         if (known === undefined) return this.disconnect('protocol-error', ReasonCode.ProtocolError);
         topic = known;
       } else {
+        this.inboundAliases ??= new Map();
         this.inboundAliases.set(alias, topic);
       }
     }
@@ -486,6 +488,7 @@ export class Connection implements SessionLink {
             delivery.subscriptionIds.length === 1 ? delivery.subscriptionIds[0] : delivery.subscriptionIds;
         }
         if (this.outboundAliasMaximum > 0) {
+          this.outboundAliases ??= new Map();
           const known = this.outboundAliases.get(message.topic);
           if (known !== undefined) {
             properties.topicAlias = known;
