@@ -7,7 +7,14 @@ import { allowEveryone } from './auth.js';
 import type { Connection } from './connection.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { RetainedStore } from './retained-store.js';
-import { type Delivery, NEVER_EXPIRES, Session, type Will } from './session.js';
+import {
+  type Delivery,
+  NEVER_EXPIRES,
+  QUEUE_WINDOW,
+  Session,
+  type SessionLimits,
+  type Will,
+} from './session.js';
 import { BrokerStats } from './stats.js';
 import { SubscriptionTree } from './subscription-tree.js';
 import type {
@@ -106,7 +113,9 @@ export class BrokerCore {
   restore(): void {
     const store = this.options.persistence;
     if (!store) return;
-    const { retained, sessions } = store.load();
+    // Only the head of each offline queue is read; the rest is paged in as the client drains it.
+    const queueWindow = (this.options as Partial<SessionLimits>).queueWindow ?? QUEUE_WINDOW;
+    const { retained, sessions } = store.load(queueWindow);
     for (const m of retained) this.retained.put(m);
     this.stats.retainedChanged(this.retained.size);
     const now = Date.now();
@@ -129,6 +138,7 @@ export class BrokerCore {
         stored.inflight.map((i) => [i.packetId, { delivery: i.delivery, state: i.state }]),
         stored.queued.map((q) => ({ delivery: q.delivery, seq: q.seq })),
         stored.inboundQos2,
+        stored.queuedCount - stored.queued.length,
       );
       session.journal = store;
       this.scheduleSessionTimer(session);
@@ -198,8 +208,8 @@ export class BrokerCore {
       session.journal = store;
       this.saveRecord(session);
     } else if (session.journal) {
+      session.dropJournal(); // its queue moves into memory before the stored copy goes
       store?.deleteSession(clientId);
-      session.journal = undefined;
     }
     return { session, sessionPresent };
   }

@@ -38,7 +38,10 @@ export interface StoredSession {
   subscriptions: { filter: string; options: SubscriptionOptions }[];
   inflight: StoredInflight[];
   inboundQos2: number[];
+  /** The head of the offline queue, in seq order: all of it, or the first `queueLimit` rows asked of load(). */
   queued: StoredQueued[];
+  /** Rows in the whole offline queue (`queued` may hold only the first of them). */
+  queuedCount: number;
 }
 
 export type DurabilityPolicy =
@@ -50,8 +53,12 @@ export type DurabilityPolicy =
   | { mode: 'periodic'; intervalSeconds: number };
 
 export interface Persistence {
-  /** Everything kept, read once at start (deadlines are absolute epoch ms so they keep counting). */
-  load(): { retained: Message[]; sessions: StoredSession[] };
+  /**
+   * Everything kept, read once at start (deadlines are absolute epoch ms so they keep counting). With
+   * `queueLimit`, each session's `queued` holds only the first `queueLimit` rows; the rest stay on disk
+   * for readQueue (a long offline queue is not read into memory).
+   */
+  load(queueLimit?: number): { retained: Message[]; sessions: StoredSession[] };
 
   saveRetained(message: Message): void;
   deleteRetained(topic: string): void;
@@ -66,6 +73,11 @@ export interface Persistence {
   /** Appends to the session's offline queue; returns its seq. */
   enqueue(clientId: string, delivery: Delivery): number;
   dequeue(clientId: string, seq: number): void;
+  /**
+   * Up to `limit` rows of the session's queue with seq > `afterSeq`, in seq order, including rows
+   * written but not yet committed.
+   */
+  readQueue(clientId: string, afterSeq: number, limit: number): StoredQueued[];
 
   saveInflight(clientId: string, entry: StoredInflight): void;
   deleteInflight(clientId: string, packetId: number): void;

@@ -27,7 +27,15 @@ export interface SessionLimits {
   maxInflightMessages: number;
   maxQueuedMessages: number;
   queueQos0Messages: boolean;
+  /**
+   * Queued messages a journaled session keeps in memory (default QUEUE_WINDOW); the rest of its queue
+   * stays in the journal and is paged in as the client drains it.
+   */
+  queueWindow?: number;
 }
+
+/** Default queueWindow: queued messages of one journaled session held in memory. */
+export const QUEUE_WINDOW = 256;
 
 export interface SessionCounters {
   onDropped(reason: 'queue-full' | 'expired' | 'too-large', delivery: Delivery): void;
@@ -37,6 +45,8 @@ export interface SessionCounters {
 export interface SessionJournal {
   enqueue(clientId: string, delivery: Delivery): number;
   dequeue(clientId: string, seq: number): void;
+  /** Up to `limit` queued rows with seq > `afterSeq`, in seq order (also rows not yet committed). */
+  readQueue(clientId: string, afterSeq: number, limit: number): { seq: number; delivery: Delivery }[];
   saveInflight(clientId: string, entry: { packetId: number; delivery: Delivery; state: InflightState }): void;
   deleteInflight(clientId: string, packetId: number): void;
   saveInboundQos2(clientId: string, packetId: number): void;
@@ -66,7 +76,15 @@ export const NEVER_EXPIRES = 0xffffffff;
 export class Session {
   readonly subscriptions = new Map<string, SubscriptionOptions>();
   readonly inflight = new Map<number, InflightEntry>();
+  /**
+   * The head of the queue, in order. With a journal it holds at most queueWindow messages; the rest
+   * (`queuedOnDisk` of them, all with seq > `pagedSeq`) are only in the journal until paged in.
+   */
   readonly queue: QueuedDelivery[] = [];
+  /** Queued messages that are only in the journal, after everything in `queue`. */
+  queuedOnDisk = 0;
+  /** The last journal seq brought into `queue`: rows after it are paged in from the journal. */
+  private pagedSeq = 0;
   /** Inbound QoS 2 packet ids received but not yet released, so a resent PUBLISH is not routed twice. */
   readonly inboundQos2 = new Set<number>();
   link: SessionLink | undefined;
@@ -108,17 +126,62 @@ export class Session {
     inflight: Iterable<[number, InflightEntry]>,
     queued: Iterable<QueuedDelivery>,
     inboundQos2: Iterable<number>,
+    /** Queued rows left in the journal after `queued` (they are paged in later). */
+    queuedOnDisk = 0,
   ): void {
     for (const [id, entry] of inflight) {
       this.inflight.set(id, entry);
       if (id >= this.nextPacketId) this.nextPacketId = id === 65535 ? 1 : id + 1;
     }
-    for (const q of queued) this.queue.push(q);
+    for (const q of queued) {
+      this.queue.push(q);
+      if (q.seq !== undefined && q.seq > this.pagedSeq) this.pagedSeq = q.seq;
+    }
+    this.queuedOnDisk = queuedOnDisk;
     for (const id of inboundQos2) this.inboundQos2.add(id);
   }
 
   get online(): boolean {
     return this.link !== undefined;
+  }
+
+  /** Messages queued for this session, in memory and in the journal. */
+  get queuedCount(): number {
+    return this.queue.length + this.queuedOnDisk;
+  }
+
+  private queueWindow(): number {
+    const w = this.limits.queueWindow ?? QUEUE_WINDOW;
+    return w > 0 ? w : QUEUE_WINDOW;
+  }
+
+  /**
+   * Brings the next rows of the journal into `queue` (up to one window). False when there is none.
+   * Rows come in seq order after the last one paged, so the order messages were queued in is kept.
+   */
+  private pageIn(limit = this.queueWindow()): boolean {
+    const journal = this.journal;
+    if (!journal || this.queuedOnDisk === 0) return false;
+    const rows = journal.readQueue(this.clientId, this.pagedSeq, Math.min(limit, this.queuedOnDisk));
+    if (rows.length === 0) {
+      // The journal has nothing more (it was cleared under us): nothing is left to page.
+      this.queuedOnDisk = 0;
+      return false;
+    }
+    for (const r of rows) this.queue.push({ delivery: r.delivery, seq: r.seq });
+    this.pagedSeq = rows[rows.length - 1]!.seq;
+    this.queuedOnDisk = Math.max(0, this.queuedOnDisk - rows.length);
+    return true;
+  }
+
+  /**
+   * The session stops being journaled (it no longer outlives its connection): its whole queue moves
+   * into memory before the journal's copy is deleted.
+   */
+  dropJournal(): void {
+    this.pageIn(this.queuedOnDisk);
+    this.queuedOnDisk = 0;
+    this.journal = undefined;
   }
 
   private window(): number {
@@ -149,7 +212,7 @@ export class Session {
       } else if (this.limits.queueQos0Messages) this.enqueue(delivery, bounded);
       return;
     }
-    if (link && this.queue.length === 0 && this.inflight.size < this.window()) {
+    if (link && this.queuedCount === 0 && this.inflight.size < this.window()) {
       this.sendFromWindow(delivery, now);
       return;
     }
@@ -158,11 +221,23 @@ export class Session {
 
   private enqueue(delivery: Delivery, bounded: boolean): void {
     const max = this.limits.maxQueuedMessages;
-    if (bounded && max > 0 && this.queue.length >= max) {
+    if (bounded && max > 0 && this.queuedCount >= max) {
       this.counters.onDropped('queue-full', delivery);
       return;
     }
-    this.queue.push({ delivery, seq: this.journal?.enqueue(this.clientId, delivery) });
+    const journal = this.journal;
+    if (!journal) {
+      this.queue.push({ delivery, seq: undefined });
+      return;
+    }
+    const seq = journal.enqueue(this.clientId, delivery);
+    if (this.queuedOnDisk > 0 || this.queue.length >= this.queueWindow()) {
+      // Only in the journal until the client drains what is before it.
+      this.queuedOnDisk++;
+      return;
+    }
+    this.queue.push({ delivery, seq });
+    this.pagedSeq = seq;
   }
 
   private sendFromWindow(delivery: Delivery, now: number): void {
@@ -188,7 +263,8 @@ export class Session {
 
   /** Moves queued messages into the in-flight window while there is room. */
   pump(now: number): void {
-    while (this.link && this.queue.length > 0 && this.inflight.size < this.window()) {
+    while (this.link && this.inflight.size < this.window()) {
+      if (this.queue.length === 0 && !this.pageIn()) return;
       const next = this.queue.shift()!;
       if (next.seq !== undefined) this.journal?.dequeue(this.clientId, next.seq);
       this.sendFromWindow(next.delivery, now);

@@ -58,6 +58,6 @@ export class SysTopics {
 
 function queuedCount(core: BrokerCore): number {
   let n = 0;
-  for (const s of core.sessions.values()) n += s.queue.length + s.inflight.size;
+  for (const s of core.sessions.values()) n += s.queuedCount + s.inflight.size;
   return n;
 }

@@ -6,6 +6,7 @@ import type {
   Persistence,
   SessionRecord,
   StoredInflight,
+  StoredQueued,
   StoredSession,
 } from '../broker/persistence.js';
 import type { Delivery, InflightState } from '../broker/session.js';
@@ -74,6 +75,8 @@ interface Op {
   skip?: boolean;
   /** An in-flight insert's place in the order, kept when a later state change replaces it. */
   ord?: number;
+  /** The queued message a queue insert writes, so readQueue sees rows not yet committed. */
+  queued?: StoredQueued;
   /** What committing this op does to the set of queue/in-flight rows on disk. */
   row?:
     | { clientId: string; key: string; effect: 'insert' | 'delete' }
@@ -111,7 +114,11 @@ export class SqliteStore implements Persistence {
    * row: the insert is skipped; the delete stays, in case an older version of the row was committed.
    */
   private pendingInserts = new Map<string, Op>();
-  /** Queue and in-flight rows committed to disk, by client: a delete of a row never written is skipped. */
+  /**
+   * In-flight rows committed to disk, by client: a delete of a row never written is skipped. Queue rows
+   * are not tracked (that would cost memory per queued message): a queue seq is never reused, so a queue
+   * row whose insert is still in the batch has never been written.
+   */
   private readonly onDisk = new Map<string, Set<string>>();
 
   private rowsOnDisk(clientId: string): Set<string> {
@@ -159,12 +166,6 @@ export class SqliteStore implements Persistence {
     }[]) {
       this.rowsOnDisk(row.client_id).add(`i${row.packet_id}`);
     }
-    for (const row of db.prepare('SELECT client_id, seq FROM queue').all() as {
-      client_id: string;
-      seq: number;
-    }[]) {
-      this.rowsOnDisk(row.client_id).add(`q${row.seq}`);
-    }
     for (const row of db.prepare('SELECT client_id, MAX(seq) AS seq FROM queue GROUP BY client_id').all() as {
       client_id: string;
       seq: number;
@@ -182,7 +183,7 @@ export class SqliteStore implements Persistence {
 
   // ---- reading ------------------------------------------------------------------------------------
 
-  load(): { retained: Message[]; sessions: StoredSession[] } {
+  load(queueLimit?: number): { retained: Message[]; sessions: StoredSession[] } {
     this.assertOpen();
     const err = this.commitPending();
     if (err) throw err;
@@ -197,6 +198,7 @@ export class SqliteStore implements Persistence {
         inflight: [],
         inboundQos2: [],
         queued: [],
+        queuedCount: 0,
       });
     }
     const subs = this.db
@@ -217,9 +219,16 @@ export class SqliteStore implements Persistence {
       .prepare('SELECT client_id, packet_id FROM inbound_qos2 ORDER BY rowid')
       .all() as InboundRow[];
     for (const r of inbound) sessions.get(r.client_id)?.inboundQos2.push(r.packet_id);
-    const queued = this.db.prepare('SELECT * FROM queue ORDER BY client_id, seq').all() as QueueRow[];
-    for (const r of queued)
-      sessions.get(r.client_id)?.queued.push({ seq: r.seq, delivery: rowToDelivery(r) });
+    const counts = this.db.prepare('SELECT client_id, COUNT(*) AS n FROM queue GROUP BY client_id').all() as {
+      client_id: string;
+      n: number;
+    }[];
+    for (const r of counts) {
+      const s = sessions.get(r.client_id);
+      if (!s) continue;
+      s.queuedCount = r.n;
+      s.queued = this.readCommittedQueue(r.client_id, 0, queueLimit ?? r.n);
+    }
     return { retained, sessions: [...sessions.values()] };
   }
 
@@ -270,19 +279,59 @@ export class SqliteStore implements Persistence {
     const seq = (this.seqs.get(clientId) ?? 0) + 1;
     this.seqs.set(clientId, seq);
     const key = `q${seq}`;
-    this.pendingInserts.set(
-      `${key}\0${clientId}`,
-      this.record(this.st.enqueue, () => [clientId, seq, ...deliveryArgs(delivery)], {
-        clientId,
-        key,
-        effect: 'insert',
-      }),
-    );
+    const op = this.record(this.st.enqueue, () => [clientId, seq, ...deliveryArgs(delivery)], {
+      clientId,
+      key,
+      effect: 'insert',
+    });
+    op.queued = { seq, delivery };
+    this.pendingInserts.set(`${key}\0${clientId}`, op);
     return seq;
   }
 
   dequeue(clientId: string, seq: number): void {
     this.deleteRow(clientId, `q${seq}`, this.st.dequeue, [clientId, seq]);
+  }
+
+  readQueue(clientId: string, afterSeq: number, limit: number): StoredQueued[] {
+    this.assertOpen();
+    if (limit <= 0) return [];
+    // The pending batch (including a batch that failed and waits for a retry) applies on top of the
+    // committed rows, in call order.
+    let dropped = false;
+    const pendingRows = new Map<number, StoredQueued>();
+    let pendingDeletes = 0;
+    for (const op of this.pending) {
+      const row = op.row;
+      if (!row || row.clientId !== clientId) continue;
+      if (row.effect === 'drop-client') {
+        dropped = true;
+        pendingRows.clear();
+      } else if (!op.skip && op.queued && op.queued.seq > afterSeq) {
+        pendingRows.set(op.queued.seq, op.queued);
+      } else if (row.effect === 'delete' && row.key.startsWith('q')) {
+        const seq = Number(row.key.slice(1));
+        if (seq > afterSeq && !pendingRows.delete(seq)) pendingDeletes++;
+      }
+    }
+    const rows = new Map<number, StoredQueued>();
+    if (!dropped) {
+      for (const q of this.readCommittedQueue(clientId, afterSeq, limit + pendingDeletes)) rows.set(q.seq, q);
+      for (const op of this.pending) {
+        const row = op.row;
+        if (row?.clientId === clientId && row.effect === 'delete' && row.key.startsWith('q'))
+          rows.delete(Number(row.key.slice(1)));
+      }
+    }
+    for (const [seq, q] of pendingRows) rows.set(seq, q);
+    return [...rows.values()].sort((a, b) => a.seq - b.seq).slice(0, limit);
+  }
+
+  private readCommittedQueue(clientId: string, afterSeq: number, limit: number): StoredQueued[] {
+    return (this.st.readQueue.all(clientId, afterSeq, limit) as QueueRow[]).map((r) => ({
+      seq: r.seq,
+      delivery: rowToDelivery(r),
+    }));
   }
 
   saveInflight(clientId: string, entry: StoredInflight): void {
@@ -310,7 +359,7 @@ export class SqliteStore implements Persistence {
    */
   private deleteRow(clientId: string, key: string, stmt: Database.Statement, args: unknown[]): void {
     const cancelled = this.cancelPendingInsert(`${key}\0${clientId}`);
-    if (cancelled && !this.onDisk.get(clientId)?.has(key)) return;
+    if (cancelled && (key.startsWith('q') || !this.onDisk.get(clientId)?.has(key))) return;
     this.record(stmt, args, { clientId, key, effect: 'delete' });
   }
 
@@ -461,7 +510,7 @@ export class SqliteStore implements Persistence {
   private trackRows(ops: Op[]): void {
     for (const op of ops) {
       const row = op.row;
-      if (!row || op.skip) continue;
+      if (!row || op.skip || (row.effect !== 'drop-client' && row.key.startsWith('q'))) continue;
       if (row.effect === 'drop-client') this.onDisk.delete(row.clientId);
       else if (row.effect === 'insert') this.rowsOnDisk(row.clientId).add(row.key);
       else this.onDisk.get(row.clientId)?.delete(row.key);
@@ -717,6 +766,7 @@ function prepareStatements(db: Database.Database) {
       `INSERT OR REPLACE INTO queue (client_id, seq, ${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     dequeue: db.prepare('DELETE FROM queue WHERE client_id = ? AND seq = ?'),
+    readQueue: db.prepare('SELECT * FROM queue WHERE client_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
     // A state change (PUBREC received) keeps the entry's place in the order.
     saveInflight: db.prepare(
       `INSERT INTO inflight (client_id, packet_id, ord, state, ${DELIVERY_COLUMNS}) ` +
