@@ -1,12 +1,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BrokerCore } from '../../src/broker/broker-core.js';
+import { SysTopics } from '../../src/broker/sys-topics.js';
 import type { Broker } from '../../src/index.js';
-import { openSqliteStore } from '../../src/store/index.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/index.js';
 import { type RunningBroker, startBroker } from '../helpers/broker.js';
-import { cleanupTempDirs, tempDir } from './helpers.js';
+import { cleanupTempDirs, sessionRecord, tempDir } from './helpers.js';
 
 // Messages queued for offline persistent sessions live in SQLite: only a window per session is in RAM,
 // the rest is paged in as the client drains it, in order, exactly once, across restarts.
@@ -59,8 +60,14 @@ async function up(dir: string, extra: Parameters<typeof startBroker>[0] = {}): P
   return b;
 }
 
-function subscriber(b: RunningBroker, clientId: string): MqttClient {
-  const c = mqtt.connect(b.url, { clientId, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+function subscriber(b: RunningBroker, clientId: string, extra: IClientOptions = {}): MqttClient {
+  const c = mqtt.connect(b.url, {
+    clientId,
+    clean: false,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...extra,
+  });
   c.on('error', () => {});
   clients.push(c);
   return c;
@@ -75,8 +82,13 @@ async function waitFor(cond: () => boolean, what: string, ms: number): Promise<v
 }
 
 /** Subscribes with a persistent session, then goes offline. */
-async function subscribeThenLeave(b: RunningBroker, clientId: string, filter: string): Promise<void> {
-  const c = subscriber(b, clientId);
+async function subscribeThenLeave(
+  b: RunningBroker,
+  clientId: string,
+  filter: string,
+  extra: IClientOptions = {},
+): Promise<void> {
+  const c = subscriber(b, clientId, extra);
   await new Promise<void>((resolve, reject) => {
     c.once('connect', () => resolve());
     c.once('error', reject);
@@ -87,9 +99,15 @@ async function subscribeThenLeave(b: RunningBroker, clientId: string, filter: st
 }
 
 /** Reconnects and collects message indices until `count` arrived (acked by MQTT.js as they come). */
-async function drain(b: RunningBroker, clientId: string, count: number, ms: number): Promise<number[]> {
+async function drain(
+  b: RunningBroker,
+  clientId: string,
+  count: number,
+  ms: number,
+  extra: IClientOptions = {},
+): Promise<number[]> {
   const got: number[] = [];
-  const c = subscriber(b, clientId);
+  const c = subscriber(b, clientId, extra);
   c.on('message', (_topic, p) => got.push(Number(p.toString())));
   await waitFor(() => got.length >= count, `${count} messages (got ${got.length})`, ms);
   // Nothing more: exactly once.
@@ -132,4 +150,138 @@ describe('offline queues are paged from SQLite', () => {
     expect(inOrder).toBe(true);
     expect(session.queuedCount).toBe(0);
   }, 90_000);
+});
+
+function store(b: RunningBroker): SqliteStore {
+  return core(b.broker).options.persistence as SqliteStore;
+}
+
+function durable(b: RunningBroker): Promise<void> {
+  return new Promise((resolve, reject) => store(b).afterDurable((err) => (err ? reject(err) : resolve())));
+}
+
+function publishRange(
+  b: RunningBroker,
+  topic: string,
+  from: number,
+  to: number,
+  expirySeconds?: number,
+): void {
+  for (let i = from; i < to; i++) {
+    b.broker.publish({
+      topic,
+      payload: payload(i),
+      qos: 1,
+      ...(expirySeconds === undefined ? {} : { properties: { messageExpiryInterval: expirySeconds } }),
+    });
+  }
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
+
+describe('paged offline queues', () => {
+  it('keep the rows beyond the window across a restart and deliver them in order', async () => {
+    const dir = tempDir('ms-paging-restart-');
+    const first = await up(dir);
+    await subscribeThenLeave(first, 'keeper', 'r/#');
+    publishRange(first, 'r/x', 0, 1000);
+    const s1 = core(first.broker).sessions.get('keeper')!;
+    expect([s1.queue.length, s1.queuedOnDisk]).toEqual([256, 744]);
+    await durable(first);
+    await first.close();
+    brokers.splice(brokers.indexOf(first), 1);
+
+    const second = await up(dir);
+    const s2 = core(second.broker).sessions.get('keeper')!;
+    // Only the head was read at start; the rest waits on disk.
+    expect([s2.queue.length, s2.queuedOnDisk]).toEqual([256, 744]);
+    publishRange(second, 'r/x', 1000, 1010);
+    expect(s2.queuedCount).toBe(1010);
+    const got = await drain(second, 'keeper', 1010, 20_000);
+    expect(got).toEqual(range(0, 1010));
+    expect(s2.queuedCount).toBe(0);
+    await durable(second);
+    expect(store(second).readQueue('keeper', 0, 10)).toEqual([]);
+  }, 30_000);
+
+  it('drops messages that expired while on disk when they are paged in, and counts them', async () => {
+    const b = await up(tempDir('ms-paging-expiry-'), { queueWindow: 4 } as never);
+    await subscribeThenLeave(b, 'late', 'e/#');
+    publishRange(b, 'e/x', 0, 5);
+    publishRange(b, 'e/x', 5, 10, 1); // beyond the window of 4: on disk only
+    publishRange(b, 'e/x', 10, 12);
+    const session = core(b.broker).sessions.get('late')!;
+    expect([session.queue.length, session.queuedOnDisk]).toEqual([4, 8]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const expiredBefore = b.broker.stats.publishExpired;
+    const got = await drain(b, 'late', 7, 10_000);
+    expect(got).toEqual([0, 1, 2, 3, 4, 10, 11]);
+    expect(b.broker.stats.publishExpired - expiredBefore).toBe(5);
+    expect(session.queuedCount).toBe(0);
+    await durable(b);
+    expect(store(b).readQueue('late', 0, 10)).toEqual([]); // the expired rows left the disk too
+  }, 20_000);
+
+  it('bounds memory + disk by max_queued_messages, counts the drops, and reports both in $SYS', async () => {
+    const b = await up(tempDir('ms-paging-max-'), { maxQueuedMessages: 10, queueWindow: 4 } as never);
+    await subscribeThenLeave(b, 'full', 'm/#');
+    const droppedBefore = b.broker.stats.publishDropped;
+    publishRange(b, 'm/x', 0, 15);
+    const session = core(b.broker).sessions.get('full')!;
+    expect([session.queue.length, session.queuedOnDisk]).toEqual([4, 6]);
+    expect(b.broker.stats.publishDropped - droppedBefore).toBe(5);
+    expect(new SysTopics(core(b.broker)).values()['$SYS/broker/store/messages/count']).toBe('10');
+    const got = await drain(b, 'full', 10, 10_000);
+    expect(got).toEqual(range(0, 10));
+  }, 20_000);
+
+  it('moves the whole queue into memory when the session stops being persistent (v5 expiry 0)', async () => {
+    const b = await up(tempDir('ms-paging-unjournal-'), { queueWindow: 4 } as never);
+    await subscribeThenLeave(b, 'v5', 'u/#', {
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: 3600 },
+    });
+    publishRange(b, 'u/x', 0, 20);
+    const session = core(b.broker).sessions.get('v5')!;
+    expect([session.queue.length, session.queuedOnDisk]).toEqual([4, 16]);
+    const got = await drain(b, 'v5', 20, 10_000, {
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    expect(got).toEqual(range(0, 20));
+    expect(session.journal).toBeUndefined();
+  }, 20_000);
+
+  it('readQueue sees committed rows and rows of the uncommitted batch, in order; load(limit) reads the head of a queue', () => {
+    const dir = tempDir('ms-paging-store-');
+    const st = openSqliteStore({ dir, policy: { mode: 'periodic', intervalSeconds: 3600 } });
+    try {
+      const d = (i: number) => ({
+        message: { topic: 'p/x', payload: payload(i), qos: 1 as const, retain: false, receivedAt: 1 },
+        qos: 1 as const,
+        retain: false,
+      });
+      for (let i = 1; i <= 5; i++) expect(st.enqueue('c', d(i))).toBe(i);
+      expect(st.flush()).toBeUndefined();
+      for (let i = 6; i <= 8; i++) st.enqueue('c', d(i)); // pending
+      st.dequeue('c', 7); // written and deleted within one batch: never reaches the disk
+      const seqs = (after: number, limit: number) => st.readQueue('c', after, limit).map((q) => q.seq);
+      expect(seqs(0, 100)).toEqual([1, 2, 3, 4, 5, 6, 8]);
+      expect(seqs(3, 3)).toEqual([4, 5, 6]);
+      expect(seqs(5, 10)).toEqual([6, 8]);
+      expect(st.readQueue('c', 4, 1)[0]!.delivery.message.payload.equals(payload(5))).toBe(true);
+      st.dequeue('c', 6); // a paged-in pending row dequeued: its insert is skipped
+      st.dequeue('c', 1); // a committed row: its delete is written
+      expect(seqs(0, 100)).toEqual([2, 3, 4, 5, 8]);
+      expect(st.flush()).toBeUndefined();
+      expect(seqs(0, 100)).toEqual([2, 3, 4, 5, 8]);
+      st.saveSession(sessionRecord('c'));
+      const [c] = st.load(2).sessions;
+      expect(c!.queued.map((q) => q.seq)).toEqual([2, 3]);
+      expect(c!.queuedCount).toBe(5);
+      expect(st.load().sessions[0]!.queued.map((q) => q.seq)).toEqual([2, 3, 4, 5, 8]);
+    } finally {
+      st.close();
+    }
+  });
 });
