@@ -27,12 +27,14 @@ function core(broker: Broker): BrokerCore {
 }
 
 /** A full GC when the flag can be turned on at run time (vitest workers start without --expose-gc). */
+let gcWorks = false;
 function collect(): void {
   try {
     setFlagsFromString('--expose_gc');
     (runInNewContext('gc') as () => void)();
+    gcWorks = true;
   } catch {
-    // no gc available: heap figures include garbage, the bound is generous
+    // no gc available: heap figures include garbage, so the bound below is looser
   }
 }
 
@@ -136,10 +138,10 @@ describe('offline queues are paged from SQLite', () => {
     const growthMB = (after - before) / 2 ** 20;
     console.log(
       `queue-paging: heap growth for ${N} queued messages: ${growthMB.toFixed(1)} MB, ` +
-        `max in memory ${maxInMemory}`,
+        `max in memory ${maxInMemory}, gc ${gcWorks ? 'run' : 'unavailable'}`,
     );
     // All 100,000 in memory grew it by about 37 MB (heap 31 MB + payloads) before paging; now < 1 MB.
-    expect(growthMB).toBeLessThan(10);
+    expect(growthMB).toBeLessThan(gcWorks ? 10 : 30);
     expect(maxInMemory).toBeLessThanOrEqual(256);
     expect(session.queuedCount).toBe(N);
 
