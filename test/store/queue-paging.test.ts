@@ -1,12 +1,16 @@
+import { mkdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BrokerCore } from '../../src/broker/broker-core.js';
 import { SysTopics } from '../../src/broker/sys-topics.js';
+import { ErrorCodes } from '../../src/errors.js';
 import type { Broker } from '../../src/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/index.js';
 import { type RunningBroker, startBroker } from '../helpers/broker.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
 import { cleanupTempDirs, sessionRecord, tempDir } from './helpers.js';
 
 // Messages queued for offline persistent sessions live in SQLite: only a window per session is in RAM,
@@ -20,7 +24,13 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.end(true);
   for (const b of brokers.splice(0)) await b.close();
 });
-afterAll(() => cleanupTempDirs());
+// A real full disk for the failed-batch case (needs root / CAP_SYS_ADMIN; skipped otherwise).
+const disk = mountTmpfs('512k', 'queue-paging-full');
+
+afterAll(() => {
+  cleanupTempDirs();
+  disk.unmount();
+});
 
 function core(broker: Broker): BrokerCore {
   return (broker as unknown as { core: BrokerCore }).core;
@@ -282,6 +292,46 @@ describe('paged offline queues', () => {
       expect(c!.queued.map((q) => q.seq)).toEqual([2, 3]);
       expect(c!.queuedCount).toBe(5);
       expect(st.load().sessions[0]!.queued.map((q) => q.seq)).toEqual([2, 3, 4, 5, 8]);
+    } finally {
+      st.close();
+    }
+  });
+});
+
+describe.skipIf(disk.problem !== undefined)('paged queue on a full disk', () => {
+  it('readQueue sees rows of a batch that failed and waits for a retry; a paged-in row dequeued then stays deleted', () => {
+    const dir = join(disk.mountPoint, 'data');
+    mkdirSync(dir);
+    const st = openSqliteStore({ dir, policy: { mode: 'periodic', intervalSeconds: 3600 } });
+    try {
+      const d = (i: number, size = 64) => ({
+        message: {
+          topic: 'f/x',
+          payload: Buffer.alloc(size, i),
+          qos: 1 as const,
+          retain: false,
+          receivedAt: 1,
+        },
+        qos: 1 as const,
+        retain: false,
+      });
+      st.saveSession(sessionRecord('c'));
+      st.enqueue('c', d(1));
+      expect(st.flush()).toBeUndefined();
+      const filler = disk.fill();
+      st.enqueue('c', d(2, 100 * 1024)); // needs new pages: there is no room
+      st.enqueue('c', d(3));
+      st.enqueue('c', d(4));
+      expect(st.flush()?.code).toBe(ErrorCodes.STORE_FULL);
+      const seqs = (after: number) => st.readQueue('c', after, 100).map((q) => q.seq);
+      expect(seqs(0)).toEqual([1, 2, 3, 4]);
+      expect(st.readQueue('c', 1, 1)[0]!.delivery.message.payload.length).toBe(100 * 1024);
+      st.dequeue('c', 2); // paged in and sent while its insert waits for the retry
+      expect(seqs(0)).toEqual([1, 3, 4]);
+      unlinkSync(filler);
+      expect(st.flush()).toBeUndefined();
+      expect(seqs(0)).toEqual([1, 3, 4]);
+      expect(st.load().sessions[0]!.queued.map((q) => q.seq)).toEqual([1, 3, 4]);
     } finally {
       st.close();
     }
