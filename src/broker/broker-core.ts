@@ -7,14 +7,7 @@ import { allowEveryone } from './auth.js';
 import type { Connection } from './connection.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { RetainedStore } from './retained-store.js';
-import {
-  type Delivery,
-  NEVER_EXPIRES,
-  QUEUE_WINDOW,
-  Session,
-  type SessionLimits,
-  type Will,
-} from './session.js';
+import { type Delivery, NEVER_EXPIRES, Session, type Will } from './session.js';
 import { BrokerStats } from './stats.js';
 import { SubscriptionTree } from './subscription-tree.js';
 import type {
@@ -114,7 +107,7 @@ export class BrokerCore {
     const store = this.options.persistence;
     if (!store) return;
     // Only the head of each offline queue is read; the rest is paged in as the client drains it.
-    const queueWindow = (this.options as Partial<SessionLimits>).queueWindow ?? QUEUE_WINDOW;
+    const queueWindow = this.options.queueWindow;
     const { retained, sessions } = store.load(queueWindow);
     for (const m of retained) this.retained.put(m);
     this.stats.retainedChanged(this.retained.size);

@@ -16,6 +16,11 @@ export interface BrokerOptions {
   maxInflightMessages: number;
   /** QoS 1/2 messages queued per client beyond the inflight window; more are dropped and counted. */
   maxQueuedMessages: number;
+  /**
+   * With persistence: queued messages of one offline session held in memory; the rest stay on disk
+   * and are read back in order as the client catches up.
+   */
+  queueWindow: number;
   /** Queue QoS 0 messages for offline persistent sessions too. */
   queueQos0Messages: boolean;
   retainAvailable: boolean;
@@ -43,6 +48,7 @@ export const defaultBrokerOptions: Omit<BrokerOptions, 'authenticator' | 'author
   messageSizeLimit: 0,
   maxInflightMessages: 20,
   maxQueuedMessages: 1000,
+  queueWindow: 256,
   queueQos0Messages: false,
   retainAvailable: true,
   persistentClientExpiration: undefined,

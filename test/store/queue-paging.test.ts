@@ -217,7 +217,7 @@ describe('paged offline queues', () => {
   }, 30_000);
 
   it('drops messages that expired while on disk when they are paged in, and counts them', async () => {
-    const b = await up(tempDir('ms-paging-expiry-'), { queueWindow: 4 } as never);
+    const b = await up(tempDir('ms-paging-expiry-'), { queueWindow: 4 });
     await subscribeThenLeave(b, 'late', 'e/#');
     publishRange(b, 'e/x', 0, 5);
     publishRange(b, 'e/x', 5, 10, 1); // beyond the window of 4: on disk only
@@ -248,7 +248,7 @@ describe('paged offline queues', () => {
   }, 20_000);
 
   it('moves the whole queue into memory when the session stops being persistent (v5 expiry 0)', async () => {
-    const b = await up(tempDir('ms-paging-unjournal-'), { queueWindow: 4 } as never);
+    const b = await up(tempDir('ms-paging-unjournal-'), { queueWindow: 4 });
     await subscribeThenLeave(b, 'v5', 'u/#', {
       protocolVersion: 5,
       properties: { sessionExpiryInterval: 3600 },
