@@ -50,7 +50,7 @@ def setup(path="config.json"):
     tls = b.get("tls") or b.get("ca")
     ssl = None
     if tls:
-        from tls import context  # only boards that use TLS pay for its code
+        from broker_tls import context  # only boards that use TLS pay for its code
         ssl = context(b.get("ca"))
     wifi = None
     if cfg["wifi"]:

@@ -1,16 +1,18 @@
 // Runs one board's MicroPython interpreter in its own worker thread: the WebAssembly port keeps
 // its state on globalThis, so two boards in one thread would corrupt each other.
 // Protocol with board.ts: it posts {type:'cmd', ...}; we post lines, pin changes and replies.
+import { X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 
-const { app, config, accessPoints, resetCause, uniqueId, firmwareDir, shimsDir, heapsize, mdnsPort } =
+const { app, config, accessPoints, resetCause, uniqueId, firmwareDir, shimsDir, heapsize, mdnsPort, files } =
   workerData;
 const post = (m) => parentPort.postMessage(m);
 const log = (text) => post({ type: 'line', t: Date.now(), text });
@@ -85,21 +87,79 @@ function netConnect(host, port) {
       socks.set(sid, s);
       resolve(sid);
     });
-    socket.on('data', (d) => {
-      if (!wifiInRange) return; // nothing reaches a board without Wi-Fi
-      s.chunks.push(d);
-      wake(s);
-    });
-    const ended = () => {
-      s.eof = true;
-      wake(s);
-    };
-    socket.on('end', ended);
-    socket.on('close', ended);
     socket.on('error', (e) => {
       if (!socks.has(sid)) reject(e);
-      s.error = e;
-      wake(s);
+    });
+    attach(s, socket);
+  });
+}
+
+/** The stream the board reads and writes: the TCP socket, or after a handshake its TLS socket. */
+function attach(s, socket) {
+  socket.on('data', (d) => {
+    if (!wifiInRange) return; // nothing reaches a board without Wi-Fi
+    s.chunks.push(d);
+    wake(s);
+  });
+  const ended = () => {
+    s.eof = true;
+    wake(s);
+  };
+  socket.on('end', ended);
+  socket.on('close', ended);
+  socket.on('error', (e) => {
+    s.error = e;
+    wake(s);
+  });
+}
+
+/** A CA as the firmware handed it to load_verify_locations (DER, or PEM), as PEM for Node. */
+function caPem(hex) {
+  return new X509Certificate(Buffer.from(hex, 'hex')).toString();
+}
+
+const TLS_HANDSHAKE_MAX_MS = 10_000;
+
+/**
+ * The real handshake for the tls shim: Node's TLS client over the board's own TCP connection, with
+ * exactly the CA (none = no trusted root at all, as mbedTLS) and host name the firmware passed.
+ * CERT_REQUIRED (2) verifies the chain and the host name; CERT_NONE (0) and CERT_OPTIONAL (1) go on.
+ */
+function tlsStart(sid, caHex, hostname, verifyMode) {
+  const s = socks.get(sid);
+  if (!s) return Promise.reject(new Error('ENOTCONN'));
+  const event = { type: 'tls', ca: caHex ?? null, hostname, verifyMode, ok: false, error: null };
+  const raw = s.socket;
+  for (const ev of ['data', 'end', 'close', 'error']) raw.removeAllListeners(ev);
+  raw.on('error', () => {}); // reported through the TLS socket
+  return new Promise((resolve, reject) => {
+    const fail = (e) => {
+      clearTimeout(timer);
+      event.error = `${e.code ?? 'ERR'}: ${e.message}`;
+      post(event);
+      t.destroy();
+      reject(new Error(`TLS handshake failed: ${event.error}`));
+    };
+    const t = tls.connect({
+      socket: raw,
+      ca: caHex ? [caPem(caHex)] : [],
+      host: hostname,
+      servername: net.isIP(hostname) ? undefined : hostname,
+      rejectUnauthorized: verifyMode === 2,
+    });
+    const timer = setTimeout(() => fail(new Error('handshake timed out')), TLS_HANDSHAKE_MAX_MS);
+    t.once('error', fail);
+    t.once('secureConnect', () => {
+      clearTimeout(timer);
+      t.removeListener('error', fail);
+      event.ok = true;
+      event.authorized = t.authorized;
+      event.peer = t.getPeerCertificate()?.subject?.CN ?? null;
+      event.protocol = t.getProtocol();
+      post(event);
+      s.socket = t;
+      attach(s, t);
+      resolve();
     });
   });
 }
@@ -176,6 +236,10 @@ const jsboard = {
       u?.sock?.close();
     } catch {}
   },
+  tls_check_ca: (hex) => {
+    caPem(hex); // throws on anything that is not one certificate
+  },
+  tls_start: tlsStart,
   net_read: (sid, n) => {
     const s = socks.get(sid);
     if (!s) return Promise.resolve(new Uint8Array(0));
@@ -226,6 +290,7 @@ for (const f of readdirSync(shimsDir)) {
 mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
 mp.FS.writeFile('/main.py', readFileSync(join(firmwareDir, 'apps', app, 'main.py')));
 mp.FS.writeFile('/config.json', JSON.stringify(config));
+for (const [name, content] of Object.entries(files ?? {})) mp.FS.writeFile(`/${name}`, content);
 // The shims stand in for C modules that cost no heap on a real board: load them before the baseline.
 // The socket shim only for boards that look for the broker over mDNS: loading it moves the
 // interpreter's qstr pool boundary, which shifts every other board's heap figure by ~1 KB.

@@ -22,6 +22,8 @@ export interface BoardOptions {
   uniqueId?: string;
   /** Loopback port of the test's DNS-SD responder, which 224.0.0.251:5353 maps to; none: no answer. */
   mdnsPort?: number;
+  /** More files for the board's filesystem, by path relative to / (e.g. a CA: {'ca.crt': pem}). */
+  files?: Record<string, string | Uint8Array>;
 }
 
 export interface Line {
@@ -36,8 +38,26 @@ type Msg =
   | { type: 'reset' }
   | { type: 'join'; ssid: string }
   | { type: 'udp'; what: 'open' | 'bind' | 'send' | 'close'; host?: string; port?: number }
+  | ({ type: 'tls' } & TlsHandshake)
   | { type: 'booted'; baselineHeap: number }
   | { type: 'reply'; id: number; value: unknown; error: string | null };
+
+/** One TLS handshake of the tls/ssl shim: what the firmware passed, and what Node's TLS made of it. */
+export interface TlsHandshake {
+  /** The bytes the firmware gave load_verify_locations, hex; null: none. */
+  ca: string | null;
+  /** server_hostname given to wrap_socket. */
+  hostname: string;
+  /** 0 CERT_NONE, 1 CERT_OPTIONAL, 2 CERT_REQUIRED. */
+  verifyMode: number;
+  ok: boolean;
+  /** Node's error (code: message) when the handshake failed. */
+  error: string | null;
+  authorized?: boolean;
+  /** CN of the broker's certificate. */
+  peer?: string | null;
+  protocol?: string | null;
+}
 
 export class Board {
   readonly lines: Line[] = [];
@@ -49,6 +69,8 @@ export class Board {
   /** UDP socket events of the socket shim (mDNS queries sent, sockets opened and closed). */
   readonly udp: { what: string; host?: string; port?: number; t: number }[] = [];
   baselineHeap = 0;
+  /** Every TLS handshake the board attempted, in order. */
+  readonly tls: (TlsHandshake & { t: number })[] = [];
   private worker: Worker;
   private replies = new Map<number, (m: Extract<Msg, { type: 'reply' }>) => void>();
   private nextId = 1;
@@ -100,6 +122,11 @@ export class Board {
       case 'udp':
         this.udp.push({ what: m.what, host: m.host, port: m.port, t: Date.now() });
         break;
+      case 'tls': {
+        const { type: _, ...h } = m;
+        this.tls.push({ ...h, t: Date.now() });
+        break;
+      }
       case 'reply':
         this.replies.get(m.id)?.(m);
         this.replies.delete(m.id);

@@ -69,10 +69,28 @@ class Stream:
         pass
 
 
-async def open_connection(host, port, ssl=None):
-    if ssl:
-        raise OSError("TLS is not bridged by the test harness")
+class _Tcp:
+    # What asyncio.open_connection hands to ssl: the board's TCP connection, by its id.
+    def __init__(self, sid):
+        self.sid = sid
+
+
+async def open_connection(host, port, ssl=None, server_hostname=None):
+    # As MicroPython's asyncio.open_connection: TCP first, then, with ssl, the context's
+    # wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False) over it. The handshake
+    # (lazy on the board, at the first read or write) is run here, before the stream is returned.
     sid = await _await(jsboard.net_connect(host, port))
+    if ssl:
+        try:
+            if ssl is True:
+                import ssl as _ssl
+                ssl = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
+            t = ssl.wrap_socket(_Tcp(sid), server_hostname=server_hostname or host,
+                                do_handshake_on_connect=False)
+            await t.handshake()
+        except BaseException:
+            jsboard.net_close(sid)
+            raise
     s = Stream(sid)
     return s, s
 
