@@ -7,11 +7,10 @@ import type { Packet } from 'mqtt';
 import {
   type ClientOptions,
   clientIdFor,
-  createClient,
   parseOrAnswer,
   resolveBroker,
   type SequentialMessageIdProvider,
-  socketErrorText,
+  startClientRun,
 } from '../client-options.js';
 import { connackErrorLine, type DebugPacket, debugLines, jsonLine, reasonString } from '../message-format.js';
 
@@ -148,59 +147,27 @@ async function publish(opts: ClientOptions, errPrint: (s: string) => void): Prom
   let shownId = clientId === '' ? '(null)' : clientId;
   let qos0Mid = 0;
   let connected = false;
-  let finished = false;
-  let exitCode = 0;
-  let resolveExit: (code: number) => void = () => {};
-  const exited = new Promise<number>((r) => {
-    resolveExit = r;
-  });
-  const finish = (code: number) => {
-    if (finished) return;
-    finished = true;
-    exitCode = code;
-    resolveExit(code);
-  };
-
-  let socketUp = false;
-  let heldConnectLine: string[] = [];
-  const client = createClient(opts, broker, clientId, {
-    onError: (err) => {
-      if (connected) return;
-      errPrint(socketErrorText(err));
-      finish(1);
-    },
-    onConnect: () => {
-      socketUp = true;
-      debug(heldConnectLine);
-      heldConnectLine = [];
+  let ids: SequentialMessageIdProvider | undefined;
+  const run = startClientRun(opts, broker, clientId, errPrint, {
+    connected: () => connected,
+    sendLines: (packet) => {
+      if (packet.cmd === 'publish' && packet.qos === 0 && ids) qos0Mid = ids.skip();
+      return debugLines('send', packet as DebugPacket, shownId, qos0Mid);
     },
   });
-  if (typeof client === 'string') {
-    errPrint(client);
+  if (typeof run === 'string') {
+    errPrint(run);
     return 1;
   }
-  const ids = client.options.messageIdProvider as SequentialMessageIdProvider;
-  const debug = (lines: string[]) => {
-    if (opts.debug) for (const line of lines) process.stdout.write(`${line}\n`);
-  };
-  client.on('error', () => {
-    // Reported through the socket handler or the CONNACK; MQTT.js's copy would only repeat it.
-  });
-  client.on('packetsend', (packet: Packet) => {
-    if (packet.cmd === 'publish' && packet.qos === 0) qos0Mid = ids.skip();
-    const lines = debugLines('send', packet as DebugPacket, shownId, qos0Mid);
-    if (packet.cmd === 'connect' && !socketUp) heldConnectLine = lines;
-    else debug(lines);
-  });
+  const { client, exited, finish, debug } = run;
+  ids = client.options.messageIdProvider as SequentialMessageIdProvider;
 
   let disconnecting = false;
   const disconnect = () => {
     if (disconnecting) return;
     disconnecting = true;
     const props = opts.properties.disconnect;
-    client.end(false, v5 && Object.keys(props).length > 0 ? { properties: props } : {}, () =>
-      finish(exitCode),
-    );
+    client.end(false, v5 && Object.keys(props).length > 0 ? { properties: props } : {}, () => finish(0));
   };
 
   let sent = 0;
@@ -283,7 +250,7 @@ async function publish(opts: ClientOptions, errPrint: (s: string) => void): Prom
     debug(debugLines('receive', packet as DebugPacket, shownId));
   });
   client.on('close', () => {
-    if (connected && !disconnecting && !finished) {
+    if (connected && !disconnecting && !run.finished) {
       errPrint('Error: The connection was lost.\n');
       finish(7);
     }

@@ -6,10 +6,9 @@ import type { Packet } from 'mqtt';
 import {
   type ClientOptions,
   clientIdFor,
-  createClient,
   parseOrAnswer,
   resolveBroker,
-  socketErrorText,
+  startClientRun,
   topicMatchesFilter,
 } from '../client-options.js';
 import {
@@ -144,38 +143,15 @@ async function subscribe(opts: ClientOptions): Promise<number> {
   let processMessages = true;
   let msgCount = 0;
   let lastMid = 0;
-  let finished = false;
-  let socketUp = false;
-  let heldConnectLine: string[] = [];
-  let resolveExit: (code: number) => void = () => {};
-  const exited = new Promise<number>((r) => {
-    resolveExit = r;
+  const run = startClientRun(opts, broker, clientId, errPrint, {
+    connected: () => connackReceived,
+    sendLines: (packet) => debugLines('send', packet as DebugPacket, shownId),
   });
-  const finish = (code: number) => {
-    if (finished) return;
-    finished = true;
-    resolveExit(code);
-  };
-  const debug = (lines: string[]) => {
-    if (opts.debug) for (const line of lines) process.stdout.write(`${line}\n`);
-  };
-
-  const client = createClient(opts, broker, clientId, {
-    onError: (err) => {
-      if (connackReceived) return;
-      errPrint(socketErrorText(err));
-      finish(1);
-    },
-    onConnect: () => {
-      socketUp = true;
-      debug(heldConnectLine);
-      heldConnectLine = [];
-    },
-  });
-  if (typeof client === 'string') {
-    errPrint(client);
+  if (typeof run === 'string') {
+    errPrint(run);
     return 1;
   }
+  const { client, exited, finish, debug } = run;
 
   let exitCode = 0;
   let disconnecting = false;
@@ -196,13 +172,7 @@ async function subscribe(opts: ClientOptions): Promise<number> {
 
   // QoS 1/2 messages are printed after their PUBACK/PUBCOMP goes out, in libmosquitto's order.
   const heldMessages = new Map<number, () => void>();
-  client.on('error', () => {
-    // Reported through the socket handler or the CONNACK; MQTT.js's copy would only repeat it.
-  });
   client.on('packetsend', (packet: Packet) => {
-    const lines = debugLines('send', packet as DebugPacket, shownId);
-    if (packet.cmd === 'connect' && !socketUp) heldConnectLine = lines;
-    else debug(lines);
     if (packet.cmd === 'publish' && opts.removeRetained) lastMid = packet.messageId ?? lastMid;
     if ((packet.cmd === 'puback' || packet.cmd === 'pubcomp') && packet.messageId !== undefined) {
       const print = heldMessages.get(packet.messageId);
@@ -312,7 +282,7 @@ async function subscribe(opts: ClientOptions): Promise<number> {
     }
   });
   client.on('close', () => {
-    if (!finished && !disconnecting && connackReceived) {
+    if (!run.finished && !disconnecting && connackReceived) {
       errPrint('Error: The connection was lost.\n');
       finish(7);
     }
