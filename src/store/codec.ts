@@ -58,15 +58,28 @@ export interface DeliveryRow {
   received_at: number;
 }
 
-export function rowToDelivery(r: DeliveryRow): Delivery {
-  const message: Message = {
+/** The message columns every table shares (retained rows, queue and in-flight rows). */
+export interface MessageColumns {
+  topic: string;
+  payload: Buffer | null;
+  properties: string | null;
+  received_at: number;
+}
+
+export function rowToMessage(r: MessageColumns, qos: number, retain: number): Message {
+  const m: Message = {
     topic: r.topic,
     payload: fromBlob(r.payload),
-    qos: r.msg_qos as Message['qos'],
-    retain: r.msg_retain === 1,
+    qos: qos as Message['qos'],
+    retain: retain === 1,
     receivedAt: r.received_at,
   };
-  if (r.properties !== null) message.properties = decodeJson(r.properties);
+  if (r.properties !== null) m.properties = decodeJson(r.properties);
+  return m;
+}
+
+export function rowToDelivery(r: DeliveryRow): Delivery {
+  const message = rowToMessage(r, r.msg_qos, r.msg_retain);
   const d: Delivery = { message, qos: r.qos as Delivery['qos'], retain: r.retain === 1 };
   if (r.subscription_ids !== null) d.subscriptionIds = JSON.parse(r.subscription_ids) as number[];
   return d;

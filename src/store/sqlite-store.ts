@@ -18,8 +18,8 @@ import {
   decodeJson,
   deliveryArgs,
   encodeJson,
-  fromBlob,
   rowToDelivery,
+  rowToMessage,
   toBlob,
 } from './codec.js';
 import {
@@ -792,15 +792,7 @@ interface RetainedRow {
 }
 
 function rowToRetained(r: RetainedRow): Message {
-  const m: Message = {
-    topic: r.topic,
-    payload: fromBlob(r.payload),
-    qos: r.qos as Message['qos'],
-    retain: r.retain === 1,
-    receivedAt: r.received_at,
-  };
-  if (r.properties !== null) m.properties = decodeJson(r.properties);
-  return m;
+  return rowToMessage(r, r.qos, r.retain);
 }
 
 interface SessionRow {
