@@ -13,7 +13,7 @@ import { propertyProblem } from '../protocol/property-rules.js';
 import { connackCodeForV3, ReasonCode } from '../protocol/reason-codes.js';
 import { topicNameProblem } from '../protocol/topic.js';
 import type { BrokerCore } from './broker-core.js';
-import { type Delivery, isExpired, NEVER_EXPIRES, type Session, type SessionLink } from './session.js';
+import { type Delivery, NEVER_EXPIRES, type Session, type SessionLink } from './session.js';
 import type {
   ClientInfo,
   ConnectionMeta,
@@ -629,5 +629,3 @@ function forwardedProperties(props: IPublishPacket['properties'] | undefined): M
   if (props.userProperties !== undefined) out.userProperties = props.userProperties;
   return Object.keys(out).length > 0 ? out : undefined;
 }
-
-export { isExpired };

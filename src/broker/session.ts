@@ -28,14 +28,11 @@ export interface SessionLimits {
   maxQueuedMessages: number;
   queueQos0Messages: boolean;
   /**
-   * Queued messages a journaled session keeps in memory (default QUEUE_WINDOW); the rest of its queue
-   * stays in the journal and is paged in as the client drains it.
+   * Queued messages a journaled session keeps in memory; the rest of its queue stays in the journal
+   * and is paged in as the client drains it (BrokerOptions.queueWindow).
    */
-  queueWindow?: number;
+  queueWindow: number;
 }
-
-/** Default queueWindow: queued messages of one journaled session held in memory. */
-export const QUEUE_WINDOW = 256;
 
 export interface SessionCounters {
   onDropped(reason: 'queue-full' | 'expired' | 'too-large', delivery: Delivery): void;
@@ -151,8 +148,8 @@ export class Session {
   }
 
   private queueWindow(): number {
-    const w = this.limits.queueWindow ?? QUEUE_WINDOW;
-    return w > 0 ? w : QUEUE_WINDOW;
+    // At least one, so a misconfigured 0 still pages rather than stalls.
+    return Math.max(1, this.limits.queueWindow);
   }
 
   /**
