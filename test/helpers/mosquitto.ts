@@ -218,3 +218,21 @@ export function normalise(r: ToolResult): ToolResult {
       .replace(/mosq-[A-Za-z0-9]{18}/g, 'mosq-ID');
   return { stdout: fix(r.stdout), stderr: fix(r.stderr), code: r.code };
 }
+
+/**
+ * Starts Debian's mosquitto_sub with `-d` and resolves once its SUBACK is in, so what is published
+ * next cannot race the subscription. `messages` gives the output without the debug lines.
+ */
+export async function subscribedMosquittoSub(
+  args: string[],
+): Promise<{ tool: RunningTool; messages(): Promise<string[]> }> {
+  const tool = startTool('mosquitto', 'sub', ['-d', ...args]);
+  await tool.waitFor('received SUBACK');
+  return {
+    tool,
+    async messages() {
+      const { stdout } = await tool.done(15_000);
+      return stdout.split('\n').filter((l) => l !== '' && !/^(Client |Subscribed )/.test(l));
+    },
+  };
+}

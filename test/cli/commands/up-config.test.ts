@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningCli, runCli, startCli } from '../../helpers/cli.js';
+import { subscribedMosquittoSub } from '../../helpers/mosquitto.js';
 
 const exec = promisify(execFile);
 let running: RunningCli | undefined;
@@ -52,10 +53,9 @@ describe('mothership up -c mosquitto.conf', () => {
     // The seed's lines, with port 0 so the test never needs 1883.
     const port = await upWith(tempConfig('listener 0\nallow_anonymous true\n'));
     expect(running!.output()).toMatch(/Anonymous\s+allowed from anywhere/);
-    const sub = exec('mosquitto_sub', [
+    const sub = await subscribedMosquittoSub([
       '-p',
       String(port),
-      '-d',
       '-t',
       'to_mothership',
       '-C',
@@ -63,9 +63,8 @@ describe('mothership up -c mosquitto.conf', () => {
       '-W',
       '10',
     ]);
-    await running!.waitFor(/New client connected/);
     await exec('mosquitto_pub', ['-p', String(port), '-t', 'to_mothership', '-m', 'Test to mothership #0']);
-    expect((await sub).stdout).toMatch(
+    expect((await sub.tool.done()).stdout).toMatch(
       /received PUBLISH \(d0, q0, r0, m0, 'to_mothership', \.\.\. \(21 bytes\)\)\nTest to mothership #0/,
     );
   });
@@ -109,7 +108,7 @@ describe('mothership up -c mosquitto.conf', () => {
     const port = await upWith(
       tempConfig(`listener 0 127.0.0.1\nallow_anonymous false\npassword_file ${pwfile}\nacl_file ${acl}\n`),
     );
-    const sub = exec('mosquitto_sub', [
+    const sub = await subscribedMosquittoSub([
       '-p',
       String(port),
       '-u',
@@ -121,12 +120,10 @@ describe('mothership up -c mosquitto.conf', () => {
       '-v',
       '-W',
       '3',
-    ]).catch((e: { stdout: string }) => e);
-    await running!.waitFor(/as \S+ .*u'blue'/);
+    ]);
     for (const topic of ['green/btn/0', 'secret/plans', 'blue/led'])
       await exec('mosquitto_pub', ['-p', String(port), '-u', 'hub', '-P', 'h', '-t', topic, '-m', topic]);
-    const out = ((await sub) as { stdout: string }).stdout;
-    expect(out.split('\n').filter(Boolean).sort()).toEqual(['blue/led blue/led', 'green/btn/0 green/btn/0']);
+    expect((await sub.messages()).sort()).toEqual(['blue/led blue/led', 'green/btn/0 green/btn/0']);
   });
 
   it('a bad value is one line naming file:line and the accepted form, exit code 1', async () => {

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningCli, runCli, startCli } from '../../helpers/cli.js';
+import { subscribedMosquittoSub } from '../../helpers/mosquitto.js';
 
 const exec = promisify(execFile);
 let running: RunningCli | undefined;
@@ -22,7 +23,7 @@ async function up(...extra: string[]) {
 describe('mothership up', () => {
   it("serves the seeds' mosquitto_sub/mosquitto_pub commands and logs connections", async () => {
     const { mqttPort } = await up();
-    const sub = exec('mosquitto_sub', [
+    const sub = await subscribedMosquittoSub([
       '-p',
       String(mqttPort),
       '-v',
@@ -35,7 +36,7 @@ describe('mothership up', () => {
     ]);
     await running!.waitFor(/New client connected from 127\.0\.0\.1 as \S+ \(p2, c1, k60\)/);
     await exec('mosquitto_pub', ['-p', String(mqttPort), '-t', 'blue/btn/0', '-m', '1']);
-    expect((await sub).stdout).toBe('blue/btn/0 1\n');
+    expect(await sub.messages()).toEqual(['blue/btn/0 1']);
     const pub = await exec('mosquitto_pub', [
       '-p',
       String(mqttPort),
