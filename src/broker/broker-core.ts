@@ -5,6 +5,7 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import { parseSharedFilter, topicFilterProblem } from '../protocol/topic.js';
 import { allowEveryone } from './auth.js';
 import type { Connection } from './connection.js';
+import type { DeliveryTracker } from './delivery-tracker.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, NEVER_EXPIRES, Session, type Will } from './session.js';
@@ -145,9 +146,29 @@ export class BrokerCore {
         this.stats.publishDropped++;
         if (reason === 'expired') this.stats.publishExpired++;
       },
+      onUnwritten: (s) => this.writeLater(s),
     });
     this.sessions.set(clientId, session);
     return session;
+  }
+
+  /** Sessions with in-flight rows not written yet, and the timer that writes the overdue ones. */
+  private readonly unwritten = new Set<Session>();
+  private unwrittenTimer: NodeJS.Timeout | undefined;
+
+  private writeLater(session: Session): void {
+    this.unwritten.add(session);
+    if (this.unwrittenTimer) return;
+    const delay = this.options.inflightWriteDelayMs;
+    this.unwrittenTimer = setTimeout(() => {
+      this.unwrittenTimer = undefined;
+      const sentBefore = Date.now() - delay;
+      for (const s of this.unwritten) {
+        s.writeUnwritten(sentBefore);
+        if (!s.hasUnwritten) this.unwritten.delete(s);
+      }
+      if (this.unwritten.size > 0) this.writeLater(this.unwritten.values().next().value!);
+    }, delay);
   }
 
   /** Writes a persistent session's record (expiry, will, deadlines) to the store. */
@@ -311,7 +332,7 @@ export class BrokerCore {
   // ---- messages ----
 
   /** An application message accepted from a client or the host program: retain it, route it, announce it. */
-  accept(message: Message, from: Connection | undefined): void {
+  accept(message: Message, from: Connection | undefined, tracker?: DeliveryTracker): void {
     this.stats.publishReceived++;
     if (message.retain && this.retained.put(message)) {
       this.stats.retainedChanged(this.retained.size);
@@ -321,12 +342,12 @@ export class BrokerCore {
         else store.saveRetained(message);
       }
     }
-    this.route(message, from?.clientId);
+    this.route(message, from?.clientId, tracker);
     this.events.emit('publish', message, from?.clientId);
   }
 
   /** Delivers a message to every session with a matching subscription, once per client. */
-  route(message: Message, publisherId: string | undefined): void {
+  route(message: Message, publisherId: string | undefined, tracker?: DeliveryTracker): void {
     const now = Date.now();
     let single: ClientSubscription | undefined;
     let many: Map<string, Delivery> | undefined;
@@ -351,16 +372,16 @@ export class BrokerCore {
       if (!existing) many.set(entry.clientId, deliveryFor(message, entry.options));
       else mergeDelivery(existing, message, entry.options);
     });
-    if (single) this.deliverTo(single.clientId, deliveryFor(message, single.options), now);
-    else if (many) for (const [clientId, d] of many) this.deliverTo(clientId, d, now);
-    if (groups) for (const g of groups) this.deliverToGroup(g, message, publisherId, now);
+    if (single) this.deliverTo(single.clientId, deliveryFor(message, single.options), now, tracker);
+    else if (many) for (const [clientId, d] of many) this.deliverTo(clientId, d, now, tracker);
+    if (groups) for (const g of groups) this.deliverToGroup(g, message, publisherId, now, tracker);
   }
 
-  private deliverTo(clientId: string, delivery: Delivery, now: number): void {
+  private deliverTo(clientId: string, delivery: Delivery, now: number, tracker?: DeliveryTracker): void {
     const session = this.sessions.get(clientId);
     if (!session) return;
     if (this.readChecks && !this.canRead(session, delivery.message.topic)) return;
-    session.deliver(delivery, now);
+    session.deliver(delivery, now, true, tracker);
   }
 
   private canRead(session: Session, topic: string): boolean {
@@ -377,6 +398,7 @@ export class BrokerCore {
     message: Message,
     publisherId: string | undefined,
     now: number,
+    tracker: DeliveryTracker | undefined,
   ): void {
     const members = [...group.members];
     if (members.length === 0) return;
@@ -394,7 +416,7 @@ export class BrokerCore {
       group.cursor = (group.cursor + 1) % members.length;
     }
     if (chosen[1].noLocal && chosen[0] === publisherId) return;
-    this.deliverTo(chosen[0], deliveryFor(message, chosen[1]), now);
+    this.deliverTo(chosen[0], deliveryFor(message, chosen[1]), now, tracker);
   }
 
   // ---- subscriptions ----

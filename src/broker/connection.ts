@@ -13,6 +13,8 @@ import { propertyProblem } from '../protocol/property-rules.js';
 import { connackCodeForV3, ReasonCode } from '../protocol/reason-codes.js';
 import { topicNameProblem } from '../protocol/topic.js';
 import type { BrokerCore } from './broker-core.js';
+import { DeliveryTracker } from './delivery-tracker.js';
+import { type PendingAck, PublisherAcks } from './publisher-acks.js';
 import { type Delivery, NEVER_EXPIRES, type Session, type SessionLink } from './session.js';
 import type {
   ClientInfo,
@@ -63,6 +65,7 @@ export class Connection implements SessionLink {
   private maxOutboundPacketSize = 0;
   private problemInformation = true;
   private connectSessionExpiry = 0;
+  private publisherAcks: PublisherAcks | undefined;
 
   constructor(
     private readonly core: BrokerCore,
@@ -382,16 +385,33 @@ export class Connection implements SessionLink {
       v5 ? forwardedProperties(props) : undefined,
     );
     if (qos === 2) this.session!.holdInboundQos2(packetId!);
-    this.core.accept(message, this);
-    if (qos === 0) return;
-    const cmd = qos === 1 ? 'puback' : 'pubrec';
-    // Acknowledged only once durable; if the store cannot keep it, say so rather than pretend [issue 4].
-    this.core.whenDurable((failed) => {
-      if (!failed) return this.sendAck(cmd, packetId!, 0);
-      if (v5) return this.sendAck(cmd, packetId!, ReasonCode.QuotaExceeded);
-      // 3.1.1 has no refusal: no acknowledgement, and the client will resend after reconnecting.
-      this.terminate('socket-error');
-    });
+    if (qos === 0) {
+      this.core.accept(message, this);
+      return;
+    }
+    // Acknowledged only once safe; if the store cannot keep it, say so rather than pretend [issue 4].
+    this.publisherAcks ??= new PublisherAcks((ack) => this.sendPublisherAck(ack));
+    const acks = this.publisherAcks;
+    const ack = acks.add(qos === 1 ? 'puback' : 'pubrec', packetId!);
+    if (!this.core.options.persistence) {
+      this.core.accept(message, this);
+      acks.settle(ack, false);
+      return;
+    }
+    const tracker = new DeliveryTracker();
+    if (qos === 2 || message.retain) tracker.needsCommit();
+    this.core.accept(message, this, tracker);
+    tracker.whenSafe(
+      (done) => this.core.whenDurable(done),
+      (failed) => acks.settle(ack, failed),
+    );
+  }
+
+  private sendPublisherAck(ack: PendingAck): void {
+    if (ack.outcome === 'safe') return this.sendAck(ack.cmd, ack.packetId, 0);
+    if (this.protocolVersion === 5) return this.sendAck(ack.cmd, ack.packetId, ReasonCode.QuotaExceeded);
+    // 3.1.1 has no refusal: no acknowledgement, and the client will resend after reconnecting.
+    this.terminate('socket-error');
   }
 
   private onPubrel(packetId: number): void {

@@ -40,6 +40,13 @@ export interface BrokerOptions {
   version: string;
   /** Where sessions, queues and retained messages survive restarts (undefined: memory only). */
   persistence: Persistence | undefined;
+  /**
+   * With persistence: how long a QoS 1 message in flight to an online persistent session may wait
+   * for its PUBACK before its in-flight row is written (a PUBACK in time means no write at all). The
+   * publisher's PUBACK waits for whichever comes first, so this bounds the extra wait a slow
+   * subscriber can cause.
+   */
+  inflightWriteDelayMs: number;
 }
 
 export const defaultBrokerOptions: Omit<BrokerOptions, 'authenticator' | 'authorizer' | 'persistence'> = {
@@ -57,4 +64,5 @@ export const defaultBrokerOptions: Omit<BrokerOptions, 'authenticator' | 'author
   allowZeroLengthClientId: true,
   maxClientBufferBytes: 8 * 1024 * 1024,
   version: 'mothership 0.1.0',
+  inflightWriteDelayMs: 20,
 };

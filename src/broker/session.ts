@@ -1,3 +1,4 @@
+import type { DeliveryTracker } from './delivery-tracker.js';
 import type { Message, QoS, SubscriptionOptions } from './types.js';
 
 /** One message on its way to one session, at the QoS granted by the matching subscription(s). */
@@ -13,6 +14,11 @@ export type InflightState = 'awaiting-puback' | 'awaiting-pubrec' | 'awaiting-pu
 export interface InflightEntry {
   delivery: Delivery;
   state: InflightState;
+  /**
+   * Set while the entry's row is not written yet: the publisher's tracker, told when the client
+   * acknowledges (the row is then never written) or when the written row is durable.
+   */
+  tracker?: DeliveryTracker;
 }
 
 /** What a session needs from the live connection it is attached to. */
@@ -36,6 +42,8 @@ export interface SessionLimits {
 
 export interface SessionCounters {
   onDropped(reason: 'queue-full' | 'expired' | 'too-large', delivery: Delivery): void;
+  /** The session holds in-flight entries whose rows are not written yet: call writeUnwritten later. */
+  onUnwritten(session: Session): void;
 }
 
 /** Where a persistent session records its queue and in-flight state (see persistence.ts). */
@@ -97,6 +105,8 @@ export class Session {
   /** Set while the session outlives its connection (expiry > 0) and the broker has persistence. */
   journal: SessionJournal | undefined;
   private nextPacketId = 1;
+  /** In-flight entries sent without their row (see DeliveryTracker), in the order they were sent. */
+  private unwritten: { packetId: number; entry: InflightEntry; sentAt: number }[] = [];
 
   constructor(
     readonly clientId: string,
@@ -179,6 +189,7 @@ export class Session {
     this.pageIn(this.queuedOnDisk);
     this.queuedOnDisk = 0;
     this.journal = undefined;
+    this.writeUnwritten(Number.POSITIVE_INFINITY); // without a journal: nothing to keep, publishers released
   }
 
   private window(): number {
@@ -201,22 +212,22 @@ export class Session {
    * retained messages sent on subscribe: the client asked for them and the retained set bounds them,
    * so max_queued_messages does not drop them.
    */
-  deliver(delivery: Delivery, now: number, bounded = true): void {
+  deliver(delivery: Delivery, now: number, bounded = true, tracker?: DeliveryTracker): void {
     const link = this.link;
     if (delivery.qos === 0) {
       if (link) {
         if (!link.sendPublish(delivery, undefined, false)) this.counters.onDropped('too-large', delivery);
-      } else if (this.limits.queueQos0Messages) this.enqueue(delivery, bounded);
+      } else if (this.limits.queueQos0Messages) this.enqueue(delivery, bounded, tracker);
       return;
     }
     if (link && this.queuedCount === 0 && this.inflight.size < this.window()) {
-      this.sendFromWindow(delivery, now);
+      this.sendFromWindow(delivery, now, tracker);
       return;
     }
-    this.enqueue(delivery, bounded);
+    this.enqueue(delivery, bounded, tracker);
   }
 
-  private enqueue(delivery: Delivery, bounded: boolean): void {
+  private enqueue(delivery: Delivery, bounded: boolean, tracker?: DeliveryTracker): void {
     const max = this.limits.maxQueuedMessages;
     if (bounded && max > 0 && this.queuedCount >= max) {
       this.counters.onDropped('queue-full', delivery);
@@ -227,6 +238,7 @@ export class Session {
       this.queue.push({ delivery, seq: undefined });
       return;
     }
+    tracker?.needsCommit();
     const seq = journal.enqueue(this.clientId, delivery);
     if (this.queuedOnDisk > 0 || this.queue.length >= this.queueWindow()) {
       // Only in the journal until the client drains what is before it.
@@ -237,7 +249,7 @@ export class Session {
     this.pagedSeq = seq;
   }
 
-  private sendFromWindow(delivery: Delivery, now: number): void {
+  private sendFromWindow(delivery: Delivery, now: number, tracker?: DeliveryTracker): void {
     if (isExpired(delivery.message, now)) {
       this.counters.onDropped('expired', delivery);
       return;
@@ -254,8 +266,51 @@ export class Session {
       return;
     }
     const state: InflightState = delivery.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec';
-    this.inflight.set(packetId, { delivery, state });
-    this.journal?.saveInflight(this.clientId, { packetId, delivery, state });
+    const entry: InflightEntry = { delivery, state };
+    this.inflight.set(packetId, entry);
+    const journal = this.journal;
+    if (!journal) return;
+    if (tracker && delivery.qos === 1) {
+      // The row waits: the client's PUBACK will most likely come first and make it unnecessary.
+      entry.tracker = tracker;
+      tracker.sent();
+      if (this.unwritten.length === 0) this.counters.onUnwritten(this);
+      this.unwritten.push({ packetId, entry, sentAt: now });
+      return;
+    }
+    // Rows keep the order messages were sent in (a restart resends in that order [MQTT-4.6.0-1]).
+    this.writeUnwritten(Number.POSITIVE_INFINITY);
+    journal.saveInflight(this.clientId, { packetId, delivery, state });
+    tracker?.needsCommit();
+  }
+
+  /** True while some in-flight entry has no row yet. */
+  get hasUnwritten(): boolean {
+    return this.unwritten.length > 0;
+  }
+
+  /**
+   * Writes the rows of entries sent at or before `sentBefore` and still unacknowledged; their
+   * publishers are released once the rows are durable.
+   */
+  writeUnwritten(sentBefore: number): void {
+    const journal = this.journal;
+    const unwritten = this.unwritten;
+    let i = 0;
+    for (; i < unwritten.length; i++) {
+      const { packetId, entry, sentAt } = unwritten[i]!;
+      const tracker = entry.tracker;
+      if (!tracker || this.inflight.get(packetId) !== entry) continue;
+      if (sentAt > sentBefore) break;
+      entry.tracker = undefined;
+      if (!journal) {
+        tracker.settle();
+        continue;
+      }
+      journal.saveInflight(this.clientId, { packetId, delivery: entry.delivery, state: entry.state });
+      journal.afterDurable((err) => tracker.settle(err !== undefined));
+    }
+    unwritten.splice(0, i);
   }
 
   /** Moves queued messages into the in-flight window while there is room. */
@@ -273,7 +328,12 @@ export class Session {
     const entry = this.inflight.get(packetId);
     if (!entry) return false;
     this.inflight.delete(packetId);
-    this.journal?.deleteInflight(this.clientId, packetId);
+    const tracker = entry.tracker;
+    if (tracker) {
+      // Acknowledged before its row was written: the row is never needed.
+      entry.tracker = undefined;
+      tracker.settle();
+    } else this.journal?.deleteInflight(this.clientId, packetId);
     this.pump(now);
     return true;
   }
@@ -314,6 +374,8 @@ export class Session {
 
   detach(): void {
     this.link = undefined;
+    // No PUBACK can come now: what is still in flight must be kept.
+    this.writeUnwritten(Number.POSITIVE_INFINITY);
     // QoS 0 messages in flight have no state; QoS 0 in the queue survives only with queue_qos0_messages.
   }
 }
