@@ -43,6 +43,10 @@ if (process.env.BENCH_PERSISTENCE === '1') {
     dir: dataDir,
     policy: { mode: 'grouped', maxDelayMs: Number(process.env.BENCH_GROUP_DELAY_MS ?? 2) },
   });
+  // 0 writes every in-flight row a subscriber has not acknowledged by the next timer tick: the
+  // disk-bound case of a subscriber that never keeps up.
+  if (process.env.BENCH_INFLIGHT_WRITE_DELAY_MS !== undefined)
+    options.inflightWriteDelayMs = Number(process.env.BENCH_INFLIGHT_WRITE_DELAY_MS);
 }
 const broker = new Broker(options);
 const listener = await broker.listen({ port: 0, host });
