@@ -10,6 +10,7 @@ import type {
 } from 'mqtt-packet';
 import { encodePacket, PacketReader, type ReadProblem } from '../protocol/packet-reader.js';
 import { propertyProblem } from '../protocol/property-rules.js';
+import { encodePublish } from '../protocol/publish-codec.js';
 import { connackCodeForV3, ReasonCode } from '../protocol/reason-codes.js';
 import { topicNameProblem } from '../protocol/topic.js';
 import type { BrokerCore } from './broker-core.js';
@@ -32,8 +33,12 @@ const INBOUND_RECEIVE_MAXIMUM = 65535;
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
-/** Encodings of one QoS 0 message shared by every subscriber that would get identical bytes. */
-const sharedEncodings = new WeakMap<Message, Map<string, Buffer>>();
+/**
+ * The last shared encoding per form (protocol version, retain flag): a message is routed to all its
+ * subscribers in one go, so subscribers that would get identical QoS 0 bytes reuse one encoding. A slot,
+ * not a cache keyed by message: nothing to allocate or collect per message.
+ */
+const lastEncoding = new Map<string, { message: Message; bytes: Buffer }>();
 
 /**
  * One network connection speaking MQTT with one client: decodes its packets, enforces the protocol,
@@ -488,9 +493,28 @@ export class Connection implements SessionLink {
     const canShare =
       packetId === undefined &&
       (!v5 || (this.outboundAliasMaximum === 0 && !delivery.subscriptionIds && !message.properties));
-    const cacheKey = canShare ? `${this.protocolVersion}${delivery.retain ? 1 : 0}` : undefined;
+    const cacheKey = canShare
+      ? delivery.retain
+        ? SHARED_RETAIN[this.protocolVersion]
+        : SHARED[this.protocolVersion]
+      : undefined;
     let bytes: Buffer | undefined;
-    if (cacheKey) bytes = sharedEncodings.get(message)?.get(cacheKey);
+    let slot: { message: Message; bytes: Buffer } | undefined;
+    if (cacheKey) {
+      slot = lastEncoding.get(cacheKey);
+      if (slot?.message === message) bytes = slot.bytes;
+    }
+    if (!bytes && (!v5 || !needsProperties(delivery, this.outboundAliasMaximum))) {
+      bytes = encodePublish(
+        message.topic,
+        message.payload,
+        delivery.qos,
+        delivery.retain,
+        dup,
+        packetId,
+        this.protocolVersion,
+      );
+    }
     if (!bytes) {
       const packet = publishPacket(delivery, packetId, dup);
       if (v5) {
@@ -522,14 +546,12 @@ export class Connection implements SessionLink {
         if (Object.keys(properties).length > 0) packet.properties = properties;
       }
       bytes = encodePacket(packet, this.protocolVersion);
-      if (cacheKey) {
-        let cache = sharedEncodings.get(message);
-        if (!cache) {
-          cache = new Map();
-          sharedEncodings.set(message, cache);
-        }
-        cache.set(cacheKey, bytes);
-      }
+    }
+    if (cacheKey && slot?.bytes !== bytes) {
+      if (slot) {
+        slot.message = message;
+        slot.bytes = bytes;
+      } else lastEncoding.set(cacheKey, { message, bytes });
     }
     if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
     if (this.core.tracingPackets)
@@ -619,6 +641,18 @@ export class Connection implements SessionLink {
 }
 
 /** The PUBLISH a delivery becomes, before per-connection v5 properties. */
+const SHARED: Record<number, string> = { 3: '30', 4: '40', 5: '50' };
+const SHARED_RETAIN: Record<number, string> = { 3: '31', 4: '41', 5: '51' };
+
+/** Whether a v5 PUBLISH to this client carries properties (else it is encoded without mqtt-packet). */
+function needsProperties(delivery: Delivery, outboundAliasMaximum: number): boolean {
+  return (
+    outboundAliasMaximum > 0 ||
+    delivery.message.properties !== undefined ||
+    !!delivery.subscriptionIds?.length
+  );
+}
+
 function publishPacket(
   delivery: Delivery,
   packetId: number | undefined,

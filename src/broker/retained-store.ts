@@ -15,7 +15,7 @@ export class RetainedStore {
   /** Stores or clears; returns true when the retained set changed. */
   put(message: Message): boolean {
     if (message.payload.length === 0) return this.byTopic.delete(message.topic);
-    this.byTopic.set(message.topic, message);
+    this.byTopic.set(message.topic, ownPayload(message));
     return true;
   }
 
@@ -49,4 +49,16 @@ export class RetainedStore {
     this.byTopic.delete(m.topic);
     return true;
   }
+}
+
+/**
+ * A payload decoded from a socket read is a view into that read's buffer; kept for a long time (as
+ * retained messages are), it would hold the whole buffer. Such a payload gets its own exact-size copy.
+ */
+function ownPayload(message: Message): Message {
+  const payload = message.payload;
+  if (payload.buffer.byteLength <= payload.length + 1024) return message;
+  const own = Buffer.allocUnsafeSlow(payload.length);
+  payload.copy(own);
+  return { ...message, payload: own };
 }

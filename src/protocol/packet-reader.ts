@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Packet } from 'mqtt-packet';
 import mqttPacket from 'mqtt-packet';
+import { decodePublish } from './publish-codec.js';
 
 /** MQTT's own ceiling: a remaining length fits in four variable-length bytes. */
 export const PROTOCOL_MAX_PACKET_SIZE = 268_435_455 + 5;
@@ -11,15 +12,21 @@ export type ReadProblem =
   | { kind: 'unsupported-protocol'; message: string };
 
 /**
- * Turns a byte stream into MQTT packets. mqtt-packet does the decoding; in front of it sits a frame
- * guard that reads each fixed header as it arrives, so a packet over the size limit is refused before
- * its body is buffered and a malformed remaining length is caught at its fifth byte.
+ * Turns a byte stream into MQTT packets. It cuts the stream into frames itself, reading each fixed
+ * header as it arrives, so a packet over the size limit is refused before its body is buffered and a
+ * malformed remaining length is caught at its fifth byte. PUBLISH frames in their common form are
+ * decoded here (publish-codec.ts); every other frame goes to mqtt-packet, whole.
  */
 export class PacketReader {
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
-  /** Bytes of the current frame still to skip before the next fixed header. */
+  /** Fixed-header bytes of a frame whose header began in an earlier chunk. */
+  private header: number[] = [];
+  /** Pieces of a frame that spans chunks, and how many body bytes are still to come. */
+  private pieces: Buffer[] | undefined;
+  private piecesHeaderLength = 0;
   private bodyLeft = 0;
-  private headerBytes: number[] = [];
+  /** The protocol version of the CONNECT read, once there is one; PUBLISH is decoded for it. */
+  private protocolVersion: number | undefined;
   private failed = false;
 
   constructor(
@@ -38,7 +45,10 @@ export class PacketReader {
         this.fail({ kind: 'malformed', message: 'a string is not well-formed UTF-8 or contains U+0000' });
         return;
       }
-      if (!this.failed) this.onPacket(packet);
+      if (this.failed) return;
+      if (packet.cmd === 'connect' && this.protocolVersion === undefined)
+        this.protocolVersion = packet.protocolVersion;
+      this.onPacket(packet);
     });
     this.parser.on('error', (err: Error) => this.fail(classifyParserError(err)));
   }
@@ -48,51 +58,90 @@ export class PacketReader {
   }
 
   push(chunk: Buffer): void {
-    if (this.failed) return;
-    if (!this.scanFrames(chunk)) return;
-    this.parser.parse(chunk);
+    const len = chunk.length;
+    let i = 0;
+    while (i < len && !this.failed) {
+      if (this.pieces) {
+        const take = Math.min(this.bodyLeft, len - i);
+        this.pieces.push(chunk.subarray(i, i + take));
+        this.bodyLeft -= take;
+        i += take;
+        if (this.bodyLeft === 0) this.completeSpanningFrame();
+        continue;
+      }
+      const start = i;
+      let remaining: number;
+      let headerLength: number;
+      if (this.header.length === 0 && len - i >= 2 && chunk[i + 1]! < 0x80) {
+        // The usual case: a one-byte remaining length, header wholly in this chunk.
+        remaining = chunk[i + 1]!;
+        headerLength = 2;
+        i += 2;
+      } else {
+        const header = this.header;
+        let complete = false;
+        while (i < len) {
+          const byte = chunk[i++]!;
+          header.push(byte);
+          if (header.length === 1) continue;
+          if ((byte & 0x80) === 0) {
+            complete = true;
+            break;
+          }
+          if (header.length === 5) {
+            this.fail({ kind: 'malformed', message: 'remaining length longer than four bytes' });
+            return;
+          }
+        }
+        if (!complete) return; // the header goes on in the next chunk
+        remaining = 0;
+        for (let k = header.length - 1; k >= 1; k--) remaining = remaining * 128 + (header[k]! & 0x7f);
+        headerLength = header.length;
+      }
+      const size = headerLength + remaining;
+      const limit = this.maxPacketSize > 0 ? this.maxPacketSize : PROTOCOL_MAX_PACKET_SIZE;
+      if (size > limit) {
+        this.fail({ kind: 'too-large', size, limit });
+        return;
+      }
+      const headerInThisChunk = this.header.length === 0 || i - start === this.header.length;
+      if (headerInThisChunk && len - i >= remaining) {
+        this.header = [];
+        this.frame(chunk.subarray(start, i + remaining), headerLength);
+        i += remaining;
+        continue;
+      }
+      this.pieces = [headerInThisChunk ? chunk.subarray(start, i) : Buffer.from(this.header)];
+      this.header = [];
+      this.piecesHeaderLength = headerLength;
+      this.bodyLeft = remaining;
+      if (remaining === 0) this.completeSpanningFrame();
+    }
+  }
+
+  private completeSpanningFrame(): void {
+    const frame = Buffer.concat(this.pieces!);
+    this.pieces = undefined;
+    this.frame(frame, this.piecesHeaderLength);
+  }
+
+  /** One whole frame: decoded here when it is a common PUBLISH, else by mqtt-packet. */
+  private frame(frame: Buffer, headerLength: number): void {
+    const version = this.protocolVersion;
+    if (version !== undefined && frame[0]! >> 4 === 3) {
+      const packet = decodePublish(frame, headerLength, version);
+      if (packet) {
+        this.onPacket(packet);
+        return;
+      }
+    }
+    this.parser.parse(frame);
   }
 
   private fail(problem: ReadProblem): void {
     if (this.failed) return;
     this.failed = true;
     this.onProblem(problem);
-  }
-
-  /** Walks frame boundaries in `chunk`; false when a frame is malformed or too large. */
-  private scanFrames(chunk: Buffer): boolean {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.bodyLeft > 0) {
-        const skip = Math.min(this.bodyLeft, chunk.length - i);
-        this.bodyLeft -= skip;
-        i += skip;
-        continue;
-      }
-      this.headerBytes.push(chunk[i]!);
-      i++;
-      const n = this.headerBytes.length;
-      if (n === 1) continue;
-      const byte = this.headerBytes[n - 1]!;
-      if (byte & 0x80) {
-        if (n === 5) {
-          this.fail({ kind: 'malformed', message: 'remaining length longer than four bytes' });
-          return false;
-        }
-        continue;
-      }
-      let remaining = 0;
-      for (let k = n - 1; k >= 1; k--) remaining = remaining * 128 + (this.headerBytes[k]! & 0x7f);
-      const size = n + remaining;
-      const limit = this.maxPacketSize > 0 ? this.maxPacketSize : PROTOCOL_MAX_PACKET_SIZE;
-      if (size > limit) {
-        this.fail({ kind: 'too-large', size, limit });
-        return false;
-      }
-      this.headerBytes = [];
-      this.bodyLeft = remaining;
-    }
-    return true;
   }
 }
 
