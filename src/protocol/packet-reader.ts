@@ -1,6 +1,6 @@
-import { isUtf8 } from 'node:buffer';
 import type { Packet } from 'mqtt-packet';
 import mqttPacket from 'mqtt-packet';
+import { parseFrame } from './frame-parser.js';
 import { decodePublish } from './publish-codec.js';
 
 /** MQTT's own ceiling: a remaining length fits in four variable-length bytes. */
@@ -18,7 +18,6 @@ export type ReadProblem =
  * decoded here (publish-codec.ts); every other frame goes to mqtt-packet, whole.
  */
 export class PacketReader {
-  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
   /** Fixed-header bytes of a frame whose header began in an earlier chunk. */
   private header: number[] = [];
   /** Pieces of a frame that spans chunks, and how many body bytes are still to come. */
@@ -33,25 +32,7 @@ export class PacketReader {
     private maxPacketSize: number,
     private readonly onPacket: (packet: Packet) => void,
     private readonly onProblem: (problem: ReadProblem) => void,
-  ) {
-    let badString = false;
-    checkStringsOf(this.parser, () => {
-      badString = true;
-    });
-    this.parser.on('packet', (packet: Packet) => {
-      if (badString) {
-        badString = false;
-        // [MQTT-1.5.4-1]/[MQTT-1.5.4-2]: ill-formed UTF-8 or U+0000 in a string makes the packet malformed.
-        this.fail({ kind: 'malformed', message: 'a string is not well-formed UTF-8 or contains U+0000' });
-        return;
-      }
-      if (this.failed) return;
-      if (packet.cmd === 'connect' && this.protocolVersion === undefined)
-        this.protocolVersion = packet.protocolVersion;
-      this.onPacket(packet);
-    });
-    this.parser.on('error', (err: Error) => this.fail(classifyParserError(err)));
-  }
+  ) {}
 
   setMaxPacketSize(limit: number): void {
     this.maxPacketSize = limit;
@@ -135,7 +116,17 @@ export class PacketReader {
         return;
       }
     }
-    this.parser.parse(frame);
+    const result = parseFrame(frame, version ?? 4);
+    if (result.packet) {
+      const packet = result.packet;
+      if (packet.cmd === 'connect' && version === undefined) this.protocolVersion = packet.protocolVersion;
+      this.onPacket(packet);
+    } else if (result.badString) {
+      // [MQTT-1.5.4-1]/[MQTT-1.5.4-2]: ill-formed UTF-8 or U+0000 in a string makes the packet malformed.
+      this.fail({ kind: 'malformed', message: 'a string is not well-formed UTF-8 or contains U+0000' });
+    } else {
+      this.fail(classifyParserError(result.error));
+    }
   }
 
   private fail(problem: ReadProblem): void {
@@ -143,32 +134,6 @@ export class PacketReader {
     this.failed = true;
     this.onProblem(problem);
   }
-}
-
-interface ParserInternals {
-  _pos: number;
-  _list: { slice(start: number, end: number): Buffer };
-  _parseString(): string | null;
-}
-
-/**
- * mqtt-packet decodes strings leniently (ill-formed bytes become U+FFFD), which would hide invalid
- * UTF-8 and reject a real U+FFFD; this checks each string's raw bytes instead.
- */
-function checkStringsOf(parser: object, onBad: () => void): void {
-  const p = parser as ParserInternals;
-  const parseString = p._parseString.bind(p);
-  p._parseString = () => {
-    const start = p._pos;
-    const result = parseString();
-    if (result === null) return null;
-    const raw = p._list.slice(start + 2, p._pos);
-    if (!isUtf8(raw) || raw.includes(0)) {
-      onBad();
-      return null;
-    }
-    return result;
-  };
 }
 
 function classifyParserError(err: Error): ReadProblem {

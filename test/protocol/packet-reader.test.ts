@@ -160,4 +160,45 @@ describe('PacketReader', () => {
     expect(r.packets.map((p) => p.cmd)).toEqual(['connect']);
     expect(r.problems[0]?.kind).toBe('malformed');
   });
+
+  it('connections share one mqtt-packet parser: a bad frame on one leaves the next clean', () => {
+    const packets: Packet[] = [];
+    const problems: ReadProblem[] = [];
+    const a = new PacketReader(
+      0,
+      (p) => packets.push(p),
+      (p) => problems.push(p),
+    );
+    const b = new PacketReader(
+      0,
+      (p) => packets.push(p),
+      (p) => problems.push(p),
+    );
+    // A CONNECT with protocol level 6, then a good CONNECT on another connection.
+    a.push(
+      Buffer.from([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x61]),
+    );
+    b.push(CONNECT_V4);
+    expect(problems.map((p) => p.kind)).toEqual(['unsupported-protocol']);
+    expect(packets.map((p) => p.cmd)).toEqual(['connect']);
+  });
+
+  it('frames split across reads on several connections at once do not mix', () => {
+    const got: string[] = [];
+    const readers = ['a', 'b'].map(
+      (name) =>
+        new PacketReader(
+          0,
+          (p) => got.push(`${name}:${p.cmd}`),
+          () => got.push(`${name}:problem`),
+        ),
+    );
+    const subscribe = generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'x/#', qos: 0 }] });
+    readers[0]!.push(CONNECT_V4);
+    readers[1]!.push(CONNECT_V4);
+    readers[0]!.push(subscribe.subarray(0, 5));
+    readers[1]!.push(subscribe);
+    readers[0]!.push(subscribe.subarray(5));
+    expect(got).toEqual(['a:connect', 'b:connect', 'b:subscribe', 'a:subscribe']);
+  });
 });

@@ -1,0 +1,95 @@
+import { isUtf8 } from 'node:buffer';
+import type { Packet } from 'mqtt-packet';
+import mqttPacket from 'mqtt-packet';
+
+/** What parsing one whole frame gave: a packet, or why it is not one. */
+export type FrameResult =
+  | { packet: Packet; error?: undefined; badString?: undefined }
+  | { packet?: undefined; error: Error; badString?: undefined }
+  | { packet?: undefined; error?: undefined; badString: true };
+
+interface ParserInternals {
+  settings: { protocolVersion: number };
+  error: Error | null;
+  packet: unknown;
+  _pos: number;
+  _stateCounter: number;
+  _list: { length: number; slice(start: number, end: number): Buffer };
+  _parseString(): string | null;
+  _resetState(): void;
+}
+
+/**
+ * mqtt-packet's parser, shared by every connection: the reader hands it whole frames only, so it
+ * holds no state between calls and one instance serves all (each parser is an EventEmitter with a
+ * `bl` stream inside, ~1.5 KB that an idle connection need not carry). A frame parsed while another
+ * is being parsed (a packet handler reading more input synchronously) gets a parser of its own.
+ */
+class FrameParser {
+  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  private readonly internals = this.parser as unknown as ParserInternals;
+  private result: FrameResult | undefined;
+  private badString = false;
+  busy = false;
+
+  constructor() {
+    const p = this.internals;
+    const parseString = p._parseString.bind(p);
+    // mqtt-packet decodes strings leniently (ill-formed bytes become U+FFFD), which would hide invalid
+    // UTF-8 and reject a real U+FFFD; this checks each string's raw bytes instead.
+    p._parseString = () => {
+      const start = p._pos;
+      const value = parseString();
+      if (value === null) return null;
+      const raw = p._list.slice(start + 2, p._pos);
+      if (!isUtf8(raw) || raw.includes(0)) {
+        this.badString = true;
+        return null;
+      }
+      return value;
+    };
+    this.parser.on('packet', (packet: Packet) => {
+      this.result = this.badString ? { badString: true } : { packet };
+    });
+    this.parser.on('error', (error: Error) => {
+      this.result ??= this.badString ? { badString: true } : { error };
+    });
+  }
+
+  parse(frame: Buffer, protocolVersion: number): FrameResult {
+    const p = this.internals;
+    this.busy = true;
+    this.result = undefined;
+    this.badString = false;
+    // Parsing a CONNECT replaces the settings with the packet: set the version for every frame.
+    p.settings = settingsFor(protocolVersion);
+    try {
+      this.parser.parse(frame);
+    } finally {
+      this.busy = false;
+      // A frame is whole, so a clean parse leaves nothing behind; anything else starts afresh.
+      // (_resetState leaves the read position behind: it is reset here too.)
+      if (p.error || p._list.length > 0 || p._stateCounter !== 0) {
+        p._resetState();
+        p._pos = 0;
+      }
+    }
+    return this.result ?? { error: new Error('incomplete packet') };
+  }
+}
+
+const SETTINGS: Record<number, { protocolVersion: number }> = {
+  3: { protocolVersion: 3 },
+  4: { protocolVersion: 4 },
+  5: { protocolVersion: 5 },
+};
+function settingsFor(protocolVersion: number): { protocolVersion: number } {
+  return SETTINGS[protocolVersion] ?? SETTINGS[4]!;
+}
+
+const shared = new FrameParser();
+
+/** Parses one whole MQTT frame with mqtt-packet. */
+export function parseFrame(frame: Buffer, protocolVersion: number): FrameResult {
+  return (shared.busy ? new FrameParser() : shared).parse(frame, protocolVersion);
+}
