@@ -22,7 +22,8 @@ function openStore(dir: string): SqliteStore {
   return openSqliteStore({ dir, policy: { mode: 'grouped', maxDelayMs: 60_000 } });
 }
 
-async function start(store: SqliteStore, inflightWriteDelayMs = 50): Promise<RunningBroker> {
+/** By default rows wait a minute for the PUBACK, so a slow test machine cannot make them written. */
+async function start(store: SqliteStore, inflightWriteDelayMs = 60_000): Promise<RunningBroker> {
   const b = await startBroker({ persistence: store, inflightWriteDelayMs });
   brokers.push(b);
   return b;
@@ -105,7 +106,7 @@ describe('publisher acknowledgements with persistence on', () => {
   it('a subscriber that disconnects before acknowledging: the row is written at once and the message is resent with DUP after a restart', async () => {
     const dir = tempDir();
     const store = openStore(dir);
-    const b = await start(store, 60_000);
+    const b = await start(store);
     const sub = await persistentSubscriber(b.port, store, 'sub-gone', 'sensors/#');
     const pub = await client(b.port, { clientId: 'pub-gone' });
 
