@@ -28,6 +28,11 @@ export interface Authenticator {
 export interface ClientIdentity {
   clientId: string;
   username: string | undefined;
+  /**
+   * The listener the client last logged in through (e.g. `mqtt:1883`), kept with its session, so
+   * per-listener rules still apply to messages queued while it is offline, also after a restart.
+   */
+  listener?: string;
 }
 
 /** `read` is checked for each message delivered to a client, `subscribe` for each SUBSCRIBE filter. */

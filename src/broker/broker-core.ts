@@ -118,6 +118,7 @@ export class BrokerCore {
       const session = this.newSession(r.clientId);
       session.protocolVersion = r.protocolVersion;
       session.username = r.username;
+      session.listener = r.listener;
       session.expiryInterval = r.expiryInterval;
       // A will belongs to its connection; only a delayed will already counting down survives.
       session.will = r.willDueAt !== undefined ? r.will : undefined;
@@ -178,6 +179,7 @@ export class BrokerCore {
       clientId: session.clientId,
       protocolVersion: session.protocolVersion,
       username: session.username,
+      listener: session.listener,
       expiryInterval: session.expiryInterval,
       expiresAt: session.expiresAt,
       will: session.will,
@@ -213,6 +215,7 @@ export class BrokerCore {
     }
     session.protocolVersion = connection.protocolVersion;
     session.username = connection.username;
+    session.listener = connection.meta.listener;
     session.expiryInterval = expiryInterval;
     session.will = will;
     this.connections.set(clientId, connection);
@@ -386,7 +389,7 @@ export class BrokerCore {
 
   private canRead(session: Session, topic: string): boolean {
     return this.options.authorizer.allows(
-      { clientId: session.clientId, username: session.username },
+      { clientId: session.clientId, username: session.username, listener: session.listener },
       'read',
       topic,
     );

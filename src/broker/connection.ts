@@ -13,6 +13,7 @@ import { propertyProblem } from '../protocol/property-rules.js';
 import { encodePublish } from '../protocol/publish-codec.js';
 import { connackCodeForV3, ReasonCode } from '../protocol/reason-codes.js';
 import { topicNameProblem } from '../protocol/topic.js';
+import type { ClientIdentity } from './auth.js';
 import type { BrokerCore } from './broker-core.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 import { type PendingAck, PublisherAcks } from './publisher-acks.js';
@@ -469,8 +470,8 @@ export class Connection implements SessionLink {
 
   // ---- outbound ----
 
-  identity(): { clientId: string; username: string | undefined } {
-    return { clientId: this.clientId, username: this.username };
+  identity(): ClientIdentity {
+    return { clientId: this.clientId, username: this.username, listener: this.meta.listener };
   }
 
   private sendAck(cmd: 'puback' | 'pubrec' | 'pubcomp', messageId: number, reasonCode: number): void {

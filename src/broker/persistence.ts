@@ -12,6 +12,8 @@ export interface SessionRecord {
   clientId: string;
   protocolVersion: 3 | 4 | 5;
   username: string | undefined;
+  /** The listener the client last came in through (absent in databases from before schema 2). */
+  listener?: string;
   /** Seconds the session lives after its connection ends; 0xFFFFFFFF: never expires. */
   expiryInterval: number;
   /** Epoch ms when the offline session expires (absent while online or never expiring). */

@@ -95,6 +95,8 @@ export class Session {
   link: SessionLink | undefined;
   /** Username of the last connection, for ACL checks while the client is offline. */
   username: string | undefined;
+  /** Listener of the last connection, for per-listener ACL checks while the client is offline. */
+  listener: string | undefined;
   /** Seconds the session lives after its connection ends (0: it ends with the connection). */
   expiryInterval = 0;
   /** Epoch ms when the offline session expires, when it is offline and will expire. */

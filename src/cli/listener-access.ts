@@ -49,18 +49,15 @@ export async function createBrokerAccess(config: LoadedConfig | undefined): Prom
     ),
   );
   const byName = new Map<string, AccessControl>();
-  const ofClient = new Map<string, AccessControl>();
   return {
     policy: 'per-listener',
-    async authenticate(attempt: ConnectAttempt): Promise<AuthResult> {
-      const access = byName.get(attempt.listener) ?? global;
-      const result = await access.authenticate(attempt);
-      if (result.ok) ofClient.set(attempt.clientId, access);
-      return result;
+    authenticate(attempt: ConnectAttempt): AuthResult | Promise<AuthResult> {
+      return (byName.get(attempt.listener) ?? global).authenticate(attempt);
     },
     allows(client: ClientIdentity, action: AccessAction, topic: string): boolean {
-      // Unknown client (never authenticated here): the strictest answer.
-      const access = ofClient.get(client.clientId);
+      // The rules of the listener the client logged in through (kept with its session); a session
+      // from before listeners were recorded, or from a listener no longer configured: the strictest.
+      const access = client.listener === undefined ? undefined : byName.get(client.listener);
       return access ? access.allows(client, action, topic) : false;
     },
     attachListeners(names: string[]) {

@@ -81,6 +81,13 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: "the listener a session's client last logged in through (per-listener ACLs while offline)",
+    up(db) {
+      db.exec('ALTER TABLE sessions ADD COLUMN listener TEXT');
+    },
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

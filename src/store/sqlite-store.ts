@@ -258,6 +258,7 @@ export class SqliteStore implements Persistence {
       record.expiresAt ?? null,
       record.will === undefined ? null : encodeJson(record.will),
       record.willDueAt ?? null,
+      record.listener ?? null,
     ]);
   }
 
@@ -751,7 +752,7 @@ function prepareStatements(db: Database.Database) {
     deleteRetained: db.prepare('DELETE FROM retained WHERE topic = ?'),
     saveSession: db.prepare(
       'INSERT OR REPLACE INTO sessions (client_id, protocol_version, username, expiry_interval, expires_at, will, ' +
-        'will_due_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'will_due_at, listener) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     deleteSession: ['sessions', 'subscriptions', 'queue', 'inflight', 'inbound_qos2'].map((table) =>
       db.prepare(`DELETE FROM ${table} WHERE client_id = ?`),
@@ -803,6 +804,7 @@ interface SessionRow {
   expires_at: number | null;
   will: string | null;
   will_due_at: number | null;
+  listener: string | null;
 }
 
 function rowToRecord(r: SessionRow): SessionRecord {
@@ -814,6 +816,7 @@ function rowToRecord(r: SessionRow): SessionRecord {
     expiresAt: r.expires_at ?? undefined,
     will: r.will === null ? undefined : decodeJson(r.will),
     willDueAt: r.will_due_at ?? undefined,
+    ...(r.listener === null ? {} : { listener: r.listener }),
   };
 }
 

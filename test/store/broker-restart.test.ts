@@ -347,6 +347,33 @@ describe('mothership up stopped with SIGTERM and started again', () => {
     }, 40_000);
   }
 
+  it("per_listener_settings: an offline session keeps its listener's ACL across the restart, so its queue is delivered", async () => {
+    const port = await freePort();
+    const dir = scratch('ms-conf-');
+    const acl = join(dir, 'acl');
+    writeFileSync(acl, 'topic readwrite x/#\n');
+    const conf = join(dir, 'mothership.conf');
+    writeFileSync(conf, `per_listener_settings true\nallow_anonymous true\nacl_file ${acl}\n`);
+    const data = scratch('ms-restart-pl-');
+    let up = await startUp(port, data, ['-c', conf]);
+    const board = mqttClient(port, { clientId: 'pl-board', clean: false, protocolVersion: 4 });
+    await connected(board);
+    await within(board.subscribeAsync('x/#', { qos: 1 }), 5000, 'subscribe');
+    await within(board.endAsync(), 5000, 'board end');
+    await publishOnce(port, 'x/before', 'queued before the restart');
+    expect(await stopGracefully(up)).toBe(0);
+
+    up = await startUp(port, data, ['-c', conf]);
+    await publishOnce(port, 'x/after', 'queued after the restart');
+    const back = mqttClient(port, { clientId: 'pl-board', clean: false, protocolVersion: 4 });
+    const got: string[] = [];
+    back.on('message', (topic, payload) => got.push(`${topic} ${payload}`));
+    await connected(back);
+    await waitUntil(() => got.length >= 2, 'both queued messages');
+    expect(got.sort()).toEqual(['x/after queued after the restart', 'x/before queued before the restart']);
+    await stopGracefully(up);
+  }, 40_000);
+
   it('says "memory only" in the banner with persistence false in the config', async () => {
     const port = await freePort();
     const conf = join(scratch('ms-conf-'), 'mothership.conf');

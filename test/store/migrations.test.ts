@@ -102,10 +102,12 @@ describe('schema migrations', () => {
   });
 
   it('migration 1 is exactly the released v1 schema (append new migrations, never edit old ones)', () => {
-    const fresh = tempDir();
-    openSqliteStore({ dir: fresh, policy: grouped, migrations: migrations.slice(0, 1) }).close();
+    const fresh = join(tempDir(), 'mothership.db');
+    const db = new Database(fresh);
+    migrate(db, migrations.slice(0, 1));
+    db.close();
     const frozen = writeV1Database(tempDir());
-    expect(schemaOf(join(fresh, 'mothership.db'))).toEqual(schemaOf(frozen));
+    expect(schemaOf(fresh)).toEqual(schemaOf(frozen));
   });
 
   it('an empty (0-byte) file is an empty database and is migrated', () => {
@@ -114,6 +116,21 @@ describe('schema migrations', () => {
     const store = openSqliteStore({ dir, policy: grouped });
     expect(store.load()).toEqual({ retained: [], sessions: [] });
     store.close();
+  });
+
+  it("migration 2 records each session's listener; v1 sessions load without one", () => {
+    const dir = tempDir();
+    writeV1Database(dir);
+    const store = openSqliteStore({ dir, policy: grouped });
+    expect(store.load().sessions[0]!.record.listener).toBeUndefined();
+    store.saveSession({ ...store.load().sessions[0]!.record, listener: 'mqtt:1884' });
+    store.close();
+    const again = openSqliteStore({ dir, policy: grouped });
+    expect(again.load().sessions[0]!.record.listener).toBe('mqtt:1884');
+    again.close();
+    const db = new Database(join(dir, 'mothership.db'), { readonly: true });
+    expect(schemaVersion(db)).toBe(2);
+    db.close();
   });
 
   it('a v1 database opens and loads with everything in it', () => {
@@ -169,8 +186,9 @@ describe('schema migrations', () => {
     const dir = tempDir();
     writeV1Database(dir);
     let runs = 0;
+    const next = migrations.length + 1;
     const v2: Migration = {
-      version: 2,
+      version: next,
       description: 'test: a column on sessions',
       up(db) {
         runs++;
@@ -185,7 +203,7 @@ describe('schema migrations', () => {
     store.close();
     expect(runs).toBe(1);
     const db = new Database(join(dir, 'mothership.db'), { readonly: true });
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(next);
     expect(db.prepare('SELECT note FROM sessions').get()).toEqual({ note: 'migrated' });
     db.close();
   });
@@ -194,7 +212,7 @@ describe('schema migrations', () => {
     const dir = tempDir();
     const file = writeV1Database(dir);
     const broken: Migration = {
-      version: 2,
+      version: migrations.length + 1,
       description: 'test: fails half-way',
       up(db) {
         db.exec('CREATE TABLE half (x INTEGER)');
@@ -205,7 +223,8 @@ describe('schema migrations', () => {
       /boom/,
     );
     const db = new Database(file, { readonly: true });
-    expect(schemaVersion(db)).toBe(1);
+    // The migrations before the broken one were applied, each in its own transaction; the broken one not.
+    expect(schemaVersion(db)).toBe(migrations.length);
     expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'").get()).toEqual({ n: 0 });
     db.close();
     const store = openSqliteStore({ dir, policy: grouped });
