@@ -13,7 +13,7 @@ import { propertyProblem } from '../protocol/property-rules.js';
 import { encodePublish } from '../protocol/publish-codec.js';
 import { connackCodeForV3, ReasonCode } from '../protocol/reason-codes.js';
 import { topicNameProblem } from '../protocol/topic.js';
-import type { ClientIdentity } from './auth.js';
+import type { AuthResult, ClientIdentity } from './auth.js';
 import type { BrokerCore } from './broker-core.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 import { type PendingAck, PublisherAcks } from './publisher-acks.js';
@@ -33,6 +33,14 @@ const INBOUND_TOPIC_ALIAS_MAXIMUM = 10;
 const INBOUND_RECEIVE_MAXIMUM = 65535;
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
+
+/** What CONNECT settled before the authenticator answered. */
+interface Accepted {
+  clientId: string;
+  assignedClientId: string | undefined;
+  keepalive: number;
+  serverKeepAlive: number | undefined;
+}
 
 /**
  * The last shared encoding per form (protocol version, retain flag): a message is routed to all its
@@ -127,7 +135,11 @@ export class Connection implements SessionLink {
     if (this.state === 'awaiting-connect') {
       // [MQTT-3.1.0-1]: the first packet must be CONNECT.
       if (packet.cmd !== 'connect') return this.terminate('protocol-error');
-      this.onConnect(packet).catch((err: Error) => this.internalError(err));
+      try {
+        this.onConnect(packet);
+      } catch (err) {
+        this.internalError(err as Error);
+      }
       return;
     }
     if (this.protocolVersion === 5) {
@@ -185,25 +197,13 @@ export class Connection implements SessionLink {
     }
   }
 
-  private async onConnect(packet: IConnectPacket): Promise<void> {
+  private onConnect(packet: IConnectPacket): void {
     clearTimeout(this.connectTimer);
     this.state = 'authenticating';
     const version = packet.protocolVersion as 3 | 4 | 5;
     this.protocolVersion = version;
     const props = packet.properties ?? {};
-    const refuse = (reason: number, why: string): void => {
-      this.core.events.emit('connect-refused', {
-        clientId: packet.clientId,
-        remoteAddress: this.meta.remoteAddress,
-        reason: why,
-      });
-      const connack =
-        version === 5
-          ? { cmd: 'connack', sessionPresent: false, reasonCode: reason }
-          : { cmd: 'connack', sessionPresent: false, returnCode: connackCodeForV3(reason) };
-      this.send(connack, version);
-      this.terminate('not-authorized');
-    };
+    const refuse = (reason: number, why: string): void => this.refuseConnect(packet, reason, why);
 
     if (props.authenticationMethod) return refuse(0x8c, 'enhanced authentication is not supported');
     let clientId = packet.clientId;
@@ -239,7 +239,7 @@ export class Connection implements SessionLink {
         return refuse(ReasonCode.RetainNotSupported, 'retain not available');
     }
 
-    const auth = await this.core.options.authenticator.authenticate({
+    const auth = this.core.options.authenticator.authenticate({
       clientId,
       username: packet.username,
       password: packet.password,
@@ -247,9 +247,44 @@ export class Connection implements SessionLink {
       listener: this.meta.listener,
       certificateIdentity: this.meta.certificateIdentity,
     });
+    const accepted: Accepted = { clientId, assignedClientId, keepalive, serverKeepAlive };
+    // An authenticator that answers at once (no password file, or a cached answer) costs no promise.
+    if (!(auth instanceof Promise)) return this.completeConnect(packet, auth, accepted);
+    auth.then(
+      (result) => {
+        try {
+          this.completeConnect(packet, result, accepted);
+        } catch (err) {
+          this.internalError(err as Error);
+        }
+      },
+      (err: Error) => this.internalError(err),
+    );
+  }
+
+  private refuseConnect(packet: IConnectPacket, reason: number, why: string): void {
+    this.core.events.emit('connect-refused', {
+      clientId: packet.clientId,
+      remoteAddress: this.meta.remoteAddress,
+      reason: why,
+    });
+    const connack =
+      this.protocolVersion === 5
+        ? { cmd: 'connack', sessionPresent: false, reasonCode: reason }
+        : { cmd: 'connack', sessionPresent: false, returnCode: connackCodeForV3(reason) };
+    this.send(connack, this.protocolVersion);
+    this.terminate('not-authorized');
+  }
+
+  /** CONNECT passed its checks and the authenticator answered: open the session and send CONNACK. */
+  private completeConnect(packet: IConnectPacket, auth: AuthResult, accepted: Accepted): void {
     if ((this.state as State) === 'closed') return;
+    const { clientId, assignedClientId, keepalive, serverKeepAlive } = accepted;
+    const version = this.protocolVersion;
+    const props = packet.properties ?? {};
     if (!auth.ok) {
-      return refuse(
+      return this.refuseConnect(
+        packet,
         auth.reason === 'bad-credentials' ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized,
         auth.reason,
       );
