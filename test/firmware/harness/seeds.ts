@@ -3,6 +3,8 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 
 export interface Sub {
   lines: string[];
+  /** performance.now() when each of `lines` arrived, index for index */
+  times: number[];
   proc: ChildProcess;
   waitFor(re: RegExp, timeoutMs: number): Promise<string>;
   count(re: RegExp): number;
@@ -19,15 +21,21 @@ export async function mosquittoSub(port: number, args: string[]): Promise<Sub> {
     },
   );
   const lines: string[] = [];
+  const times: number[] = [];
   let buf = '';
   proc.stdout?.on('data', (d) => {
     buf += d;
     const parts = buf.split('\n');
     buf = parts.pop() ?? '';
-    lines.push(...parts);
+    const now = performance.now();
+    for (const line of parts) {
+      lines.push(line);
+      times.push(now);
+    }
   });
   const sub: Sub = {
     lines,
+    times,
     proc,
     count: (re) => lines.filter((l) => re.test(l)).length,
     async waitFor(re, timeoutMs) {
