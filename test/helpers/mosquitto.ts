@@ -115,11 +115,20 @@ function command(impl: Impl, tool: 'pub' | 'sub', args: string[]): [string, stri
   return [process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/run-source.ts'), tool, ...args]];
 }
 
+/**
+ * How long done() lets a tool run before killing it. A guard against a hang, not a deadline: every
+ * caller waits for a tool that exits by itself. It sits just under vitest's testTimeout (20 s) so a
+ * hang fails with the tool's output rather than a bare test timeout. At 10 s it killed healthy
+ * `mothership sub` runs on a loaded 2-core machine (node + tsx start, five concurrent tests per file,
+ * three test files at once), and the comparison then failed on `code: null` and empty output.
+ */
+const HANG_GUARD_MS = 18_000;
+
 /** A running pub/sub process whose output can be awaited line by line. */
 export interface RunningTool {
   /** resolves once stdout contains `text` (rejects after timeoutMs) */
   waitFor(text: string, timeoutMs?: number): Promise<void>;
-  /** resolves when the process exits (killed after timeoutMs) */
+  /** resolves when the process exits; rejects if it had to be killed after timeoutMs */
   done(timeoutMs?: number): Promise<ToolResult>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -182,10 +191,19 @@ export function startTool(
         check();
       });
     },
-    async done(timeoutMs = 10_000) {
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    async done(timeoutMs = HANG_GUARD_MS) {
+      let killed = false;
+      const timer = setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
       const code = await exited;
       clearTimeout(timer);
+      if (killed) {
+        throw new Error(
+          `${impl} ${tool} ${args.join(' ')}: still running after ${timeoutMs} ms, killed; stdout: ${stdout} stderr: ${stderr}`,
+        );
+      }
       return { stdout, stderr, code };
     },
     kill(signal = 'SIGTERM') {
