@@ -103,12 +103,17 @@ describe('broker discovery over mDNS (DNS-SD _mqtt._tcp)', () => {
     await b.waitFor(/^ESP received notification from mothership!$/, 3000);
     // the discovery code is gone from the heap, and client + app stay under the target
     expect(await b.eval('"mdns_find" in sys.modules', 'import sys')).toBe(false);
+    // A sample can catch a QoS 1 message in flight (+1.3..4 KB until its PUBACK). The median of five
+    // was not enough: on a loaded machine PUBACKs come late and three of five samples were in
+    // flight (17696 B). Nothing in flight is the floor, which is the steady state (14.6 KB here;
+    // with mdns_find still loaded it would be ~18 KB, over the target). Eight samples, as in
+    // heap.test.ts, so that at least one falls between messages.
     const samples: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 8; i++) {
       await new Promise((res) => setTimeout(res, 200));
       samples.push((await b.heap()) - b.baselineHeap);
     }
-    const steady = [...samples].sort((x, y) => x - y)[2];
+    const steady = Math.min(...samples);
     const cost = Number(
       await b.eval(
         'm1 - m0',
@@ -116,7 +121,7 @@ describe('broker discovery over mDNS (DNS-SD _mqtt._tcp)', () => {
       ),
     );
     console.log(
-      `[figure] heap mdns board: client + app ${steady} B at steady state; mdns_find while loaded +${cost} B`,
+      `[figure] heap mdns board: client + app ${steady} B at steady state (samples ${samples.join(', ')}); mdns_find while loaded +${cost} B`,
     );
     expect(steady).toBeGreaterThan(1000);
     expect(steady).toBeLessThan(16 * 1024);
