@@ -41,9 +41,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+/**
+ * Resolves once 127.0.0.1:port accepts a connection. With `proc`, fails as soon as that process
+ * exits instead of waiting out the deadline.
+ */
+export async function waitForPort(port: number, timeoutMs = 5000, proc?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) {
+      throw new Error(`broker exited (${proc.exitCode ?? proc.signalCode}) before listening on ${port}`);
+    }
     const ok = await new Promise<boolean>((resolve) => {
       const c = net.connect({ host: '127.0.0.1', port });
       c.once('connect', () => {
@@ -57,6 +64,14 @@ export async function waitForPort(port: number, timeoutMs = 5000): Promise<void>
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * How long a broker may take to listen. `mothership up` from source (node + tsx) listens in ~0.6 s
+ * on an idle machine but took over 5 s (the old limit) with three test files and their boards on
+ * two cores; tls.test.ts already gives it 15 s. A crash fails at once (waitForPort watches the
+ * process), so this only bounds a hang.
+ */
+const START_GUARD_MS = 15_000;
 
 export async function startBroker(): Promise<TestBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-broker-'));
@@ -78,7 +93,7 @@ export async function startBroker(): Promise<TestBroker> {
     });
     proc = p;
     try {
-      await waitForPort(port);
+      await waitForPort(port, START_GUARD_MS, p);
     } catch (e) {
       p.kill('SIGKILL');
       throw new Error(`${(e as Error).message}: ${err}`);
