@@ -429,10 +429,9 @@ describe('SqliteStore durability policies', () => {
     const store = openSqliteStore({ dir: tempDir(), policy: { mode: 'periodic', intervalSeconds: 1 } });
     store.saveSession(sessionRecord('c'));
     store.enqueue('c', delivery('t', 'm'));
-    const t0 = performance.now();
     expect(await durable(store)).toBeUndefined();
-    expect(performance.now() - t0).toBeLessThan(100);
-    expect(store.stats().transactions).toBe(0); // acknowledged, not yet written
+    // "At once": acknowledged before the 1 s commit, so nothing was written yet.
+    expect(store.stats().transactions).toBe(0);
     expect(store.stats().pendingOps).toBe(2);
     const deadline = Date.now() + 3000;
     while (store.stats().transactions === 0 && Date.now() < deadline)
