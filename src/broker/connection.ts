@@ -43,11 +43,11 @@ interface Accepted {
 }
 
 /**
- * The last shared encoding per form (protocol version, retain flag): a message is routed to all its
- * subscribers in one go, so subscribers that would get identical QoS 0 bytes reuse one encoding. A slot,
+ * The last QoS 0 encoding per form (index: protocol version × 2 + retain): a message is routed to all
+ * its subscribers in one go, so subscribers that would get identical bytes reuse one encoding. A slot,
  * not a cache keyed by message: nothing to allocate or collect per message.
  */
-const lastEncoding = new Map<string, { message: Message; bytes: Buffer }>();
+const lastEncoding: ({ message: Message; bytes: Buffer } | undefined)[] = [];
 
 /**
  * One network connection speaking MQTT with one client: decodes its packets, enforces the protocol,
@@ -430,15 +430,16 @@ export class Connection implements SessionLink {
       this.core.accept(message, this);
       return;
     }
+    const cmd = qos === 1 ? 'puback' : 'pubrec';
+    if (!this.core.options.persistence) {
+      this.core.accept(message, this);
+      this.sendAck(cmd, packetId!, 0);
+      return;
+    }
     // Acknowledged only once safe; if the store cannot keep it, say so rather than pretend [issue 4].
     this.publisherAcks ??= new PublisherAcks((ack) => this.sendPublisherAck(ack));
     const acks = this.publisherAcks;
-    const ack = acks.add(qos === 1 ? 'puback' : 'pubrec', packetId!);
-    if (!this.core.options.persistence) {
-      this.core.accept(message, this);
-      acks.settle(ack, false);
-      return;
-    }
+    const ack = acks.add(cmd, packetId!);
     const tracker = new DeliveryTracker();
     if (qos === 2 || message.retain) tracker.needsCommit();
     this.core.accept(message, this, tracker);
@@ -526,21 +527,12 @@ export class Connection implements SessionLink {
     if (this.state !== 'connected') return true;
     const { message } = delivery;
     const v5 = this.protocolVersion === 5;
-    const canShare =
-      packetId === undefined &&
-      (!v5 || (this.outboundAliasMaximum === 0 && !delivery.subscriptionIds && !message.properties));
-    const cacheKey = canShare
-      ? delivery.retain
-        ? SHARED_RETAIN[this.protocolVersion]
-        : SHARED[this.protocolVersion]
-      : undefined;
-    let bytes: Buffer | undefined;
-    let slot: { message: Message; bytes: Buffer } | undefined;
-    if (cacheKey) {
-      slot = lastEncoding.get(cacheKey);
-      if (slot?.message === message) bytes = slot.bytes;
-    }
-    if (!bytes && (!v5 || !needsProperties(delivery, this.outboundAliasMaximum))) {
+    // Without v5 properties, the bytes depend only on the message, the version and the flags.
+    const plain = !v5 || !needsProperties(delivery, this.outboundAliasMaximum);
+    const form = plain && packetId === undefined ? this.protocolVersion * 2 + (delivery.retain ? 1 : 0) : -1;
+    const slot = form >= 0 ? lastEncoding[form] : undefined;
+    let bytes = slot?.message === message ? slot.bytes : undefined;
+    if (!bytes && plain) {
       bytes = encodePublish(
         message.topic,
         message.payload,
@@ -583,11 +575,11 @@ export class Connection implements SessionLink {
       }
       bytes = encodePacket(packet, this.protocolVersion);
     }
-    if (cacheKey && slot?.bytes !== bytes) {
+    if (form >= 0 && slot?.bytes !== bytes) {
       if (slot) {
         slot.message = message;
         slot.bytes = bytes;
-      } else lastEncoding.set(cacheKey, { message, bytes });
+      } else lastEncoding[form] = { message, bytes };
     }
     if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
     if (this.core.tracingPackets)
@@ -676,10 +668,6 @@ export class Connection implements SessionLink {
   }
 }
 
-/** The PUBLISH a delivery becomes, before per-connection v5 properties. */
-const SHARED: Record<number, string> = { 3: '30', 4: '40', 5: '50' };
-const SHARED_RETAIN: Record<number, string> = { 3: '31', 4: '41', 5: '51' };
-
 /** Whether a v5 PUBLISH to this client carries properties (else it is encoded without mqtt-packet). */
 function needsProperties(delivery: Delivery, outboundAliasMaximum: number): boolean {
   return (
@@ -689,6 +677,7 @@ function needsProperties(delivery: Delivery, outboundAliasMaximum: number): bool
   );
 }
 
+/** The PUBLISH a delivery becomes, before per-connection v5 properties. */
 function publishPacket(
   delivery: Delivery,
   packetId: number | undefined,

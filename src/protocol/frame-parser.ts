@@ -22,15 +22,14 @@ interface ParserInternals {
 /**
  * mqtt-packet's parser, shared by every connection: the reader hands it whole frames only, so it
  * holds no state between calls and one instance serves all (each parser is an EventEmitter with a
- * `bl` stream inside, ~1.5 KB that an idle connection need not carry). A frame parsed while another
- * is being parsed (a packet handler reading more input synchronously) gets a parser of its own.
+ * `bl` stream inside, ~1.5 KB that an idle connection need not carry). Packets are handed on only
+ * after parse() returns, so no handler can run while the parser is busy.
  */
 class FrameParser {
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
   private readonly internals = this.parser as unknown as ParserInternals;
   private result: FrameResult | undefined;
   private badString = false;
-  busy = false;
 
   constructor() {
     const p = this.internals;
@@ -58,7 +57,6 @@ class FrameParser {
 
   parse(frame: Buffer, protocolVersion: number): FrameResult {
     const p = this.internals;
-    this.busy = true;
     this.result = undefined;
     this.badString = false;
     // Parsing a CONNECT replaces the settings with the packet: set the version for every frame.
@@ -66,7 +64,6 @@ class FrameParser {
     try {
       this.parser.parse(frame);
     } finally {
-      this.busy = false;
       // A frame is whole, so a clean parse leaves nothing behind; anything else starts afresh.
       // (_resetState leaves the read position behind: it is reset here too.)
       if (p.error || p._list.length > 0 || p._stateCounter !== 0) {
@@ -91,5 +88,5 @@ const shared = new FrameParser();
 
 /** Parses one whole MQTT frame with mqtt-packet. */
 export function parseFrame(frame: Buffer, protocolVersion: number): FrameResult {
-  return (shared.busy ? new FrameParser() : shared).parse(frame, protocolVersion);
+  return shared.parse(frame, protocolVersion);
 }

@@ -19,6 +19,28 @@ async function subscriber(filter: string, qos: 0 | 1 | 2, connect: Record<string
 }
 
 describe('PUBLISH at QoS 0, 1 and 2', () => {
+  it('one QoS 0 message reaches 3.1, 3.1.1 and v5 subscribers, with and without Retain As Published, each in its own encoding', async () => {
+    const subs = [
+      await subscriber('mix/#', 0, { protocolVersion: 3, protocolId: 'MQIsdp' }),
+      await subscriber('mix/#', 0, { protocolVersion: 4 }),
+      await subscriber('mix/#', 0, { protocolVersion: 5 }),
+    ];
+    const { client: rap } = await RawClient.connected(b.port, { protocolVersion: 5 });
+    rap.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mix/#', qos: 0, rap: true }] });
+    await rap.next('suback');
+    const { client: pub } = await RawClient.connected(b.port);
+    for (const [i, retain] of [false, true, false].entries())
+      pub.send({ cmd: 'publish', topic: `mix/${i}`, payload: `m${i}`, qos: 0, retain });
+    for (const [i, retain] of [false, true, false].entries()) {
+      for (const { client } of subs) {
+        const got = (await client.next('publish')) as IPublishPacket;
+        expect([got.topic, got.payload.toString(), got.retain]).toEqual([`mix/${i}`, `m${i}`, false]);
+      }
+      const got = (await rap.next('publish')) as IPublishPacket;
+      expect([got.topic, got.payload.toString(), got.retain]).toEqual([`mix/${i}`, `m${i}`, retain]);
+    }
+  });
+
   it('[MQTT-3.3.4-1] QoS 1: PUBACK to the publisher, PUBLISH with a packet id to the subscriber', async () => {
     const { client: sub } = await subscriber('output', 1);
     const { client: pub } = await RawClient.connected(b.port);
