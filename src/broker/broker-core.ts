@@ -103,16 +103,52 @@ export class BrokerCore {
     store.afterDurable((err) => ack(err !== undefined));
   }
 
-  /** Rebuilds retained messages and offline sessions from persistence; their timers keep counting. */
+  /**
+   * Calls back once everything written so far is durable, however many retries that takes: for
+   * acknowledgements of state already applied (PUBCOMP, SUBACK, UNSUBACK), which go out late rather
+   * than ahead of the disk.
+   */
+  whenCommitted(ack: () => void): void {
+    const store = this.options.persistence;
+    if (!store) return ack();
+    store.whenCommitted(ack);
+  }
+
+  private savedCounters = '';
+
+  /** Writes the counters that outlive restarts when they changed (called every second and at close). */
+  saveCounters(): void {
+    const store = this.options.persistence;
+    if (!store) return;
+    const s = this.stats;
+    const counters = { dropped: s.publishDropped, expired: s.publishExpired, refused: s.publishRefused };
+    const key = `${counters.dropped} ${counters.expired} ${counters.refused}`;
+    if (key === this.savedCounters) return;
+    this.savedCounters = key;
+    store.saveCounters(counters);
+  }
+
+  /**
+   * Rebuilds retained messages and offline sessions from persistence; their timers keep counting.
+   * A session whose record still has a will without a due time was online when the broker stopped or
+   * crashed: its connection is gone, so its will is due now (after its delay, unless the client comes
+   * back first). A session that was to end with its connection ends now: its held QoS 2 messages,
+   * acknowledged with PUBREC, are routed (their client can never release them), then its will.
+   */
   restore(): void {
     const store = this.options.persistence;
     if (!store) return;
     // Only the head of each offline queue is read; the rest is paged in as the client drains it.
     const queueWindow = this.options.queueWindow;
-    const { retained, sessions } = store.load(queueWindow);
+    const { retained, sessions, counters } = store.load(queueWindow);
+    this.stats.publishDropped = counters.dropped ?? 0;
+    this.stats.publishExpired = counters.expired ?? 0;
+    this.stats.publishRefused = counters.refused ?? 0;
+    this.savedCounters = `${this.stats.publishDropped} ${this.stats.publishExpired} ${this.stats.publishRefused}`;
     for (const m of retained) this.retained.put(m);
     this.stats.retainedChanged(this.retained.size);
     const now = Date.now();
+    const restored: Session[] = [];
     for (const stored of sessions) {
       const r = stored.record;
       const session = this.newSession(r.clientId);
@@ -120,9 +156,11 @@ export class BrokerCore {
       session.username = r.username;
       session.listener = r.listener;
       session.expiryInterval = r.expiryInterval;
-      // A will belongs to its connection; only a delayed will already counting down survives.
-      session.will = r.willDueAt !== undefined ? r.will : undefined;
-      session.willDueAt = r.willDueAt;
+      session.will = r.will;
+      session.willDueAt =
+        r.will === undefined
+          ? undefined
+          : (r.willDueAt ?? now + Math.min(r.will.delaySeconds, r.expiryInterval) * 1000);
       session.expiresAt =
         r.expiresAt ?? (r.expiryInterval === NEVER_EXPIRES ? undefined : now + r.expiryInterval * 1000);
       for (const { filter, options } of stored.subscriptions) {
@@ -132,13 +170,25 @@ export class BrokerCore {
       session.restore(
         stored.inflight.map((i) => [i.packetId, { delivery: i.delivery, state: i.state }]),
         stored.queued.map((q) => ({ delivery: q.delivery, seq: q.seq })),
-        stored.inboundQos2,
+        stored.inboundQos2.map((i) => [i.packetId, i.message]),
         stored.queuedCount - stored.queued.length,
       );
-      session.journal = store;
-      this.scheduleSessionTimer(session);
+      if (r.expiryInterval > 0) session.journal = store;
+      else session.recorder = store;
+      session.recorded = true;
+      restored.push(session);
     }
     this.stats.subscriptionsChanged(this.tree.size);
+    // Every session is back before anything is routed, so restored subscribers get what is published.
+    for (const session of restored) {
+      if (session.expiryInterval === 0) {
+        for (const [packetId, message] of [...session.inboundQos2]) {
+          session.releaseInboundQos2(packetId);
+          if (message) this.accept(message, undefined);
+        }
+      }
+      this.onSessionTimer(session);
+    }
   }
 
   private newSession(clientId: string): Session {
@@ -172,9 +222,13 @@ export class BrokerCore {
     }, delay);
   }
 
-  /** Writes a persistent session's record (expiry, will, deadlines) to the store. */
+  /**
+   * Writes a session's record (expiry, will, deadlines) to the store: every persistent session, and a
+   * session that ends with its connection while it has a will to keep across a crash.
+   */
   private saveRecord(session: Session): void {
-    if (!session.journal) return;
+    if (!session.journal && !(session.recorder && (session.will || session.recorded))) return;
+    session.recorded = true;
     this.options.persistence?.saveSession({
       clientId: session.clientId,
       protocolVersion: session.protocolVersion,
@@ -196,6 +250,11 @@ export class BrokerCore {
     expiryInterval: number,
     will: Will | undefined,
   ): { session: Session; sessionPresent: boolean } {
+    const previous = this.sessions.get(clientId);
+    // A client resuming its session over a new connection is not gone: the old connection's will is
+    // discarded, as mosquitto does (a will on every takeover would flicker a board's status to offline).
+    if (previous && !cleanStart && previous.expiryInterval > 0 && this.connections.has(clientId))
+      previous.will = undefined;
     // [MQTT-3.1.4-3]: a second connection with the same id takes over; the first is told 0x8E and closed.
     this.connections.get(clientId)?.disconnect('taken-over', ReasonCode.SessionTakenOver);
     let session = this.sessions.get(clientId);
@@ -223,10 +282,22 @@ export class BrokerCore {
     if (store && expiryInterval > 0) {
       // Only sessions that outlive their connection are worth keeping.
       session.journal = store;
+      session.recorder = undefined;
       this.saveRecord(session);
-    } else if (session.journal) {
-      session.dropJournal(); // its queue moves into memory before the stored copy goes
-      store?.deleteSession(clientId);
+    } else if (store) {
+      if (session.journal) {
+        session.dropJournal(); // its queue moves into memory before the stored copy goes
+        store.deleteSession(clientId);
+        session.recorded = false;
+        // Held QoS 2 messages still await their PUBREL: keep them on disk.
+        for (const [packetId, message] of session.inboundQos2) {
+          store.saveInboundQos2(clientId, packetId, message);
+          session.recorded = true;
+        }
+      }
+      session.recorder = store;
+      // A will survives a crash of the broker (published after the restart), so it is written now.
+      this.saveRecord(session);
     }
     return { session, sessionPresent };
   }
@@ -245,9 +316,9 @@ export class BrokerCore {
     this.events.emit('client-disconnect', connection.info!, reason);
     const now = Date.now();
     if (reason === 'server-shutting-down') {
-      // The session's expiry starts counting now, across the restart.
+      // The session's expiry starts counting now, across the restart. Its will is kept: the client
+      // lost its connection, so the restarted broker sends it unless the client is back in time.
       if (session.expiryInterval !== NEVER_EXPIRES) session.expiresAt = now + session.expiryInterval * 1000;
-      session.will = undefined;
       this.saveRecord(session);
       return;
     }
@@ -321,9 +392,10 @@ export class BrokerCore {
     }
     for (const filter of session.subscriptions.keys()) this.removeFromTree(session.clientId, filter);
     session.subscriptions.clear();
-    if (session.journal) {
+    if (session.journal || session.recorded) {
       this.options.persistence?.deleteSession(session.clientId);
       session.journal = undefined;
+      session.recorded = false;
     }
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }

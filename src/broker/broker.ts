@@ -26,12 +26,18 @@ export class Broker {
   private readonly sys: SysTopics;
   private readonly live = new Set<Connection>();
   private closed = false;
+  private readonly countersTimer: NodeJS.Timeout | undefined;
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.core = new BrokerCore(options);
     this.core.restore();
     this.sys = new SysTopics(this.core);
     this.sys.start(this.core.options.sysInterval);
+    if (this.core.options.persistence) {
+      // The dropped/expired/refused counts survive restarts; a crash loses at most the last second.
+      this.countersTimer = setInterval(() => this.core.saveCounters(), 1000);
+      this.countersTimer.unref();
+    }
   }
 
   get options(): Readonly<BrokerOptions> {
@@ -115,6 +121,8 @@ export class Broker {
     this.sys.stop();
     for (const c of [...this.live]) c.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
     this.live.clear();
+    clearInterval(this.countersTimer);
+    this.core.saveCounters();
     this.core.options.persistence?.close();
   }
 }

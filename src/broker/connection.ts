@@ -396,9 +396,11 @@ export class Connection implements SessionLink {
     const qos = packet.qos as QoS;
     const packetId = packet.messageId;
 
-    if (qos === 2 && packetId !== undefined && this.session!.inboundQos2.has(packetId)) {
-      // A resent QoS 2 PUBLISH: it was routed the first time; only repeat the PUBREC [MQTT-4.3.3-9].
-      this.sendAck('pubrec', packetId, 0);
+    const session = this.session!;
+    if (qos === 2 && session.inboundQos2.has(packetId!)) {
+      // A resent QoS 2 PUBLISH for an id still held: the message is kept already and is routed at
+      // PUBREL [MQTT-4.3.3-9]; repeat the PUBREC, but not ahead of the disk.
+      this.ackWhenDurable('pubrec', packetId!, session.inboundQos2.get(packetId!));
       return;
     }
 
@@ -412,9 +414,10 @@ export class Connection implements SessionLink {
 
     if (refusal !== undefined) {
       this.core.stats.publishDropped++;
+      this.core.stats.publishRefused++;
       // 3.1.1 has no way to say no: the message is acknowledged and silently dropped.
       if (qos > 0) this.sendAck(qos === 1 ? 'puback' : 'pubrec', packetId!, v5 ? refusal : 0);
-      if (qos === 2 && !v5) this.session!.holdInboundQos2(packetId!);
+      if (qos === 2 && !v5) session.holdInboundQos2(packetId!, undefined);
       return;
     }
 
@@ -425,23 +428,35 @@ export class Connection implements SessionLink {
       packet.retain,
       v5 ? forwardedProperties(props) : undefined,
     );
-    if (qos === 2) this.session!.holdInboundQos2(packetId!);
     if (qos === 0) {
       this.core.accept(message, this);
       return;
     }
     const cmd = qos === 1 ? 'puback' : 'pubrec';
-    if (!this.core.options.persistence) {
-      this.core.accept(message, this);
+    const store = this.core.options.persistence;
+    if (!store) {
+      if (qos === 2) session.holdInboundQos2(packetId!, message);
+      else this.core.accept(message, this);
       this.sendAck(cmd, packetId!, 0);
       return;
     }
     // Acknowledged only once safe; if the store cannot keep it, say so rather than pretend [issue 4].
     this.publisherAcks ??= new PublisherAcks((ack) => this.sendPublisherAck(ack));
     const acks = this.publisherAcks;
+    if (store.failing) {
+      // The disk is refusing writes: refuse before routing, so a refused message reaches nobody.
+      acks.settle(acks.add(cmd, packetId!), true);
+      return;
+    }
+    if (qos === 2) {
+      // Held (with its message) until PUBREL; PUBREC once both are durable.
+      session.holdInboundQos2(packetId!, message);
+      this.ackWhenDurable('pubrec', packetId!, message);
+      return;
+    }
     const ack = acks.add(cmd, packetId!);
     const tracker = new DeliveryTracker();
-    if (qos === 2 || message.retain) tracker.needsCommit();
+    if (message.retain) tracker.needsCommit();
     this.core.accept(message, this, tracker);
     tracker.whenSafe(
       (done) => this.core.whenDurable(done),
@@ -449,20 +464,50 @@ export class Connection implements SessionLink {
     );
   }
 
+  /**
+   * Sends PUBREC for a held QoS 2 id once everything written so far is durable. If the store fails,
+   * the id is released with its message (never routed), so the client may send it again or reuse the id.
+   */
+  private ackWhenDurable(cmd: 'pubrec', packetId: number, message: Message | undefined): void {
+    const session = this.session!;
+    if (!this.core.options.persistence) return this.sendAck(cmd, packetId, 0);
+    this.publisherAcks ??= new PublisherAcks((ack) => this.sendPublisherAck(ack));
+    const acks = this.publisherAcks;
+    const ack = acks.add(cmd, packetId);
+    this.core.whenDurable((failed) => {
+      if (failed) {
+        if (session.inboundQos2.has(packetId) && session.inboundQos2.get(packetId) === message)
+          session.releaseInboundQos2(packetId);
+      }
+      acks.settle(ack, failed);
+    });
+  }
+
   private sendPublisherAck(ack: PendingAck): void {
     if (ack.outcome === 'safe') return this.sendAck(ack.cmd, ack.packetId, 0);
+    this.core.stats.publishRefused++;
     if (this.protocolVersion === 5) return this.sendAck(ack.cmd, ack.packetId, ReasonCode.QuotaExceeded);
     // 3.1.1 has no refusal: no acknowledgement, and the client will resend after reconnecting.
-    this.terminate('socket-error');
+    this.terminate('store-failing');
   }
 
   private onPubrel(packetId: number): void {
-    this.session!.releaseInboundQos2(packetId);
+    const session = this.session!;
+    const store = this.core.options.persistence;
+    if (store?.failing && session.inboundQos2.get(packetId) !== undefined) {
+      // Routing now could not be made durable: keep the message held and end the connection; the
+      // client resends PUBREL when it reconnects [MQTT-4.4.0-1].
+      return this.disconnect('store-failing', ReasonCode.QuotaExceeded);
+    }
+    // The message is routed now: its deliveries and the id's release are written in one commit, so a
+    // crash leaves either the held message (the client resends PUBREL) or all of its deliveries.
+    const message = session.releaseInboundQos2(packetId);
+    if (message) this.core.accept(message, this);
     // An unknown id is a PUBREL repeated after a reconnect (we released it, then lost the connection
     // before PUBCOMP went out): answer success, as mosquitto does, so the client does not report a
-    // failure for a message that was delivered. PUBCOMP waits until the release is durable, or a
-    // restarted broker still holding the id would drop the client's next message with that id.
-    this.core.whenDurable(() => this.sendAck('pubcomp', packetId, 0));
+    // failure for a message that was delivered. PUBCOMP waits until the release is durable, through
+    // failed writes and their retries: it must never promise what the disk does not have.
+    this.core.whenCommitted(() => this.sendAck('pubcomp', packetId, 0));
   }
 
   private onSubscribe(packet: ISubscribePacket): void {
@@ -472,8 +517,8 @@ export class Connection implements SessionLink {
     const subscriptionId = packet.properties?.subscriptionIdentifier as number | undefined;
     const result = this.core.subscribe(this, packet.subscriptions, subscriptionId);
     if (result === 'protocol-error') return this.disconnect('protocol-error', ReasonCode.ProtocolError);
-    // A persistent session's SUBACK waits until the subscription is on disk.
-    this.core.whenDurable(() => {
+    // A persistent session's SUBACK waits until the subscription is on disk (through failed writes).
+    this.core.whenCommitted(() => {
       this.send({ cmd: 'suback', messageId: packet.messageId, granted: result.granted });
       result.afterAck();
     });
@@ -490,7 +535,8 @@ export class Connection implements SessionLink {
     const codes = this.core.unsubscribe(this, packet.unsubscriptions);
     const unsuback: Record<string, unknown> = { cmd: 'unsuback', messageId: packet.messageId };
     if (this.protocolVersion === 5) unsuback.granted = codes;
-    this.send(unsuback);
+    // Not ahead of the disk: a crash must not bring back a subscription the client saw removed.
+    this.core.whenCommitted(() => this.send(unsuback));
   }
 
   private onDisconnect(packet: IDisconnectPacket): void {

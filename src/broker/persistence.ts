@@ -35,11 +35,20 @@ export interface StoredQueued {
   delivery: Delivery;
 }
 
+/**
+ * An inbound QoS 2 packet id held until the client's PUBREL, with the message to route then (absent
+ * when there is nothing to route: refused, or already routed by a version that routed on arrival).
+ */
+export interface StoredInboundQos2 {
+  packetId: number;
+  message: Message | undefined;
+}
+
 export interface StoredSession {
   record: SessionRecord;
   subscriptions: { filter: string; options: SubscriptionOptions }[];
   inflight: StoredInflight[];
-  inboundQos2: number[];
+  inboundQos2: StoredInboundQos2[];
   /** The head of the offline queue, in seq order: all of it, or the first `queueLimit` rows asked of load(). */
   queued: StoredQueued[];
   /** Rows in the whole offline queue (`queued` may hold only the first of them). */
@@ -60,7 +69,12 @@ export interface Persistence {
    * `queueLimit`, each session's `queued` holds only the first `queueLimit` rows; the rest stay on disk
    * for readQueue (a long offline queue is not read into memory).
    */
-  load(queueLimit?: number): { retained: Message[]; sessions: StoredSession[] };
+  load(queueLimit?: number): {
+    retained: Message[];
+    sessions: StoredSession[];
+    /** Broker counters that outlive restarts (saveCounters). */
+    counters: Record<string, number>;
+  };
 
   saveRetained(message: Message): void;
   deleteRetained(topic: string): void;
@@ -84,15 +98,31 @@ export interface Persistence {
   saveInflight(clientId: string, entry: StoredInflight): void;
   deleteInflight(clientId: string, packetId: number): void;
 
-  saveInboundQos2(clientId: string, packetId: number): void;
+  /** Holds an inbound QoS 2 id, with the message to route at PUBREL (see StoredInboundQos2). */
+  saveInboundQos2(clientId: string, packetId: number, message?: Message): void;
   deleteInboundQos2(clientId: string, packetId: number): void;
+
+  /** Broker counters that outlive restarts (the dropped-messages count). */
+  saveCounters(counters: Record<string, number>): void;
 
   /**
    * Calls `done` once every write made so far is durable under the policy. `done(err)` with an error
    * (disk full, I/O error) means those writes are not safe: the broker refuses the message instead of
-   * acknowledging it.
+   * acknowledging it. While writes are failing, `done(err)` comes at once.
    */
   afterDurable(done: (err?: Error) => void): void;
+
+  /**
+   * Calls `done` once every write made so far is durable, waiting through failed commits and their
+   * retries (never called after close). For acknowledgements of state already applied in memory.
+   */
+  whenCommitted(done: () => void): void;
+
+  /** True while writes are failing (they are kept and retried): QoS 1/2 publishes are refused at once. */
+  readonly failing: boolean;
+
+  /** Commits that failed so far (each retry counts), for $SYS. */
+  stats(): { failedTransactions: number };
 
   /** Flushes everything pending and closes. */
   close(): void;

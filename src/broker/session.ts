@@ -19,6 +19,8 @@ export interface InflightEntry {
    * acknowledges (the row is then never written) or when the written row is durable.
    */
   tracker?: DeliveryTracker;
+  /** A QoS 2 PUBLISH waiting for its row to be durable before it is first sent. */
+  unsent?: boolean;
 }
 
 /** What a session needs from the live connection it is attached to. */
@@ -54,9 +56,10 @@ export interface SessionJournal {
   readQueue(clientId: string, afterSeq: number, limit: number): { seq: number; delivery: Delivery }[];
   saveInflight(clientId: string, entry: { packetId: number; delivery: Delivery; state: InflightState }): void;
   deleteInflight(clientId: string, packetId: number): void;
-  saveInboundQos2(clientId: string, packetId: number): void;
+  saveInboundQos2(clientId: string, packetId: number, message?: Message): void;
   deleteInboundQos2(clientId: string, packetId: number): void;
   afterDurable(done: (err?: Error) => void): void;
+  whenCommitted(done: () => void): void;
 }
 
 export interface QueuedDelivery {
@@ -90,8 +93,13 @@ export class Session {
   queuedOnDisk = 0;
   /** The last journal seq brought into `queue`: rows after it are paged in from the journal. */
   private pagedSeq = 0;
-  /** Inbound QoS 2 packet ids received but not yet released, so a resent PUBLISH is not routed twice. */
-  readonly inboundQos2 = new Set<number>();
+  /**
+   * Inbound QoS 2 packet ids received but not yet released, with the message routed at PUBREL
+   * (undefined: nothing to route, e.g. refused). Holding the message until PUBREL (the spec's method A,
+   * as mosquitto does) means a refused or undurable message is never delivered, and the id, the
+   * message and later its deliveries are each durable together (issue 8, holes 1 and 2).
+   */
+  readonly inboundQos2 = new Map<number, Message | undefined>();
   link: SessionLink | undefined;
   /** Username of the last connection, for ACL checks while the client is offline. */
   username: string | undefined;
@@ -106,6 +114,13 @@ export class Session {
   willDueAt: number | undefined;
   /** Set while the session outlives its connection (expiry > 0) and the broker has persistence. */
   journal: SessionJournal | undefined;
+  /**
+   * Where a session that ends with its connection keeps its inbound QoS 2 messages and its will, so a
+   * crash neither loses an acknowledged message nor forgets the will (set with persistence).
+   */
+  recorder: SessionJournal | undefined;
+  /** True once the store holds a row for this session (its record, or inbound QoS 2 state). */
+  recorded = false;
   private nextPacketId = 1;
   /** In-flight entries sent without their row (see DeliveryTracker), in the order they were sent. */
   private unwritten: { packetId: number; entry: InflightEntry; sentAt: number }[] = [];
@@ -118,23 +133,28 @@ export class Session {
     public protocolVersion: 3 | 4 | 5 = 4,
   ) {}
 
-  /** An inbound QoS 2 message was routed; its id is held until PUBREL [MQTT-4.3.3-9]. */
-  holdInboundQos2(packetId: number): void {
-    this.inboundQos2.add(packetId);
-    this.journal?.saveInboundQos2(this.clientId, packetId);
+  /** An inbound QoS 2 message arrived: its id (and the message, routed at PUBREL) is held [MQTT-4.3.3-9]. */
+  holdInboundQos2(packetId: number, message: Message | undefined): void {
+    this.inboundQos2.set(packetId, message);
+    const store = this.journal ?? this.recorder;
+    if (!store) return;
+    store.saveInboundQos2(this.clientId, packetId, message);
+    this.recorded = true;
   }
 
-  releaseInboundQos2(packetId: number): boolean {
-    if (!this.inboundQos2.delete(packetId)) return false;
-    this.journal?.deleteInboundQos2(this.clientId, packetId);
-    return true;
+  /** PUBREL (or a refusal): the id is free again; returns the message to route, if any. */
+  releaseInboundQos2(packetId: number): Message | undefined {
+    const message = this.inboundQos2.get(packetId);
+    if (!this.inboundQos2.delete(packetId)) return undefined;
+    (this.journal ?? this.recorder)?.deleteInboundQos2(this.clientId, packetId);
+    return message;
   }
 
   /** Restores state read back from persistence at start (the session is offline). */
   restore(
     inflight: Iterable<[number, InflightEntry]>,
     queued: Iterable<QueuedDelivery>,
-    inboundQos2: Iterable<number>,
+    inboundQos2: Iterable<[number, Message | undefined]>,
     /** Queued rows left in the journal after `queued` (they are paged in later). */
     queuedOnDisk = 0,
   ): void {
@@ -147,7 +167,7 @@ export class Session {
       if (q.seq !== undefined && q.seq > this.pagedSeq) this.pagedSeq = q.seq;
     }
     this.queuedOnDisk = queuedOnDisk;
-    for (const id of inboundQos2) this.inboundQos2.add(id);
+    for (const [id, message] of inboundQos2) this.inboundQos2.set(id, message);
   }
 
   get online(): boolean {
@@ -262,6 +282,28 @@ export class Session {
       return;
     }
     const packetId = this.allocatePacketId();
+    const journal = this.journal;
+    if (journal && delivery.qos === 2) {
+      // A QoS 2 PUBLISH goes out only once its in-flight row is durable: the client keeps the packet id
+      // until PUBREL, so a broker restarted without the row could give that id to another message,
+      // which the client would take for a resend and drop (exactly once needs the sender's state).
+      const entry: InflightEntry = { delivery, state: 'awaiting-pubrec', unsent: true };
+      this.inflight.set(packetId, entry);
+      this.writeUnwritten(Number.POSITIVE_INFINITY);
+      journal.saveInflight(this.clientId, { packetId, delivery, state: entry.state });
+      tracker?.needsCommit();
+      journal.whenCommitted(() => {
+        const current = this.link;
+        if (this.inflight.get(packetId) !== entry || !entry.unsent || !current) return;
+        entry.unsent = false;
+        // (Offline by now: attach() resends it with DUP.) Too big for the client: discarded [MQTT-3.1.2-25].
+        if (!current.sendPublish(delivery, packetId, false)) {
+          this.counters.onDropped('too-large', delivery);
+          this.acknowledge(packetId, Date.now());
+        }
+      });
+      return;
+    }
     if (!link.sendPublish(delivery, packetId, false)) {
       // [MQTT-3.1.2-25]: a message too big for the client is discarded as if it had been delivered.
       this.counters.onDropped('too-large', delivery);
@@ -270,7 +312,6 @@ export class Session {
     const state: InflightState = delivery.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec';
     const entry: InflightEntry = { delivery, state };
     this.inflight.set(packetId, entry);
-    const journal = this.journal;
     if (!journal) return;
     if (tracker && delivery.qos === 1) {
       // The row waits: the client's PUBACK will most likely come first and make it unnecessary.
@@ -368,6 +409,7 @@ export class Session {
     this.link = link;
     this.expiresAt = undefined;
     for (const [packetId, entry] of this.inflight) {
+      if (entry.unsent) continue; // sent (first time) once its row is durable
       if (entry.state === 'awaiting-pubcomp') link.sendPubrel(packetId);
       else link.sendPublish(entry.delivery, packetId, true);
     }

@@ -11,6 +11,8 @@ export class BrokerStats {
   /** Messages a client did not get: queue full, expired, too large for it, refused by ACL or size. */
   publishDropped = 0;
   publishExpired = 0;
+  /** QoS 1/2 publishes refused (v5 reason code, or a closed 3.1.1 connection): ACL, size, store failing. */
+  publishRefused = 0;
   clientsConnected = 0;
   clientsMaximum = 0;
   retainedCount = 0;

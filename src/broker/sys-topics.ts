@@ -43,6 +43,10 @@ export class SysTopics {
       '$SYS/broker/retained messages/count': String(this.core.retained.size),
       '$SYS/broker/subscriptions/count': String(this.core.subscriptionCount()),
       '$SYS/broker/store/messages/count': String(queuedCount(this.core)),
+      // Ours (mosquitto has no equivalent): refusals and the store's health, so a full disk shows.
+      '$SYS/broker/publish/messages/refused': String(s.publishRefused),
+      '$SYS/broker/publish/messages/expired': String(s.publishExpired),
+      ...storeValues(this.core),
     };
   }
 
@@ -54,6 +58,15 @@ export class SysTopics {
       this.core.accept(this.core.makeMessage(topic, Buffer.from(value), 0, true, undefined), undefined);
     }
   }
+}
+
+function storeValues(core: BrokerCore): Record<string, string> {
+  const store = core.options.persistence;
+  if (!store) return {};
+  return {
+    '$SYS/broker/store/writes/failed': String(store.stats().failedTransactions),
+    '$SYS/broker/store/state': store.failing ? 'failing' : 'ok',
+  };
 }
 
 function queuedCount(core: BrokerCore): number {

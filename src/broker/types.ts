@@ -69,6 +69,8 @@ export type DisconnectReason =
   | 'not-authorized'
   | 'slow-consumer'
   | 'server-shutting-down'
+  /** The store could not keep a QoS 1/2 message and the protocol (3.1.1) has no way to refuse it. */
+  | 'store-failing'
   | 'socket-error';
 
 export interface BrokerEvents {

@@ -88,6 +88,25 @@ export const migrations: readonly Migration[] = [
       db.exec('ALTER TABLE sessions ADD COLUMN listener TEXT');
     },
   },
+  {
+    version: 3,
+    description:
+      'inbound QoS 2 messages held until PUBREL (routed then, with their deliveries, in one commit); broker counters',
+    up(db) {
+      // Rows from version 2 have no message: they were routed on arrival, and PUBREL only releases the id.
+      db.exec(`
+        ALTER TABLE inbound_qos2 ADD COLUMN topic TEXT;
+        ALTER TABLE inbound_qos2 ADD COLUMN payload BLOB;
+        ALTER TABLE inbound_qos2 ADD COLUMN retain INTEGER;
+        ALTER TABLE inbound_qos2 ADD COLUMN properties TEXT;
+        ALTER TABLE inbound_qos2 ADD COLUMN received_at INTEGER;
+        CREATE TABLE counters (
+          name   TEXT PRIMARY KEY,
+          value  INTEGER NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

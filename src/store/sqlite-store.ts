@@ -1,5 +1,5 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
   DurabilityPolicy,
@@ -48,19 +48,35 @@ export interface SqliteStoreOptions {
   onCorrupt?: 'fail' | 'move-aside';
   /** A batch this large is committed at the next turn of the event loop instead of waiting. Default 1000. */
   maxBatchOps?: number;
-  /** Every failed commit, also the ones no afterDurable callback hears of (periodic mode, close). */
+  /**
+   * The store started failing to write (or the reason changed): called once per episode, not per retry.
+   * Writes are kept and retried every second; nothing is acknowledged until they commit.
+   */
   onError?: (err: MothershipError) => void;
+  /** Writes succeed again after a failure episode that lasted `failedForMs`. */
+  onRecovered?: (failedForMs: number) => void;
   /** Run `PRAGMA quick_check` at open (reads the whole file once). Default true. */
   integrityCheck?: boolean;
   /** Schema migrations; tests pass a longer list. Default: src/store/migrations.ts. */
   migrations?: readonly Migration[];
+  /**
+   * The last sentence of the damaged-database message: how the caller's user recovers. Default names
+   * the library option; `mothership up` names its --recover flag.
+   */
+  recoverHint?: string;
 }
+
+const DEFAULT_RECOVER_HINT =
+  "Open it with onCorrupt: 'move-aside' to move it aside (nothing is deleted) and start with an empty " +
+  'database; see docs/persistence.md.';
 
 export interface SqliteStoreStats {
   /** Transactions committed. */
   transactions: number;
-  /** Transactions that failed and were rolled back. */
+  /** Transactions that failed and were rolled back (each retry counts). */
   failedTransactions: number;
+  /** Episodes of failing writes (from the first failure to the next success). */
+  failureEpisodes: number;
   /** Write operations committed. */
   opsCommitted: number;
   /** Write operations recorded but not yet committed. */
@@ -90,9 +106,11 @@ type Callback = (err?: Error) => void;
  * into a pending batch; a batch is committed as one transaction. When a batch is committed depends on
  * the DurabilityPolicy (see docs/persistence.md).
  *
- * A batch that fails for lack of space or an I/O error is rolled back, its afterDurable callbacks get
- * STORE_FULL, and its operations stay at the head of the pending batch, retried with the next commit:
- * the file never skips a write the broker made, so it stays consistent with the broker's memory.
+ * A batch that fails (no space, an I/O error, anything else) is rolled back, its afterDurable callbacks
+ * get the error, and its operations stay at the head of the pending batch, retried every second: the
+ * file never skips a write the broker made, so it catches up with the broker's memory (issue 8, hole 4).
+ * While writes fail, afterDurable answers with the error at once (the broker acknowledges nothing) and
+ * whenCommitted waits for the retry that succeeds.
  */
 export class SqliteStore implements Persistence {
   /** Absolute or relative path of the database file. */
@@ -104,6 +122,10 @@ export class SqliteStore implements Persistence {
   private readonly db: Database.Database;
   private readonly maxBatchOps: number;
   private readonly onError: ((err: MothershipError) => void) | undefined;
+  private readonly onRecovered: ((failedForMs: number) => void) | undefined;
+  /** Callbacks that wait for a successful commit however many retries it takes (whenCommitted). */
+  private patient: (() => void)[] = [];
+  private failingSince = 0;
   private readonly commitOps: (ops: Op[]) => void;
   private readonly st: ReturnType<typeof prepareStatements>;
 
@@ -140,7 +162,7 @@ export class SqliteStore implements Persistence {
 
   private readonly seqs = new Map<string, number>();
   private nextOrd: number;
-  private readonly counters = { transactions: 0, failedTransactions: 0, opsCommitted: 0 };
+  private readonly counters = { transactions: 0, failedTransactions: 0, failureEpisodes: 0, opsCommitted: 0 };
 
   /** Use openSqliteStore(). */
   constructor(
@@ -155,6 +177,7 @@ export class SqliteStore implements Persistence {
     this.policy = options.policy;
     this.maxBatchOps = options.maxBatchOps ?? 1000;
     this.onError = options.onError;
+    this.onRecovered = options.onRecovered;
     this.st = prepareStatements(db);
     this.commitOps = db.transaction((ops: Op[]) => {
       for (const op of ops)
@@ -183,7 +206,11 @@ export class SqliteStore implements Persistence {
 
   // ---- reading ------------------------------------------------------------------------------------
 
-  load(queueLimit?: number): { retained: Message[]; sessions: StoredSession[] } {
+  load(queueLimit?: number): {
+    retained: Message[];
+    sessions: StoredSession[];
+    counters: Record<string, number>;
+  } {
     this.assertOpen();
     const err = this.commitPending();
     if (err) throw err;
@@ -215,10 +242,36 @@ export class SqliteStore implements Persistence {
         delivery: rowToDelivery(r),
       });
     }
-    const inbound = this.db
-      .prepare('SELECT client_id, packet_id FROM inbound_qos2 ORDER BY rowid')
-      .all() as InboundRow[];
-    for (const r of inbound) sessions.get(r.client_id)?.inboundQos2.push(r.packet_id);
+    const inbound = this.db.prepare('SELECT * FROM inbound_qos2 ORDER BY rowid').all() as InboundRow[];
+    for (const r of inbound) {
+      const message =
+        r.topic === null
+          ? undefined
+          : rowToMessage({ ...r, topic: r.topic, received_at: r.received_at ?? 0 }, 2, r.retain ?? 0);
+      let session = sessions.get(r.client_id);
+      if (!session) {
+        // Held by a session that ended with its connection (no record of its own): the broker routes
+        // these at start, since their client can never release them.
+        session = {
+          record: {
+            clientId: r.client_id,
+            protocolVersion: 4,
+            username: undefined,
+            expiryInterval: 0,
+            expiresAt: undefined,
+            will: undefined,
+            willDueAt: undefined,
+          },
+          subscriptions: [],
+          inflight: [],
+          inboundQos2: [],
+          queued: [],
+          queuedCount: 0,
+        };
+        sessions.set(r.client_id, session);
+      }
+      session.inboundQos2.push({ packetId: r.packet_id, message });
+    }
     const counts = this.db.prepare('SELECT client_id, COUNT(*) AS n FROM queue GROUP BY client_id').all() as {
       client_id: string;
       n: number;
@@ -229,7 +282,13 @@ export class SqliteStore implements Persistence {
       s.queuedCount = r.n;
       s.queued = this.readCommittedQueue(r.client_id, 0, queueLimit ?? r.n);
     }
-    return { retained, sessions: [...sessions.values()] };
+    const counters: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT name, value FROM counters').all() as {
+      name: string;
+      value: number;
+    }[])
+      counters[r.name] = r.value;
+    return { retained, sessions: [...sessions.values()], counters };
   }
 
   // ---- writes (recorded in call order, committed per policy) --------------------------------------
@@ -372,8 +431,20 @@ export class SqliteStore implements Persistence {
     return true;
   }
 
-  saveInboundQos2(clientId: string, packetId: number): void {
-    this.record(this.st.saveInboundQos2, [clientId, packetId]);
+  saveInboundQos2(clientId: string, packetId: number, message?: Message): void {
+    this.record(this.st.saveInboundQos2, [
+      clientId,
+      packetId,
+      message?.topic ?? null,
+      message ? toBlob(message.payload) : null,
+      message ? (message.retain ? 1 : 0) : null,
+      message?.properties === undefined ? null : encodeJson(message.properties),
+      message?.receivedAt ?? null,
+    ]);
+  }
+
+  saveCounters(counters: Record<string, number>): void {
+    for (const [name, value] of Object.entries(counters)) this.record(this.st.saveCounter, [name, value]);
   }
 
   deleteInboundQos2(clientId: string, packetId: number): void {
@@ -387,14 +458,18 @@ export class SqliteStore implements Persistence {
       setImmediate(() => done(closedError()));
       return;
     }
+    // While writes fail, nothing new is durable: say so at once rather than after the next retry.
+    // setImmediate, not a microtask: a publisher loop on microtasks alone would starve the timers.
+    const failure = this.lastError;
+    if (failure) {
+      setImmediate(() => done(failure));
+      return;
+    }
     switch (this.policy.mode) {
-      case 'periodic': {
-        // Acknowledge at once, unless the store is failing to write right now. setImmediate, not a
-        // microtask: a publisher loop on microtasks alone would starve the interval timer.
-        const err = this.lastError;
-        setImmediate(() => done(err));
+      case 'periodic':
+        // Acknowledge at once (the policy's promise is weaker: see docs/persistence.md).
+        setImmediate(() => done());
         return;
-      }
       case 'every-message': {
         const err = this.pending.length > 0 ? this.commitPending() : undefined;
         setImmediate(() => done(err));
@@ -410,6 +485,29 @@ export class SqliteStore implements Persistence {
         return;
       }
     }
+  }
+
+  /**
+   * Calls `done` once every write made so far is committed (at once in periodic mode, unless writes
+   * are failing), waiting through failed commits and their retries; never called after close().
+   * For acknowledgements of state the broker has already applied (PUBCOMP, SUBACK, UNSUBACK): they go
+   * out late rather than ahead of the disk.
+   */
+  whenCommitted(done: () => void): void {
+    if (this.closed) return;
+    if (this.lastError === undefined && (this.pending.length === 0 || this.policy.mode === 'periodic')) {
+      setImmediate(done);
+      return;
+    }
+    this.patient.push(done);
+    if (this.lastError !== undefined) return; // the retry timer commits
+    if (this.policy.mode === 'every-message') this.scheduleSoon();
+    else this.scheduleGrouped();
+  }
+
+  /** True while the last commit failed (its writes wait for a retry). */
+  get failing(): boolean {
+    return this.lastError !== undefined;
   }
 
   /**
@@ -430,6 +528,11 @@ export class SqliteStore implements Persistence {
     return { ...this.counters, pendingOps: this.pending.length };
   }
 
+  /** The failure the store is in, if any (its writes are kept and retried). */
+  get writeError(): MothershipError | undefined {
+    return this.lastError;
+  }
+
   /** Commits what is pending, calls waiting callbacks, closes the file. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -442,6 +545,7 @@ export class SqliteStore implements Persistence {
       this.interval = undefined;
       this.closed = true;
       this.pending = [];
+      this.patient = [];
       this.db.close();
     }
   }
@@ -461,7 +565,9 @@ export class SqliteStore implements Persistence {
   }
 
   private schedule(): void {
-    if (this.pending.length >= this.maxBatchOps && this.lastError === undefined) {
+    // While writes fail, only the retry timer commits: a failing commit per write would spin.
+    if (this.lastError !== undefined) return;
+    if (this.pending.length >= this.maxBatchOps) {
       this.scheduleSoon();
       return;
     }
@@ -518,9 +624,12 @@ export class SqliteStore implements Persistence {
     }
   }
 
-  /** One transaction with every pending op. On failure the ops stay pending (when worth retrying). */
+  /** One transaction with every pending op. On failure the ops stay pending, retried every second. */
   private commitPending(): MothershipError | undefined {
-    if (this.pending.length === 0) return undefined;
+    if (this.pending.length === 0) {
+      if (this.patient.length > 0) this.committed();
+      return undefined;
+    }
     const ops = this.pending;
     this.pending = [];
     // Rows in this batch are about to be committed: a later delete must reach the disk.
@@ -531,26 +640,42 @@ export class SqliteStore implements Persistence {
     } catch (cause) {
       this.counters.failedTransactions++;
       const err = writeError(this.file, cause);
-      if (err.code === ErrorCodes.STORE_FULL) {
-        this.pending = ops.concat(this.pending);
-        this.scheduleRetry();
-      }
+      // Never skip a write: memory already reflects it, so the disk must catch up (or the broker stops).
+      this.pending = ops.concat(this.pending);
+      this.scheduleRetry();
+      const previous = this.lastError;
       this.lastError = err;
-      this.onError?.(err);
+      if (!previous) {
+        this.failingSince = Date.now();
+        this.counters.failureEpisodes++;
+      }
+      if (!previous || previous.code !== err.code) this.onError?.(err);
       return err;
     }
     this.counters.transactions++;
     this.counters.opsCommitted += ops.filter((op) => !op.skip).length;
-    this.lastError = undefined;
+    if (this.lastError) {
+      this.lastError = undefined;
+      this.onRecovered?.(Date.now() - this.failingSince);
+    }
+    this.committed();
     return undefined;
+  }
+
+  private committed(): void {
+    const patient = this.patient;
+    this.patient = [];
+    callAll(patient, undefined);
   }
 
   /** After a failed commit, try again in a second even when no new write comes along. */
   private scheduleRetry(): void {
-    if (this.retryTimer || this.policy.mode === 'periodic') return;
+    if (this.retryTimer) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (!this.closed && this.pending.length > 0) this.flush();
+      if (this.closed) return;
+      if (this.pending.length > 0) this.flush();
+      else this.lastError = undefined;
     }, 1000);
     this.retryTimer.unref();
   }
@@ -564,7 +689,7 @@ export class SqliteStore implements Persistence {
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const file = join(options.dir, DB_FILE_NAME);
   try {
-    mkdirSync(options.dir, { recursive: true });
+    makeDirectory(options.dir);
   } catch (cause) {
     throw new MothershipError(
       ErrorCodes.STORE_CORRUPT,
@@ -589,11 +714,28 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const movedTo = moveAside(file);
       return new SqliteStore(openChecked(file, options), file, options, movedTo);
     }
-    throw new MothershipError(ErrorCodes.STORE_CORRUPT, corruptMessage(file, cause, damaged), { cause });
+    throw new MothershipError(ErrorCodes.STORE_CORRUPT, corruptMessage(file, cause, damaged, options), {
+      cause,
+    });
   }
 }
 
 // ---- opening --------------------------------------------------------------------------------------
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync spins forever on a path it can never create
+ * (e.g. under /proc), where this fails at the first level that cannot be made.
+ */
+function makeDirectory(dir: string): void {
+  const path = resolve(dir);
+  if (existsSync(path)) {
+    if (!statSync(path).isDirectory()) throw new Error(`${path} exists and is not a directory`);
+    return;
+  }
+  const parent = dirname(path);
+  if (parent !== path) makeDirectory(parent);
+  mkdirSync(path);
+}
 
 class DamagedError extends Error {
   readonly damaged = true;
@@ -604,9 +746,20 @@ class DamagedError extends Error {
  * WAL into the main file and delete the -wal and -shm, which must not happen to a damaged database.
  */
 function probe(file: string, options: SqliteStoreOptions): void {
-  if (!existsSync(file)) return;
+  const wal = fileSize(`${file}-wal`);
+  if (!existsSync(file)) {
+    // SQLite would start a new database and could fold someone else's log into it, or drop it.
+    if (wal > 0)
+      throw new DamagedError(`the file is missing but ${basename(file)}-wal beside it holds ${wal} bytes`);
+    return;
+  }
   const size = statSync(file).size;
-  if (size === 0) return; // SQLite treats an empty file as an empty database
+  // SQLite would treat an empty file as a new database and delete a -wal beside it: refuse instead.
+  // (Mothership never leaves an empty file itself: a new database is made under another name first.)
+  if (size === 0)
+    throw new DamagedError(
+      wal > 0 ? `the file is empty (0 bytes) but its -wal holds ${wal} bytes` : 'the file is empty (0 bytes)',
+    );
   const header = Buffer.alloc(16);
   const fd = openSync(file, 'r');
   try {
@@ -630,11 +783,37 @@ function probe(file: string, options: SqliteStoreOptions): void {
   }
 }
 
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A new database is made complete under a temporary name and renamed into place, so a crash while
+ * creating it never leaves the empty file that probe() refuses.
+ */
+function createDatabase(file: string, options: SqliteStoreOptions): void {
+  const fresh = `${file}.creating`;
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(fresh + suffix, { force: true });
+  const db = new Database(fresh);
+  try {
+    db.pragma('journal_mode = WAL');
+    migrate(db, options.migrations ?? migrations);
+  } finally {
+    db.close(); // checkpoints and removes the -wal
+  }
+  renameSync(fresh, file);
+}
+
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 function openChecked(file: string, options: SqliteStoreOptions): Database.Database {
   probe(file, options);
-  const db = new Database(file);
+  if (!existsSync(file)) createDatabase(file, options);
+  const db = new Database(file, { fileMustExist: true });
   try {
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`cannot switch ${file} to WAL mode (got ${String(mode)})`);
@@ -658,20 +837,17 @@ function isDamaged(err: unknown): boolean {
   return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
 }
 
-function corruptMessage(file: string, cause: unknown, damaged: boolean): string {
+function corruptMessage(file: string, cause: unknown, damaged: boolean, options: SqliteStoreOptions): string {
   const reason = (cause as Error).message;
   if (!damaged) {
     return (
       `Cannot open the database ${file}: ${reason}. Check that the file and its directory are readable and ` +
-      'writable by this user and the disk is healthy, then start again. The file was not changed.'
+      `writable by this user and the disk is healthy, then start again. The file was not changed. [${ErrorCodes.STORE_CORRUPT}]`
     );
   }
   return (
-    `The database ${file} is damaged (${reason}). The file was not changed. To recover: stop Mothership, ` +
-    `try \`sqlite3 ${file} .recover > salvage.sql\` to save what is readable, then move ${file} (with its ` +
-    '-wal and -shm files, if any) out of the way or restore it from a backup, and start again; an empty ' +
-    "database is created (retained messages and persistent sessions start empty). Opening with onCorrupt: 'move-aside' " +
-    'does the moving automatically.'
+    `The database ${file} is damaged (${reason}); it was not changed. ` +
+    `${options.recoverHint ?? DEFAULT_RECOVER_HINT} [${ErrorCodes.STORE_CORRUPT}]`
   );
 }
 
@@ -679,7 +855,7 @@ function moveAside(file: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   let target = `${file}.corrupt-${stamp}`;
   for (let n = 1; existsSync(target); n++) target = `${file}.corrupt-${stamp}-${n}`;
-  renameSync(file, target);
+  if (existsSync(file)) renameSync(file, target);
   for (const suffix of ['-wal', '-shm', '-journal']) {
     if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
   }
@@ -706,8 +882,8 @@ function writeError(file: string, cause: unknown): MothershipError {
   ) {
     return new MothershipError(
       ErrorCodes.STORE_FULL,
-      `Cannot write to ${file}: the disk is full or failing (${code}: ${reason}). Messages are refused ` +
-        'until space is freed; the writes are retried.',
+      `Cannot write to ${file}: the disk is full or failing (${code}: ${reason}). The writes are kept and ` +
+        'retried every second; QoS 1/2 publishes are refused meanwhile.',
       { cause },
     );
   }
@@ -719,9 +895,12 @@ function writeError(file: string, cause: unknown): MothershipError {
       { cause },
     );
   }
-  return new MothershipError(ErrorCodes.STORE_WRITE_FAILED, `Cannot write to ${file} (${code}: ${reason}).`, {
-    cause,
-  });
+  return new MothershipError(
+    ErrorCodes.STORE_WRITE_FAILED,
+    `Cannot write to ${file} (${code}: ${reason}). The writes are kept and retried every second; QoS 1/2 ` +
+      'publishes are refused meanwhile.',
+    { cause },
+  );
 }
 
 function closedError(): MothershipError {
@@ -778,7 +957,12 @@ function prepareStatements(db: Database.Database) {
         'received_at = excluded.received_at',
     ),
     deleteInflight: db.prepare('DELETE FROM inflight WHERE client_id = ? AND packet_id = ?'),
-    saveInboundQos2: db.prepare('INSERT OR IGNORE INTO inbound_qos2 (client_id, packet_id) VALUES (?, ?)'),
+    // A held id is written once per PUBLISH; a DUP resend of a held id writes nothing.
+    saveInboundQos2: db.prepare(
+      'INSERT OR REPLACE INTO inbound_qos2 (client_id, packet_id, topic, payload, retain, properties, received_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    saveCounter: db.prepare('INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)'),
     deleteInboundQos2: db.prepare('DELETE FROM inbound_qos2 WHERE client_id = ? AND packet_id = ?'),
   };
 }
@@ -835,6 +1019,11 @@ interface InflightRow extends DeliveryRow {
 interface InboundRow {
   client_id: string;
   packet_id: number;
+  topic: string | null;
+  payload: Buffer | null;
+  retain: number | null;
+  properties: string | null;
+  received_at: number | null;
 }
 
 interface QueueRow extends DeliveryRow {

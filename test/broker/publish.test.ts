@@ -77,9 +77,27 @@ describe('PUBLISH at QoS 0, 1 and 2', () => {
     const { client: sub } = await subscriber('down', 0);
     const { client: pub } = await RawClient.connected(b.port);
     pub.send({ cmd: 'publish', topic: 'down', payload: 'x', qos: 2, messageId: 1 });
+    await pub.next('pubrec');
+    pub.send({ cmd: 'pubrel', messageId: 1 });
     const got = (await sub.next('publish')) as IPublishPacket;
     expect(got.qos).toBe(0);
     expect(got.messageId).toBeUndefined();
+  });
+
+  it('[MQTT-4.3.3] a QoS 2 message is held until PUBREL and routed then, once (method A, as mosquitto)', async () => {
+    const { client: sub } = await subscriber('held', 2);
+    const { client: pub } = await RawClient.connected(b.port);
+    pub.send({ cmd: 'publish', topic: 'held', payload: 'x', qos: 2, messageId: 5 });
+    expect((await pub.next('pubrec')).messageId).toBe(5);
+    expect(await sub.nothing('publish', 300)).toBe(true);
+    // A DUP resend before PUBREL is answered again and still not routed [MQTT-4.3.3-9].
+    pub.send({ cmd: 'publish', topic: 'held', payload: 'x', qos: 2, messageId: 5, dup: true });
+    expect((await pub.next('pubrec')).messageId).toBe(5);
+    pub.send({ cmd: 'pubrel', messageId: 5 });
+    expect((await pub.next('pubcomp')).messageId).toBe(5);
+    const got = (await sub.next('publish')) as IPublishPacket;
+    expect(got.payload.toString()).toBe('x');
+    expect(await sub.nothing('publish', 300)).toBe(true);
   });
 
   it('[MQTT-3.3.5-1] overlapping subscriptions: one copy at the highest QoS', async () => {

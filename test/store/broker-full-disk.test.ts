@@ -1,6 +1,6 @@
 import { unlinkSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { IPubackPacket } from 'mqtt-packet';
+import type { IPubackPacket, IPublishPacket, IPubrecPacket } from 'mqtt-packet';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningCli } from '../helpers/cli.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -127,6 +127,83 @@ describeMounted('mothership up on a full disk (1 MiB tmpfs)', () => {
       5000,
     );
     expect(got).toContain(`full/before ${BIG.length}`);
+    expect(await stopGracefully(up)).toBe(0);
+    up = undefined;
+  }, 60_000);
+
+  it('QoS 2 on a full disk: v5 refusal (0x97) releases the id and delivers nothing; 3.1.1 gets no PUBREC, PUBCOMP or SUBACK until the disk has it', async () => {
+    const port = await freePort();
+    up = await startUp(port, mountPoint);
+    const persistent = (clientId: string, protocolVersion: 4 | 5) => ({
+      clientId,
+      protocolVersion,
+      clean: false,
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+    });
+    const raw = async (connect: Parameters<typeof RawClient.connected>[1]) => {
+      const r = await RawClient.connected(port, connect);
+      raws.push(r.client);
+      return r;
+    };
+    const watcher = (await raw({ clientId: 'q2-watch', protocolVersion: 5 })).client;
+    watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q2/#', qos: 2 }] });
+    await watcher.next('suback');
+    const v5 = (await raw(persistent('q2-v5', 5))).client;
+    const v4first = (await raw(persistent('q2-v4', 4))).client;
+    v4first.destroy();
+    const late = (await raw(persistent('q2-late-sub', 5))).client;
+
+    const filler = disk.fill();
+    let freed = false;
+    try {
+      // v5: refused, the id released, nothing routed.
+      v5.send({ cmd: 'publish', topic: 'q2/refused', payload: BIG, qos: 2, messageId: 7 });
+      const refused = (await v5.next('pubrec', 5000)) as IPubrecPacket;
+      expect([refused.messageId, refused.reasonCode]).toEqual([7, 0x97]);
+      // The id may be reused at once for a new message [MQTT-2.2.1-3]; still full: refused too.
+      v5.send({ cmd: 'publish', topic: 'q2/reused', payload: Buffer.from('small'), qos: 2, messageId: 7 });
+      expect(((await v5.next('pubrec', 5000)) as IPubrecPacket).reasonCode).toBe(0x97);
+
+      // 3.1.1: no refusal exists, so no PUBREC and the connection closes; the DUP resend is not
+      // answered from memory either.
+      for (const dup of [false, true]) {
+        const v4 = (await raw(persistent('q2-v4', 4))).client;
+        v4.send({ cmd: 'publish', topic: 'q2/v4', payload: BIG, qos: 2, messageId: 3, dup });
+        await v4.waitClosed(5000);
+        expect(v4.packets.map((p) => p.cmd)).toEqual([]);
+      }
+      // A PUBREL for that id (the client thinks it was received): no PUBCOMP while nothing is on disk.
+      const v4rel = (await raw(persistent('q2-v4', 4))).client;
+      v4rel.send({ cmd: 'pubrel', messageId: 3 });
+      // SUBSCRIBE of a persistent session: no SUBACK before the subscription is on disk.
+      late.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'q2/#', qos: 2 }] });
+      expect(await v4rel.nothing('pubcomp', 800)).toBe(true);
+      expect(await late.nothing('suback', 10)).toBe(true);
+      expect(await watcher.nothing('publish', 10)).toBe(true);
+
+      unlinkSync(filler);
+      freed = true;
+      // Space is back: the retry commits, and the held-back acknowledgements go out.
+      expect((await v4rel.next('pubcomp', 5000)).messageId).toBe(3);
+      expect((await late.next('suback', 5000)).messageId).toBe(2);
+      v4rel.send({ cmd: 'publish', topic: 'q2/v4', payload: Buffer.from('v4 after'), qos: 2, messageId: 3 });
+      expect((await v4rel.next('pubrec', 5000)).messageId).toBe(3);
+      v4rel.send({ cmd: 'pubrel', messageId: 3 });
+      await v4rel.next('pubcomp', 5000);
+      v5.send({ cmd: 'publish', topic: 'q2/after', payload: Buffer.from('v5 after'), qos: 2, messageId: 7 });
+      expect(((await v5.next('pubrec', 5000)) as IPubrecPacket).reasonCode ?? 0).toBe(0);
+      v5.send({ cmd: 'pubrel', messageId: 7 });
+      await v5.next('pubcomp', 5000);
+    } finally {
+      if (!freed) unlinkSync(filler);
+    }
+    const seen: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const p = (await watcher.next('publish', 5000)) as IPublishPacket;
+      seen.push(`${p.topic} ${p.payload.toString()}`);
+    }
+    expect(seen.sort()).toEqual(['q2/after v5 after', 'q2/v4 v4 after']);
+    expect(await watcher.nothing('publish', 300)).toBe(true);
     expect(await stopGracefully(up)).toBe(0);
     up = undefined;
   }, 60_000);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
@@ -396,8 +396,11 @@ describe('mothership up stopped with SIGTERM and started again', () => {
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(file);
-    expect(lines[0]).toMatch(/recover/i);
+    expect(lines[0]).toBe(
+      `mothership up: The database ${file} is damaged (not an SQLite database: bad file header); it was not ` +
+        'changed. Start again with --recover to move it aside (renamed, never deleted) and begin with an ' +
+        'empty database; see docs/persistence.md. [MS_STORE_CORRUPT]',
+    );
     expect(r.stdout).not.toMatch(/Mothership is up/);
     expect(readdirSync(data)).toEqual(['mothership.db']); // nothing changed
 
@@ -409,5 +412,38 @@ describe('mothership up stopped with SIGTERM and started again', () => {
     await publishOnce(port, 'fresh/start', 'ok', true);
     expect(await stopGracefully(up)).toBe(0);
     expect(existsSync(file)).toBe(true);
+  }, 40_000);
+
+  it('refuses a 0-byte database beside a -wal with data (hole 6), and --recover moves both aside', async () => {
+    const port = await freePort();
+    const data = scratch('ms-restart-empty-');
+    const file = join(data, 'mothership.db');
+    let up = await startUp(port, data);
+    await publishOnce(port, 'was/here', 'in the wal', true);
+    // A copy of the live -wal (the broker keeps it while running), then a main file that lost its bytes.
+    const wal = readFileSync(`${file}-wal`);
+    expect(await stopGracefully(up)).toBe(0);
+    writeFileSync(file, '');
+    writeFileSync(`${file}-wal`, wal);
+
+    const r = await runCli(
+      ['up', '-p', String(port), '--host', '127.0.0.1', '--no-ws', '--no-mdns', '--data', data],
+      { timeoutMs: 20_000 },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `mothership up: The database ${file} is damaged (the file is empty (0 bytes) but its -wal holds ${wal.length} bytes); ` +
+        'it was not changed. Start again with --recover to move it aside (renamed, never deleted) and begin ' +
+        'with an empty database; see docs/persistence.md. [MS_STORE_CORRUPT]',
+    ]);
+    expect(readFileSync(`${file}-wal`).equals(wal)).toBe(true);
+
+    up = await startUp(port, data, ['--recover']);
+    const moved = readdirSync(data).filter(
+      (f) => f.startsWith('mothership.db.corrupt-') && !f.endsWith('-wal') && !f.endsWith('-shm'),
+    );
+    expect(moved).toHaveLength(1);
+    expect(readFileSync(join(data, `${moved[0]}-wal`)).equals(wal)).toBe(true);
+    expect(await stopGracefully(up)).toBe(0);
   }, 40_000);
 });

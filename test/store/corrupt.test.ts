@@ -43,9 +43,11 @@ describe('damaged or unreadable database at open', () => {
     const err = openError({ dir, policy: grouped });
     expect(err.code).toBe(ErrorCodes.STORE_CORRUPT);
     expect(err.message).toContain(file);
-    expect(err.message).toMatch(/damaged/);
-    expect(err.message).toMatch(/recover/i);
-    expect(err.message).toContain('move-aside');
+    expect(err.message).toContain(
+      `The database ${file} is damaged (not an SQLite database: bad file header)`,
+    );
+    expect(err.message).toContain("Open it with onCorrupt: 'move-aside' to move it aside");
+    expect(err.message).toMatch(/\[MS_STORE_CORRUPT\]$/);
     expect(readFileSync(file).equals(GARBAGE)).toBe(true);
     // SQLite deletes -wal/-shm when a read-write connection closes; they must survive a refused open.
     expect(readFileSync(`${file}-wal`, 'utf8')).toBe('junk wal');
@@ -108,6 +110,68 @@ describe('damaged or unreadable database at open', () => {
     expect(err.message).toMatch(/Cannot open/);
     expect(existsSync(file)).toBe(true);
     expect(readdirSync(dir)).toEqual(['mothership.db']);
+  });
+
+  it("the recovery hint is the caller's: `mothership up` names --recover", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'mothership.db'), GARBAGE);
+    const err = openError({ dir, policy: grouped, recoverHint: 'Start with --recover to move it aside.' });
+    expect(err.message).toMatch(
+      /; it was not changed\. Start with --recover to move it aside\. \[MS_STORE_CORRUPT\]$/,
+    );
+    expect(err.message).not.toContain('onCorrupt');
+  });
+
+  it('a 0-byte mothership.db is refused, not opened as a new empty database (issue 8, hole 6)', () => {
+    const dir = tempDir();
+    const file = join(dir, 'mothership.db');
+    writeFileSync(file, '');
+    const err = openError({ dir, policy: grouped });
+    expect(err.code).toBe(ErrorCodes.STORE_CORRUPT);
+    expect(err.message).toContain(`The database ${file} is damaged (the file is empty (0 bytes))`);
+    expect(readFileSync(file).length).toBe(0);
+    expect(readdirSync(dir)).toEqual(['mothership.db']);
+  });
+
+  it('a 0-byte mothership.db with a -wal holding data: refused, the -wal kept byte for byte; move-aside moves both', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mothership.db');
+    // A real -wal with committed data in it, beside a main file that lost its contents.
+    const store = openSqliteStore({ dir, policy: grouped });
+    store.saveRetained(message('kept/t', 'in the wal'));
+    await durable(store);
+    const wal = readFileSync(`${file}-wal`);
+    store.close();
+    expect(wal.length).toBeGreaterThan(0);
+    writeFileSync(file, '');
+    writeFileSync(`${file}-wal`, wal);
+
+    const err = openError({ dir, policy: grouped });
+    expect(err.code).toBe(ErrorCodes.STORE_CORRUPT);
+    expect(err.message).toContain(`(the file is empty (0 bytes) but its -wal holds ${wal.length} bytes)`);
+    expect(readFileSync(`${file}-wal`).equals(wal)).toBe(true);
+
+    const fresh = openSqliteStore({ dir, policy: grouped, onCorrupt: 'move-aside' });
+    expect(fresh.load().retained).toEqual([]);
+    fresh.close();
+    const moved = fresh.movedAside!;
+    expect(readFileSync(moved).length).toBe(0);
+    expect(readFileSync(`${moved}-wal`).equals(wal)).toBe(true);
+  });
+
+  it('a -wal holding data without its mothership.db is refused too', () => {
+    const dir = tempDir();
+    const file = join(dir, 'mothership.db');
+    writeFileSync(`${file}-wal`, Buffer.alloc(4096, 1));
+    const err = openError({ dir, policy: grouped });
+    expect(err.message).toContain(`(the file is missing but mothership.db-wal beside it holds 4096 bytes)`);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("a data directory under /proc is one error at once (Node's recursive mkdir would spin forever)", () => {
+    const err = openError({ dir: '/proc/nope/data', policy: grouped });
+    expect(err.code).toBe(ErrorCodes.STORE_CORRUPT);
+    expect(err.message).toContain('Cannot create the data directory /proc/nope/data');
   });
 
   it('a data directory that cannot be created is STORE_CORRUPT naming it', () => {

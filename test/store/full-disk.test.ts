@@ -55,17 +55,23 @@ describe.skipIf(!mounted)('full disk (512 KiB tmpfs)', () => {
     console.log(`full disk reported as: ${errors[0]!.message}`);
     expect(store.stats().failedTransactions).toBeGreaterThanOrEqual(1);
     expect(store.stats().pendingOps).toBe(1); // kept, to be retried
+    expect(store.failing).toBe(true);
 
     // Still full: still refused.
     expect(store.enqueue('c', delivery('t/small', 'while full'))).toBe(3);
     const stillFull = await durable(store);
     expect((stillFull as MothershipError | undefined)?.code).toBe(ErrorCodes.STORE_FULL);
 
-    // Space returns: the next batch commits, including the writes that failed before.
+    // Space returns: the retry (every second) commits the writes that failed before, in order.
     unlinkSync(filler);
+    await new Promise<void>((resolve) => store!.whenCommitted(resolve));
+    expect(store.failing).toBe(false);
     expect(store.enqueue('c', delivery('t/small', 'after'))).toBe(4);
     expect(await durable(store)).toBeUndefined();
     expect(store.stats().pendingOps).toBe(0);
+    // One report per episode, however many retries failed.
+    expect(errors).toHaveLength(1);
+    expect(store.stats().failureEpisodes).toBe(1);
 
     store.close();
     store = openSqliteStore({ dir, policy: { mode: 'grouped', maxDelayMs: 2 } });

@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, MothershipError } from '../../src/errors.js';
 import {
+  latestVersion,
   type Migration,
   migrate,
   migrations,
@@ -110,12 +111,15 @@ describe('schema migrations', () => {
     expect(schemaOf(fresh)).toEqual(schemaOf(frozen));
   });
 
-  it('an empty (0-byte) file is an empty database and is migrated', () => {
+  it('a new database is created complete and migrated, never left as an empty file', () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'mothership.db'), '');
     const store = openSqliteStore({ dir, policy: grouped });
-    expect(store.load()).toEqual({ retained: [], sessions: [] });
+    expect(store.load()).toEqual({ retained: [], sessions: [], counters: {} });
     store.close();
+    expect(readdirSync(dir).filter((n) => n.includes('creating'))).toEqual([]);
+    const db = new Database(join(dir, 'mothership.db'), { readonly: true });
+    expect(schemaVersion(db)).toBe(latestVersion());
+    db.close();
   });
 
   it("migration 2 records each session's listener; v1 sessions load without one", () => {
@@ -129,7 +133,7 @@ describe('schema migrations', () => {
     expect(again.load().sessions[0]!.record.listener).toBe('mqtt:1884');
     again.close();
     const db = new Database(join(dir, 'mothership.db'), { readonly: true });
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(latestVersion());
     db.close();
   });
 
@@ -177,7 +181,8 @@ describe('schema migrations', () => {
     expect(s.inflight.map((e) => [e.packetId, e.state, e.delivery.message.payload.toString()])).toEqual([
       [3, 'awaiting-puback', 'first'],
     ]);
-    expect(s.inboundQos2).toEqual([42]);
+    // A v1/v2 row has no message: it was routed on arrival, so PUBREL only releases the id.
+    expect(s.inboundQos2).toEqual([{ packetId: 42, message: undefined }]);
     expect(store.enqueue('machine2', s.queued[0]!.delivery)).toBe(8);
     store.close();
   });

@@ -240,7 +240,7 @@ describe('SqliteStore round trips', () => {
       store.enqueue(id, delivery('a', id));
       store.saveInflight(id, { packetId: 9, delivery: delivery('a', id), state: 'awaiting-puback' });
       store.saveInboundQos2(id, 10);
-      store.saveInboundQos2(id, 11);
+      store.saveInboundQos2(id, 11, message('held/one', ALL_BYTES, { qos: 2, retain: true }));
       store.saveInboundQos2(id, 10);
     }
     store.deleteInboundQos2('keep', 10);
@@ -249,7 +249,10 @@ describe('SqliteStore round trips', () => {
     store = reopen(store, dir);
     const { sessions } = store.load();
     expect(sessions.map((s) => s.record.clientId)).toEqual(['keep']);
-    expect(sessions[0]!.inboundQos2).toEqual([11]);
+    // A held QoS 2 message comes back whole, to be routed at PUBREL.
+    expect(sessions[0]!.inboundQos2).toEqual([
+      { packetId: 11, message: message('held/one', ALL_BYTES, { qos: 2, retain: true }) },
+    ]);
     expect(sessions[0]!.subscriptions).toHaveLength(1);
     expect(sessions[0]!.queued).toHaveLength(1);
     expect(sessions[0]!.inflight).toHaveLength(1);

@@ -140,6 +140,7 @@ const disconnectWords: Record<DisconnectReason, string> = {
   'not-authorized': 'disconnected: not authorized',
   'slow-consumer': 'disconnected: not reading (send buffer full)',
   'server-shutting-down': 'disconnected: broker shutting down',
+  'store-failing': 'disconnected: the store cannot write (disk full or failing), message refused',
   'socket-error': 'disconnected: socket error',
 };
 
@@ -237,7 +238,16 @@ function openStore(flags: UpFlags, config: LoadedConfig | undefined, log: Logger
     dir,
     policy: durabilityPolicy(config),
     onCorrupt: flags.recover ? 'move-aside' : 'fail',
-    onError: (err) => log.error({ event: 'store-error', code: err.code }, err.message),
+    recoverHint:
+      'Start again with --recover to move it aside (renamed, never deleted) and begin with an empty ' +
+      'database; see docs/persistence.md.',
+    // Once per episode: QoS 1/2 publishes are refused until the writes, retried every second, succeed.
+    onError: (err) => log.error({ event: 'store-error', code: err.code }, `${err.message} [${err.code}]`),
+    onRecovered: (ms) =>
+      log.warn(
+        { event: 'store-recovered', failedForMs: ms },
+        `The store writes again after ${(ms / 1000).toFixed(1)} s; everything held back is on disk.`,
+      ),
   });
   if (store.movedAside)
     log.warn(
