@@ -295,6 +295,7 @@ export class Session {
       journal.whenCommitted(() => {
         const current = this.link;
         if (this.inflight.get(packetId) !== entry || !entry.unsent || !current) return;
+        if (entry.state !== 'awaiting-pubrec') return;
         entry.unsent = false;
         // (Offline by now: attach() resends it with DUP.) Too big for the client: discarded [MQTT-3.1.2-25].
         if (!current.sendPublish(delivery, packetId, false)) {

@@ -225,7 +225,7 @@ function durabilityPolicy(config: LoadedConfig | undefined): DurabilityPolicy {
     case 'periodic':
       return { mode: 'periodic', intervalSeconds: config.autosaveInterval || 1800 };
     default:
-      return { mode: 'grouped', maxDelayMs: 2 };
+      return { mode: 'grouped', maxDelayMs: config?.commitDelayMs ?? 2 };
   }
 }
 

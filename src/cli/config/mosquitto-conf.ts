@@ -50,6 +50,8 @@ export type BrokerSettings = Partial<
     | 'persistentClientExpiration'
     | 'sysInterval'
     | 'allowZeroLengthClientId'
+    | 'inflightWriteDelayMs'
+    | 'queueWindow'
   >
 >;
 
@@ -94,6 +96,8 @@ export interface LoadedConfig {
   mdns: boolean | undefined;
   /** `persistence_durability every-message|grouped|periodic`: Mothership's own key; undefined: grouped. */
   durability: 'every-message' | 'grouped' | 'periodic' | undefined;
+  /** `persistence_commit_delay <ms>`: how long a grouped commit gathers writes (default 2). */
+  commitDelayMs: number | undefined;
   warnings: string[];
 }
 
@@ -416,6 +420,15 @@ function directive(
       config.durability = rest;
       return;
     }
+    case 'persistence_commit_delay':
+      config.commitDelayMs = int(0, 1000, 'an integer 0..1000 (milliseconds)');
+      return;
+    case 'persistence_inflight_write_delay':
+      config.broker.inflightWriteDelayMs = int(0, 60_000, 'an integer 0..60000 (milliseconds)');
+      return;
+    case 'persistence_queue_window':
+      config.broker.queueWindow = int(1, 1_000_000, 'an integer 1..1000000 (messages)');
+      return;
     default:
       if (unsupportedDirectives.has(name) || name.startsWith('plugin_opt_') || name.startsWith('auth_opt_'))
         config.warnings.push(
@@ -490,6 +503,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     log: { dest: [], types: [] },
     mdns: undefined,
     durability: undefined,
+    commitDelayMs: undefined,
     warnings: [],
   };
   const state: State = {

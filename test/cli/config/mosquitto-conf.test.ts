@@ -336,3 +336,26 @@ describe('include_dir', () => {
     expect(e.message).toMatch(/self\.conf:1: include_dir must be nested at most 8 deep/);
   });
 });
+
+describe('durability settings (ours, in the same syntax)', () => {
+  it('persistence_durability, persistence_commit_delay, persistence_inflight_write_delay and persistence_queue_window', () => {
+    const c = parseConfig(
+      'persistence_durability grouped\npersistence_commit_delay 5\npersistence_inflight_write_delay 100\npersistence_queue_window 64\n',
+      '/c.conf',
+    );
+    expect(c.warnings).toEqual([]);
+    expect(c.durability).toBe('grouped');
+    expect(c.commitDelayMs).toBe(5);
+    expect(c.broker.inflightWriteDelayMs).toBe(100);
+    expect(c.broker.queueWindow).toBe(64);
+  });
+
+  it('a bad value names file:line and the accepted form', () => {
+    expect(errorOf(() => parseConfig('\npersistence_queue_window 0\n', '/c.conf')).message).toBe(
+      "/c.conf:2: persistence_queue_window must be an integer 1..1000000 (messages), got '0'",
+    );
+    expect(errorOf(() => parseConfig('persistence_inflight_write_delay soon\n', '/c.conf')).message).toBe(
+      "/c.conf:1: persistence_inflight_write_delay must be an integer 0..60000 (milliseconds), got 'soon'",
+    );
+  });
+});
