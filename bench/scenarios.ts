@@ -165,6 +165,14 @@ export const scenarios: Scenario[] = [
     persistentSessions: true,
     broker: { persistence: true },
   },
+  {
+    ...qos1Pairs,
+    name: 'qos1-disk-bound',
+    description:
+      'qos1-durable with every row written (Mothership: no wait for the PUBACK, inflightWriteDelayMs 0); mosquitto persistence true',
+    persistentSessions: true,
+    broker: { persistence: true, diskBound: true },
+  },
 
   {
     kind: 'connections',

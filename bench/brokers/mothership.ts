@@ -14,6 +14,8 @@ export const mothership: BrokerLauncher = {
     startNodeBroker(
       'mothership',
       'mothership-server.ts',
-      options.persistence ? { BENCH_PERSISTENCE: '1' } : {},
+      options.persistence
+        ? { BENCH_PERSISTENCE: '1', ...(options.diskBound ? { BENCH_INFLIGHT_WRITE_DELAY_MS: '0' } : {}) }
+        : {},
     ),
 };

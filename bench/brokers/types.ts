@@ -2,6 +2,11 @@
 export interface BrokerStartOptions {
   /** Keep messages on disk (mosquitto `persistence true`); default off. */
   persistence?: boolean;
+  /**
+   * Every message's rows written (Mothership: in-flight rows not waiting for the subscriber's PUBACK,
+   * `inflightWriteDelayMs` 0): the disk-bound case of subscribers that never keep up. Others ignore it.
+   */
+  diskBound?: boolean;
 }
 
 export interface RunningBroker {

@@ -31,6 +31,7 @@ const RESTARTS = 20;
 const WINDOW = 16; // publishes outstanding per publisher at once
 const MAX_PER_PUBLISHER = 20_000; // bound on the publish loop
 const RETAIN_EVERY = 10; // every 10th message also publishes one retained message on a new topic
+const PER_KILL = 200; // acknowledged messages between a restart and the next kill
 
 const clients: MqttClient[] = [];
 const boards: CrashSubscriber[] = [];
@@ -232,15 +233,22 @@ describe('mothership up killed with SIGKILL mid-stream', () => {
 
     let restarts = 0;
     const ackedAtKill: number[] = [];
+    const ackedNow = () => pubs.reduce((n, p) => n + p.acked.size, 0);
     for (let i = 0; i < RESTARTS; i++) {
-      await sleep(150 + Math.floor(Math.random() * 450));
-      ackedAtKill.push(pubs.reduce((n, p) => n + p.acked.size, 0));
+      // Traffic, not time, between kills: on a loaded machine a restart takes seconds, and a kill
+      // right after it would catch nothing in flight. Then a random moment within the stream.
+      const before = ackedNow();
+      await waitUntil(() => ackedNow() >= before + PER_KILL, 'traffic before the next kill', 15_000).catch(
+        () => {},
+      );
+      await sleep(Math.floor(Math.random() * 300));
+      ackedAtKill.push(ackedNow());
       dies.die(300 + Math.floor(Math.random() * 700)); // its Wi-Fi goes with the broker's power
       await killHard(up);
       up = await startUp(port, data, flags);
       restarts++;
       // Keep well inside the time budget on a busy machine.
-      if (Date.now() - started > 80_000) break;
+      if (Date.now() - started > 110_000) break;
     }
     // The last broker stays up: let everything outstanding complete.
     await sleep(300);
@@ -319,7 +327,7 @@ describe('mothership up killed with SIGKILL mid-stream', () => {
     expect(qos0.seen.size).toBeGreaterThan(0);
     expect(Object.fromEntries(retainedKept)).toEqual(Object.fromEntries(retainedAcked));
     qos2Duplicates = subs.map((s) => ({ name: s.name, count: s.dupQos2 }));
-  }, 150_000);
+  }, 200_000);
 
   it('delivers every QoS 2 message exactly once across the kills', () => {
     expect(qos2Duplicates, 'the crash test above ran').toBeDefined();
