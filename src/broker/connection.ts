@@ -29,8 +29,6 @@ import type {
 
 /** Topic aliases a client may use towards us (mosquitto's max_topic_alias default). */
 const INBOUND_TOPIC_ALIAS_MAXIMUM = 10;
-/** QoS 2 messages a client may have unreleased towards us at once. */
-const INBOUND_RECEIVE_MAXIMUM = 65535;
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
@@ -80,6 +78,10 @@ export class Connection implements SessionLink {
   private problemInformation = true;
   private connectSessionExpiry = 0;
   private publisherAcks: PublisherAcks | undefined;
+  /** PUBCOMPs owed (released, waiting for the commit): still in progress for the Receive Maximum. */
+  private pubcompsOwed = 0;
+  /** The Receive Maximum we advertised to a v5 client (QoS 1/2 publishes it may have in progress). */
+  private receiveMaximumIn = 65535;
 
   constructor(
     private readonly core: BrokerCore,
@@ -118,6 +120,8 @@ export class Connection implements SessionLink {
         ReasonCode.PacketTooLarge,
         `packet of ${problem.size} bytes is over the maximum of ${problem.limit}`,
       );
+    else if (problem.kind === 'protocol-error')
+      this.disconnect('protocol-error', ReasonCode.ProtocolError, problem.message);
     else this.disconnect('malformed-packet', ReasonCode.MalformedPacket, problem.message);
   }
 
@@ -206,6 +210,15 @@ export class Connection implements SessionLink {
     const refuse = (reason: number, why: string): void => this.refuseConnect(packet, reason, why);
 
     if (props.authenticationMethod) return refuse(0x8c, 'enhanced authentication is not supported');
+    // [MQTT-3.1.2-?] (MQTT 5.0 3.1.2.11.3/4): Receive Maximum and Maximum Packet Size of 0 are protocol errors.
+    if (props.receiveMaximum === 0 || props.maximumPacketSize === 0)
+      return refuse(ReasonCode.ProtocolError, 'Receive Maximum or Maximum Packet Size of 0');
+    if (packet.will && packet.will.topic.length === 0) {
+      // [MQTT-3.1.4-1]: a will with an empty topic makes the CONNECT malformed: 3.1.1 closes without a
+      // CONNACK; v5 says so (0x81) first.
+      if (version !== 5) return this.terminate('malformed-packet');
+      return refuse(ReasonCode.MalformedPacket, 'the will topic is empty');
+    }
     let clientId = packet.clientId;
     let assignedClientId: string | undefined;
     if (clientId.length === 0) {
@@ -334,12 +347,16 @@ export class Connection implements SessionLink {
       connectedAt: Date.now(),
     };
 
-    const connack: Record<string, unknown> = { cmd: 'connack', sessionPresent };
+    // MQTT 3.1 has no session-present flag: that byte is reserved, 0.
+    const connack: Record<string, unknown> = { cmd: 'connack', sessionPresent: version === 3 ? false : sessionPresent };
     if (version === 5) {
       connack.reasonCode = 0;
+      // As mosquitto: max_inflight_messages bounds QoS 1/2 messages in progress in both directions.
+      const inflight = this.core.options.maxInflightMessages;
+      this.receiveMaximumIn = inflight > 0 ? Math.min(inflight, 65535) : 65535;
       const p: Record<string, unknown> = {
         topicAliasMaximum: INBOUND_TOPIC_ALIAS_MAXIMUM,
-        receiveMaximum: INBOUND_RECEIVE_MAXIMUM,
+        receiveMaximum: this.receiveMaximumIn,
         sharedSubscriptionAvailable: true,
         wildcardSubscriptionAvailable: true,
         subscriptionIdentifiersAvailable: true,
@@ -403,6 +420,14 @@ export class Connection implements SessionLink {
       this.ackWhenDurable('pubrec', packetId!, session.inboundQos2.get(packetId!));
       return;
     }
+
+    // [MQTT-3.3.4-9]: more QoS 1/2 publishes in progress than the Receive Maximum we advertised.
+    if (v5 && qos > 0 && this.inProgress() >= this.receiveMaximumIn)
+      return this.disconnect(
+        'protocol-error',
+        ReasonCode.ReceiveMaximumExceeded,
+        `more than ${this.receiveMaximumIn} QoS 1/2 publishes in progress (the Receive Maximum)`,
+      );
 
     let refusal: number | undefined;
     const sizeLimit = this.core.options.messageSizeLimit;
@@ -483,6 +508,11 @@ export class Connection implements SessionLink {
     });
   }
 
+  /** QoS 1/2 publishes from this client not yet answered with PUBACK or PUBCOMP [MQTT-4.9]. */
+  private inProgress(): number {
+    return (this.publisherAcks?.pubacksOwed ?? 0) + this.session!.inboundQos2.size + this.pubcompsOwed;
+  }
+
   private sendPublisherAck(ack: PendingAck): void {
     if (ack.outcome === 'safe') return this.sendAck(ack.cmd, ack.packetId, 0);
     this.core.stats.publishRefused++;
@@ -507,10 +537,17 @@ export class Connection implements SessionLink {
     // before PUBCOMP went out): answer success, as mosquitto does, so the client does not report a
     // failure for a message that was delivered. PUBCOMP waits until the release is durable, through
     // failed writes and their retries: it must never promise what the disk does not have.
-    this.core.whenCommitted(() => this.sendAck('pubcomp', packetId, 0));
+    this.pubcompsOwed++;
+    this.core.whenCommitted(() => {
+      this.pubcompsOwed--;
+      this.sendAck('pubcomp', packetId, 0);
+    });
   }
 
   private onSubscribe(packet: ISubscribePacket): void {
+    // [MQTT-2.2.1-3]: SUBSCRIBE carries a non-zero packet identifier.
+    if (!packet.messageId)
+      return this.disconnect('malformed-packet', ReasonCode.MalformedPacket, 'SUBSCRIBE with packet identifier 0');
     // [MQTT-3.8.3-2]: at least one topic filter.
     if (packet.subscriptions.length === 0)
       return this.disconnect('protocol-error', ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter');
@@ -525,6 +562,13 @@ export class Connection implements SessionLink {
   }
 
   private onUnsubscribe(packet: IUnsubscribePacket): void {
+    // [MQTT-2.2.1-3]: UNSUBSCRIBE carries a non-zero packet identifier.
+    if (!packet.messageId)
+      return this.disconnect(
+        'malformed-packet',
+        ReasonCode.MalformedPacket,
+        'UNSUBSCRIBE with packet identifier 0',
+      );
     // [MQTT-3.10.3-2]: at least one topic filter.
     if (packet.unsubscriptions.length === 0)
       return this.disconnect(
@@ -578,6 +622,7 @@ export class Connection implements SessionLink {
     const form = plain && packetId === undefined ? this.protocolVersion * 2 + (delivery.retain ? 1 : 0) : -1;
     const slot = form >= 0 ? lastEncoding[form] : undefined;
     let bytes = slot?.message === message ? slot.bytes : undefined;
+    let newAlias: number | undefined;
     if (!bytes && plain) {
       bytes = encodePublish(
         message.topic,
@@ -612,9 +657,10 @@ export class Connection implements SessionLink {
             properties.topicAlias = known;
             packet.topic = '';
           } else if (this.outboundAliases.size < this.outboundAliasMaximum) {
-            const alias = this.outboundAliases.size + 1;
-            this.outboundAliases.set(message.topic, alias);
-            properties.topicAlias = alias;
+            // Registered only once the packet is sent (below): a PUBLISH dropped for the client's
+            // Maximum Packet Size must not leave an alias the client never saw.
+            newAlias = this.outboundAliases.size + 1;
+            properties.topicAlias = newAlias;
           }
         }
         if (Object.keys(properties).length > 0) packet.properties = properties;
@@ -628,6 +674,7 @@ export class Connection implements SessionLink {
       } else lastEncoding[form] = { message, bytes };
     }
     if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
+    if (newAlias !== undefined) this.outboundAliases!.set(message.topic, newAlias);
     if (this.core.tracingPackets)
       this.core.events.emit(
         'packet',

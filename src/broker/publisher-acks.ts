@@ -13,12 +13,15 @@ export interface PendingAck {
  */
 export class PublisherAcks {
   private readonly owed: PendingAck[] = [];
+  /** PUBACKs owed: QoS 1 messages still in progress, for the client's Receive Maximum quota. */
+  pubacksOwed = 0;
 
   constructor(private readonly send: (ack: PendingAck) => void) {}
 
   add(cmd: PendingAck['cmd'], packetId: number): PendingAck {
     const ack: PendingAck = { cmd, packetId, outcome: 'waiting' };
     this.owed.push(ack);
+    if (cmd === 'puback') this.pubacksOwed++;
     return ack;
   }
 
@@ -27,6 +30,10 @@ export class PublisherAcks {
     if (ack.outcome !== 'waiting') return;
     ack.outcome = failed ? 'failed' : 'safe';
     const owed = this.owed;
-    while (owed.length > 0 && owed[0]!.outcome !== 'waiting') this.send(owed.shift()!);
+    while (owed.length > 0 && owed[0]!.outcome !== 'waiting') {
+      const next = owed.shift()!;
+      if (next.cmd === 'puback') this.pubacksOwed--;
+      this.send(next);
+    }
   }
 }

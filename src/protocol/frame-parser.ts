@@ -4,9 +4,10 @@ import mqttPacket from 'mqtt-packet';
 
 /** What parsing one whole frame gave: a packet, or why it is not one. */
 export type FrameResult =
-  | { packet: Packet; error?: undefined; badString?: undefined }
-  | { packet?: undefined; error: Error; badString?: undefined }
-  | { packet?: undefined; error?: undefined; badString: true };
+  | { packet: Packet; error?: undefined; badString?: undefined; badByte?: undefined }
+  | { packet?: undefined; error: Error; badString?: undefined; badByte?: undefined }
+  | { packet?: undefined; error?: undefined; badString: true; badByte?: undefined }
+  | { packet?: undefined; error?: undefined; badString?: undefined; badByte: true };
 
 interface ParserInternals {
   settings: { protocolVersion: number };
@@ -16,6 +17,8 @@ interface ParserInternals {
   _stateCounter: number;
   _list: { length: number; slice(start: number, end: number): Buffer };
   _parseString(): string | null;
+  _parseByte(): number;
+  _parseByType(type: string): unknown;
   _resetState(): void;
 }
 
@@ -30,9 +33,20 @@ class FrameParser {
   private readonly internals = this.parser as unknown as ParserInternals;
   private result: FrameResult | undefined;
   private badString = false;
+  private badByte = false;
 
   constructor() {
     const p = this.internals;
+    const parseByType = p._parseByType.bind(p);
+    // Every one-byte v5 property (Payload Format Indicator, Request Problem/Response Information, and
+    // the server's flags) may only be 0 or 1; mqtt-packet turns any byte into a boolean, which would
+    // forward 0xED as "UTF-8". Any other value is a protocol error (0x82).
+    p._parseByType = (type: string) => {
+      if (type !== 'byte') return parseByType(type);
+      const value = p._parseByte();
+      if (value > 1) this.badByte = true;
+      return value !== 0;
+    };
     const parseString = p._parseString.bind(p);
     // mqtt-packet decodes strings leniently (ill-formed bytes become U+FFFD), which would hide invalid
     // UTF-8 and reject a real U+FFFD; this checks each string's raw bytes instead.
@@ -48,7 +62,7 @@ class FrameParser {
       return value;
     };
     this.parser.on('packet', (packet: Packet) => {
-      this.result = this.badString ? { badString: true } : { packet };
+      this.result = this.badString ? { badString: true } : this.badByte ? { badByte: true } : { packet };
     });
     this.parser.on('error', (error: Error) => {
       this.result ??= this.badString ? { badString: true } : { error };
@@ -59,6 +73,7 @@ class FrameParser {
     const p = this.internals;
     this.result = undefined;
     this.badString = false;
+    this.badByte = false;
     // Parsing a CONNECT replaces the settings with the packet: set the version for every frame.
     p.settings = settingsFor(protocolVersion);
     try {

@@ -6,8 +6,15 @@ import { decodePublish } from './publish-codec.js';
 /** MQTT's own ceiling: a remaining length fits in four variable-length bytes. */
 export const PROTOCOL_MAX_PACKET_SIZE = 268_435_455 + 5;
 
+/**
+ * The largest CONNECT accepted (client id, credentials and will included): a connection that has not
+ * logged in can make the broker buffer no more than this (a will of a few KB is typical).
+ */
+export const DEFAULT_MAX_CONNECT_SIZE = 64 * 1024;
+
 export type ReadProblem =
   | { kind: 'malformed'; message: string }
+  | { kind: 'protocol-error'; message: string }
   | { kind: 'too-large'; size: number; limit: number }
   | { kind: 'unsupported-protocol'; message: string };
 
@@ -32,6 +39,8 @@ export class PacketReader {
     private maxPacketSize: number,
     private readonly onPacket: (packet: Packet) => void,
     private readonly onProblem: (problem: ReadProblem) => void,
+    /** Largest first packet (the CONNECT): a client that has not logged in buffers at most this. */
+    private readonly maxConnectSize = DEFAULT_MAX_CONNECT_SIZE,
   ) {}
 
   setMaxPacketSize(limit: number): void {
@@ -42,6 +51,12 @@ export class PacketReader {
     const len = chunk.length;
     let i = 0;
     while (i < len && !this.failed) {
+      // [MQTT-3.1.0-1]: the first packet is CONNECT. Anything else is refused at its first byte,
+      // before a body of any size is buffered for a client nobody has authenticated.
+      if (this.protocolVersion === undefined && !this.pieces && this.header.length === 0 && chunk[i]! >> 4 !== 1) {
+        this.fail({ kind: 'malformed', message: 'the first packet is not CONNECT' });
+        return;
+      }
       if (this.pieces) {
         const take = Math.min(this.bodyLeft, len - i);
         this.pieces.push(chunk.subarray(i, i + take));
@@ -80,7 +95,8 @@ export class PacketReader {
         headerLength = header.length;
       }
       const size = headerLength + remaining;
-      const limit = this.maxPacketSize > 0 ? this.maxPacketSize : PROTOCOL_MAX_PACKET_SIZE;
+      let limit = this.maxPacketSize > 0 ? this.maxPacketSize : PROTOCOL_MAX_PACKET_SIZE;
+      if (this.protocolVersion === undefined) limit = Math.min(limit, this.maxConnectSize);
       if (size > limit) {
         this.fail({ kind: 'too-large', size, limit });
         return;
@@ -121,6 +137,8 @@ export class PacketReader {
       const packet = result.packet;
       if (packet.cmd === 'connect' && version === undefined) this.protocolVersion = packet.protocolVersion;
       this.onPacket(packet);
+    } else if (result.badByte) {
+      this.fail({ kind: 'protocol-error', message: 'a one-byte property has a value other than 0 or 1' });
     } else if (result.badString) {
       // [MQTT-1.5.4-1]/[MQTT-1.5.4-2]: ill-formed UTF-8 or U+0000 in a string makes the packet malformed.
       this.fail({ kind: 'malformed', message: 'a string is not well-formed UTF-8 or contains U+0000' });

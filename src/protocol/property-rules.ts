@@ -45,6 +45,9 @@ export function propertyProblem(
     // [MQTT-2.2.2-?]: including a property more than once is a Protocol Error, except the repeatable ones.
     if (Array.isArray(value) && !repeatable.has(name))
       return { kind: 'protocol-error', message: `property ${name} appears more than once` };
+    // MQTT 5.0 3.8.2.1.2: a Subscription Identifier of 0 is a Protocol Error.
+    if (name === 'subscriptionIdentifier' && value === 0)
+      return { kind: 'protocol-error', message: 'Subscription Identifier 0' };
   }
   return undefined;
 }

@@ -14,7 +14,7 @@ import { describeErrors, trapUncaught } from './fuzz/uncaught.js';
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const LONG = process.env.FUZZ_LONG === '1';
 const TARGET_PACKETS = LONG ? 2_000_000 : 200_000;
-const TIME_LIMIT_MS = LONG ? 10 * 60_000 : 30_000;
+const TIME_LIMIT_MS = LONG ? 10 * 60_000 : 120_000; // a bound, not a target: a loaded machine is slower
 const MAX_CONNECTIONS = LONG ? 400_000 : 20_000;
 const CONCURRENCY = 16;
 
@@ -162,7 +162,7 @@ beforeAll(
         `mutations: ${JSON.stringify(result.mutations)}`,
     );
   },
-  LONG ? 15 * 60_000 : 90_000,
+  LONG ? 15 * 60_000 : 180_000,
 );
 
 afterAll(async () => {

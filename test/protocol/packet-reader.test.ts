@@ -150,9 +150,19 @@ describe('PacketReader', () => {
 
   it('a remaining length of five bytes is malformed; the packets before it in the same read still count', () => {
     const ping = generate({ cmd: 'pingreq' });
-    const r = read([Buffer.concat([ping, Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])])]);
-    expect(r.packets.map((p) => p.cmd)).toEqual(['pingreq']);
+    const r = read([Buffer.concat([CONNECT_V4, ping, Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])])]);
+    expect(r.packets.map((p) => p.cmd)).toEqual(['connect', 'pingreq']);
     expect(r.problems).toEqual([{ kind: 'malformed', message: 'remaining length longer than four bytes' }]);
+  });
+
+  it('[MQTT-3.1.0-1] a first packet that is not CONNECT is refused at its first byte, before any body', () => {
+    const r = read([Buffer.from([0x30]), Buffer.from([0xff, 0xff, 0xff, 0x7f])]);
+    expect(r.problems).toEqual([{ kind: 'malformed', message: 'the first packet is not CONNECT' }]);
+  });
+
+  it('a CONNECT larger than the pre-login cap is refused from its header', () => {
+    const r = read([Buffer.from([0x10, 0x80, 0x80, 0x04])]); // 65536 bytes announced
+    expect(r.problems).toEqual([{ kind: 'too-large', size: 65540, limit: 65536 }]);
   });
 
   it('a PUBLISH topic that is not well-formed UTF-8 is malformed', () => {
