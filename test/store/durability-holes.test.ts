@@ -288,3 +288,25 @@ describe('hole 7: counters that outlive a restart', () => {
     expect(stopped.broker.sysValues()['$SYS/broker/publish/messages/dropped']).toBe('4');
   });
 });
+
+describe('hole 7: $SYS counts expired messages', () => {
+  it('a queued message whose Message Expiry passed is dropped at delivery, counted, and the count survives a restart', async () => {
+    const dir = tempDir();
+    const store = heldStore(dir);
+    const b = await start(store);
+    const { client: sub } = await client(b.port, persistentV5('h7e-sub'));
+    await subscribe(sub, store, 'h7e/#', 1);
+    sub.destroy();
+    await sub.waitClosed();
+    await new Promise((r) => setTimeout(r, 50));
+    b.broker.publish({ topic: 'h7e/t', payload: 'stale', qos: 1, properties: { messageExpiryInterval: 1 } });
+    await new Promise((r) => setTimeout(r, 1100));
+    const { client: back } = await client(b.port, persistentV5('h7e-sub'));
+    expect(await back.nothing('publish', 300)).toBe(true);
+    expect(b.broker.sysValues()['$SYS/broker/publish/messages/expired']).toBe('1');
+    brokers.splice(brokers.indexOf(b), 1);
+    await b.close();
+    const after = await start(heldStore(dir));
+    expect(after.broker.sysValues()['$SYS/broker/publish/messages/expired']).toBe('1');
+  });
+});
