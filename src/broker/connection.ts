@@ -348,7 +348,10 @@ export class Connection implements SessionLink {
     };
 
     // MQTT 3.1 has no session-present flag: that byte is reserved, 0.
-    const connack: Record<string, unknown> = { cmd: 'connack', sessionPresent: version === 3 ? false : sessionPresent };
+    const connack: Record<string, unknown> = {
+      cmd: 'connack',
+      sessionPresent: version === 3 ? false : sessionPresent,
+    };
     if (version === 5) {
       connack.reasonCode = 0;
       // As mosquitto: max_inflight_messages bounds QoS 1/2 messages in progress in both directions.
@@ -547,7 +550,11 @@ export class Connection implements SessionLink {
   private onSubscribe(packet: ISubscribePacket): void {
     // [MQTT-2.2.1-3]: SUBSCRIBE carries a non-zero packet identifier.
     if (!packet.messageId)
-      return this.disconnect('malformed-packet', ReasonCode.MalformedPacket, 'SUBSCRIBE with packet identifier 0');
+      return this.disconnect(
+        'malformed-packet',
+        ReasonCode.MalformedPacket,
+        'SUBSCRIBE with packet identifier 0',
+      );
     // [MQTT-3.8.3-2]: at least one topic filter.
     if (packet.subscriptions.length === 0)
       return this.disconnect('protocol-error', ReasonCode.ProtocolError, 'SUBSCRIBE without a topic filter');

@@ -53,7 +53,12 @@ export class PacketReader {
     while (i < len && !this.failed) {
       // [MQTT-3.1.0-1]: the first packet is CONNECT. Anything else is refused at its first byte,
       // before a body of any size is buffered for a client nobody has authenticated.
-      if (this.protocolVersion === undefined && !this.pieces && this.header.length === 0 && chunk[i]! >> 4 !== 1) {
+      if (
+        this.protocolVersion === undefined &&
+        !this.pieces &&
+        this.header.length === 0 &&
+        chunk[i]! >> 4 !== 1
+      ) {
         this.fail({ kind: 'malformed', message: 'the first packet is not CONNECT' });
         return;
       }

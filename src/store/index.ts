@@ -1,10 +1,10 @@
-export { decodeJson, encodeJson } from './codec.js';
-export { latestVersion, type Migration, migrate, migrations, schemaVersion } from './migrations.js';
+export { decodeJson, encodeJson } from './sqlite/codec.js';
+export { latestVersion, type Migration, migrate, migrations, schemaVersion } from './sqlite/migrations.js';
+export { openSqliteStore } from './sqlite/open.js';
 export {
   DB_FILE_NAME,
   DEFAULT_DURABILITY,
-  openSqliteStore,
-  SqliteStore,
   type SqliteStoreOptions,
   type SqliteStoreStats,
-} from './sqlite-store.js';
+} from './sqlite/options.js';
+export { SqliteStore } from './sqlite/store.js';

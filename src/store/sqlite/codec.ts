@@ -1,5 +1,5 @@
-import type { Delivery } from '../broker/session.js';
-import type { Message } from '../broker/types.js';
+import type { Delivery } from '../../broker/session.js';
+import type { Message } from '../../broker/types.js';
 
 /**
  * JSON with Buffers. A Buffer anywhere in the value (correlationData, a will's payload) is written as
