@@ -3,8 +3,28 @@ import type { SessionRecord } from '../../broker/persistence.js';
 import type { Message } from '../../broker/types.js';
 import { DELIVERY_COLUMNS, type DeliveryRow, decodeJson, rowToMessage } from './codec.js';
 
+type StatementName =
+  | 'saveRetained'
+  | 'deleteRetained'
+  | 'saveSession'
+  | 'saveSubscription'
+  | 'deleteSubscription'
+  | 'enqueue'
+  | 'dequeue'
+  | 'readQueue'
+  | 'saveInflight'
+  | 'deleteInflight'
+  | 'saveInboundQos2'
+  | 'saveCounter'
+  | 'deleteInboundQos2';
+
+/** A prepared statement (parameters and rows are checked where they are used). */
+export type Statement = Database.Statement<unknown[], unknown>;
+
 /** The prepared statements of every write and read, and the rows they return. */
-export function prepareStatements(db: Database.Database) {
+export function prepareStatements(
+  db: Database.Database,
+): Record<StatementName, Statement> & { deleteSession: Statement[] } {
   return {
     saveRetained: db.prepare(
       'INSERT OR REPLACE INTO retained (topic, payload, qos, retain, properties, received_at) VALUES (?, ?, ?, ?, ?, ?)',
