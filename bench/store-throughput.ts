@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DurabilityPolicy } from '../src/broker/persistence.js';
+import type { DurabilityPolicy } from '../src/broker/ports/persistence.js';
 import { openSqliteStore } from '../src/store/index.js';
 
 const seconds = Number(process.argv[2] ?? 2);

@@ -28,6 +28,9 @@ export class Broker extends BrokerCore {
 
 export * from './broker/auth.js';
 export * from './broker/options.js';
+export type { ClientLink } from './broker/ports/client-link.js';
+export { LocalMessageBus, type MessageBus, type RouteMessage } from './broker/ports/message-bus.js';
+export type * from './broker/ports/persistence.js';
 export type * from './broker/types.js';
 export * from './errors.js';
 export * from './protocol/topic.js';

@@ -1,5 +1,6 @@
 import type { Authenticator, Authorizer } from './auth.js';
-import type { Persistence } from './persistence.js';
+import type { MessageBus } from './ports/message-bus.js';
+import type { Persistence } from './ports/persistence.js';
 
 /**
  * Broker limits and behaviour. Names follow mosquitto.conf's directives (camelCased) so that a
@@ -40,6 +41,8 @@ export interface BrokerOptions {
   version: string;
   /** Where sessions, queues and retained messages survive restarts (undefined: memory only). */
   persistence: Persistence | undefined;
+  /** Between accepting a message and routing it (undefined: this process only, LocalMessageBus). */
+  messageBus: MessageBus | undefined;
   /**
    * With persistence: how long a QoS 1 message in flight to an online persistent session may wait
    * for its PUBACK before its in-flight row is written (a PUBACK in time means no write at all). The
@@ -49,7 +52,10 @@ export interface BrokerOptions {
   inflightWriteDelayMs: number;
 }
 
-export const defaultBrokerOptions: Omit<BrokerOptions, 'authenticator' | 'authorizer' | 'persistence'> = {
+export const defaultBrokerOptions: Omit<
+  BrokerOptions,
+  'authenticator' | 'authorizer' | 'persistence' | 'messageBus'
+> = {
   maxKeepalive: 65535,
   maxPacketSize: 0,
   messageSizeLimit: 0,

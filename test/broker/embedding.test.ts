@@ -1,6 +1,12 @@
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Broker, type ClientInfo, type DisconnectReason } from '../../src/index.js';
+import {
+  Broker,
+  type ClientInfo,
+  type DisconnectReason,
+  type MessageBus,
+  type RouteMessage,
+} from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 let broker: Broker | undefined;
@@ -175,5 +181,38 @@ describe('a failure inside the broker costs one connection, not the broker', () 
     await client.waitClosed();
     expect(client.packets).toEqual([]);
     expect(errors).toEqual(['auth backend down']);
+  });
+});
+
+describe('the message bus seam', () => {
+  it('every accepted message goes through the injected bus, and what the bus routes reaches local subscribers', async () => {
+    const seen: string[] = [];
+    let route: RouteMessage | undefined;
+    const bus: MessageBus = {
+      attach(r) {
+        route = r;
+      },
+      publish(message, publisherId, tracker) {
+        seen.push(`${message.topic} from ${publisherId ?? 'host'}`);
+        route!(message, publisherId, tracker);
+      },
+    };
+    broker = new Broker({ sysInterval: 0, messageBus: bus });
+    const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+    const { client: sub } = await RawClient.connected(port, { clientId: 'bus-sub' });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'bus/#', qos: 0 }] });
+    await sub.next('suback');
+    const { client: pub } = await RawClient.connected(port, { clientId: 'bus-pub' });
+    pub.send({ cmd: 'publish', topic: 'bus/a', payload: Buffer.from('1'), qos: 0 });
+    expect(((await sub.next('publish')) as { topic: string }).topic).toBe('bus/a');
+    // A message from another node arrives through the bus alone: routed here, not accepted twice.
+    route!(
+      { topic: 'bus/remote', payload: Buffer.from('2'), qos: 0, retain: false, receivedAt: Date.now() },
+      undefined,
+    );
+    expect(((await sub.next('publish')) as { topic: string }).topic).toBe('bus/remote');
+    expect(seen).toEqual(['bus/a from bus-pub']);
+    sub.destroy();
+    pub.destroy();
   });
 });

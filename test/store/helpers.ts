@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SessionRecord } from '../../src/broker/persistence.js';
+import type { SessionRecord } from '../../src/broker/ports/persistence.js';
 import type { Delivery } from '../../src/broker/session.js';
 import type { Message } from '../../src/broker/types.js';
 import type { SqliteStore } from '../../src/store/index.js';

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { AnonymousPolicy } from '../../broker/auth/network-policy.js';
-import type { DurabilityPolicy } from '../../broker/persistence.js';
+import type { DurabilityPolicy } from '../../broker/ports/persistence.js';
 import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { Broker } from '../../index.js';

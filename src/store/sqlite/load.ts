@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { StoredQueued, StoredSession } from '../../broker/persistence.js';
+import type { StoredQueued, StoredSession } from '../../broker/ports/persistence.js';
 import type { InflightState } from '../../broker/session.js';
 import type { Message } from '../../broker/types.js';
 import { decodeJson, rowToDelivery, rowToMessage } from './codec.js';

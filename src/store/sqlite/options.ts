@@ -1,4 +1,4 @@
-import type { DurabilityPolicy } from '../../broker/persistence.js';
+import type { DurabilityPolicy } from '../../broker/ports/persistence.js';
 import type { MothershipError } from '../../errors.js';
 import type { Migration } from './migrations.js';
 

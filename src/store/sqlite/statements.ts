@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { SessionRecord } from '../../broker/persistence.js';
+import type { SessionRecord } from '../../broker/ports/persistence.js';
 import type { Message } from '../../broker/types.js';
 import { DELIVERY_COLUMNS, type DeliveryRow, decodeJson, rowToMessage } from './codec.js';
 

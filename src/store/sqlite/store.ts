@@ -5,7 +5,7 @@ import type {
   SessionRecord,
   StoredInflight,
   StoredQueued,
-} from '../../broker/persistence.js';
+} from '../../broker/ports/persistence.js';
 import type { Delivery } from '../../broker/session.js';
 import type { Message, SubscriptionOptions } from '../../broker/types.js';
 import type { MothershipError } from '../../errors.js';

@@ -1,5 +1,5 @@
-import type { Delivery, InflightState, Will } from './session.js';
-import type { Message, SubscriptionOptions } from './types.js';
+import type { Delivery, InflightState, Will } from '../session.js';
+import type { Message, SubscriptionOptions } from '../types.js';
 
 /**
  * What the broker keeps across restarts, as the broker sees it. Implementations live in src/store
