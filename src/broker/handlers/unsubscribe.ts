@@ -1,0 +1,23 @@
+import type { IUnsubscribePacket } from 'mqtt-packet';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Connection } from '../connection.js';
+import { disconnectWith, type HandlerResult } from './result.js';
+
+/** UNSUBSCRIBE: UNSUBACK (v5: a reason code per filter) once the removal is committed. */
+export function handleUnsubscribe(c: Connection, packet: IUnsubscribePacket): HandlerResult {
+  // [MQTT-2.2.1-3]: UNSUBSCRIBE carries a non-zero packet identifier.
+  if (!packet.messageId)
+    return disconnectWith(
+      'malformed-packet',
+      ReasonCode.MalformedPacket,
+      'UNSUBSCRIBE with packet identifier 0',
+    );
+  // [MQTT-3.10.3-2]: at least one topic filter.
+  if (packet.unsubscriptions.length === 0)
+    return disconnectWith('protocol-error', ReasonCode.ProtocolError, 'UNSUBSCRIBE without a topic filter');
+  const codes = c.core.unsubscribe(c, packet.unsubscriptions);
+  const unsuback: Record<string, unknown> = { cmd: 'unsuback', messageId: packet.messageId };
+  if (c.protocolVersion === 5) unsuback.granted = codes;
+  // Not ahead of the disk: a crash must not bring back a subscription the client saw removed.
+  c.core.whenCommitted(() => c.send(unsuback));
+}
