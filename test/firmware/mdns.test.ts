@@ -54,7 +54,7 @@ async function probe(b: Board, port: number, timeoutMs: number): Promise<number>
   for (let k = 0; Date.now() - t0 < timeoutMs; k++) {
     await mosquittoPub(port, ['-q', '1', '-t', 'from_mothership', '-m', `probe-${k}`]);
     try {
-      await b.waitFor(new RegExp(`^\\('from_mothership', b'probe-${k}'\\)$`), 300);
+      await b.waitFor(new RegExp(`^\\('from_mothership', b'probe-${k}'\\)$`), 300, t0);
       return Date.now() - t0;
     } catch {}
   }

@@ -46,7 +46,7 @@ async function probe(b: Board, timeoutMs: number): Promise<number> {
   for (let k = 0; Date.now() - t0 < timeoutMs; k++) {
     await mosquittoPub(broker.port, ['-q', '1', '-t', 'from_mothership', '-m', `probe-${k}`]);
     try {
-      await b.waitFor(new RegExp(`^\\('from_mothership', b'probe-${k}'\\)$`), 250);
+      await b.waitFor(new RegExp(`^\\('from_mothership', b'probe-${k}'\\)$`), 250, t0);
       return Date.now() - t0;
     } catch {
       // not subscribed again yet: the message went to no one; try the next one
