@@ -10,6 +10,8 @@ export interface TcpProxy {
   set(mode: ProxyMode): void;
   /** Connections accepted so far (each a board's connect attempt). */
   accepted: number;
+  /** Connections from the board still open now (forwarded or silent). */
+  readonly open: number;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,9 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
     port: 0,
     mode: 'forward',
     accepted: 0,
+    get open() {
+      return pairs.size;
+    },
     set(mode) {
       proxy.mode = mode;
       for (const p of pairs) {
@@ -56,7 +61,12 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       pairs.delete(p);
       p.upstream?.destroy();
     });
-    if (p.silent) return; // accepted by the kernel, then nothing: a host that went away
+    if (p.silent) {
+      // Accepted by the kernel, then nothing: a host that went away. What the board sends is read
+      // and dropped, so that its FIN is seen and `open` tells whether the board closed the socket.
+      client.resume();
+      return;
+    }
     const up = net.connect({ host: '127.0.0.1', port: targetPort });
     p.upstream = up;
     up.on('error', () => {});
