@@ -14,6 +14,7 @@ import { startBroker, type TestBroker } from './harness/broker.js';
 import { AP, boardConfig } from './harness/config.js';
 import { brokerRecords, startResponder, type TestResponder } from './harness/mdns.js';
 import { mosquittoPub, mosquittoSub, type Sub } from './harness/seeds.js';
+import { probe } from './harness/wait.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -46,19 +47,6 @@ async function board(mdnsPort: number | undefined, interval = 200): Promise<Boar
   });
   cleanup.push(() => b.stop());
   return b;
-}
-
-/** mosquitto_pub on from_mothership until the board prints it. */
-async function probe(b: Board, port: number, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  for (let k = 0; Date.now() - t0 < timeoutMs; k++) {
-    await mosquittoPub(port, ['-q', '1', '-t', 'from_mothership', '-m', `probe-${k}`]);
-    try {
-      await b.waitFor(new RegExp(`^\\('from_mothership', b'probe-${k}'\\)$`), 300, t0);
-      return Date.now() - t0;
-    } catch {}
-  }
-  throw new Error(`board did not get from_mothership within ${timeoutMs} ms`);
 }
 
 const numbers = (subs: Sub[]) =>
