@@ -65,7 +65,6 @@ class MQTTClient:
         self.port = port
         self.user = user
         self.password = password
-        self.keepalive = keepalive
         self.ssl = ssl
         self.status_topic = status_topic
         self.queue_max = queue_max
@@ -81,8 +80,7 @@ class MQTTClient:
         self._ka_ms = keepalive * 1000
         # Ping at a quarter of the keepalive: the broker hears from us well within its 1.5x limit,
         # and our own deadline (no packet at all for one keepalive) notices a dead link in <= 1.25x.
-        self._ping_ms = self._ka_ms // 4
-        self._tick_ms = max(50, min(1000, self._ping_ms // 2))
+        self._tick_ms = max(50, min(1000, self._ka_ms // 8))
         self._subs = []  # [filter, qos, callback]
         self._outbox = []  # [topic, msg, retain, pid]; pid 0 = never sent
         self._pid = 0
@@ -96,7 +94,6 @@ class MQTTClient:
         self._w = None
         self.connected = False
         self.up = asyncio.Event()  # set while connected and subscribed
-        self.on_connect = None
         self.last_rx = 0
         self._last_ping = 0
         self.connects = 0
@@ -154,7 +151,7 @@ class MQTTClient:
             try:
                 if self._wifi:
                     await self._wifi.up(self.feed)
-                await self._open()
+                r, session = await self._open()
             except Exception as e:
                 self.log("mqtt: connect failed:", repr(e))
                 await self._close()
@@ -162,7 +159,7 @@ class MQTTClient:
                     self.host = None  # the broker may have moved: ask again next time
                 continue
             t = ticks_ms()
-            await self._serve()
+            await self._serve(r, session)
             if ticks_diff(ticks_ms(), t) >= self._stable:
                 delay = self._bmin
                 kicked = 0
@@ -195,7 +192,6 @@ class MQTTClient:
         self.log("mqtt: connecting to", self.host, self.port)
         r, w = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port, ssl=self.ssl), self._timeout)
-        self._r = r
         self._w = w
         flags = 0  # persistent session: the broker keeps our subscriptions and QoS 1 messages
         payload = _s(self.client_id)
@@ -208,7 +204,7 @@ class MQTTClient:
             if self.password is not None:
                 flags |= 0x40
                 payload += _s(self.password)
-        vh = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", self.keepalive)
+        vh = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", self._ka_ms // 1000)
         await self._send(b"\x10" + _remaining_length(len(vh) + len(payload)) + vh + payload)
         ack = await asyncio.wait_for(r.readexactly(4), self._timeout)
         if ack[0] != 0x20 or ack[1] != 2:
@@ -216,24 +212,21 @@ class MQTTClient:
         if ack[3]:
             raise OSError("CONNACK refused, return code %d" % ack[3])
         self.last_rx = self._last_ping = ticks_ms()
-        self.session_present = ack[2] & 1
+        return r, ack[2] & 1  # the reader, and whether the broker kept our session
 
-    async def _serve(self):
+    async def _serve(self, r, session):
         self._down = asyncio.Event()
-        self._big_said = False
-        reader = asyncio.create_task(self._reader(self._r))
+        reader = asyncio.create_task(self._reader(r))
         try:
             self.connected = True
             self.connects += 1
             if self.status_topic:
                 await self._send(_publish_packet(self.status_topic, b"online", True, 0, 0, False))
-            if self._subs and not self.session_present:
+            if self._subs and not session:
                 await self._subscribe()
             self.up.set()
             self._kick.set()
             self.log("mqtt: up", self.connects)
-            if self.on_connect:
-                self.on_connect(self)
             while not self._down.is_set():
                 self.feed()
                 if self._wifi and not self._wifi.isconnected():
@@ -241,7 +234,7 @@ class MQTTClient:
                 now = ticks_ms()
                 if ticks_diff(now, self.last_rx) > self._ka_ms:
                     raise OSError("keepalive: broker silent for %d ms" % ticks_diff(now, self.last_rx))
-                if ticks_diff(now, self._last_ping) >= self._ping_ms:
+                if ticks_diff(now, self._last_ping) >= self._ka_ms // 4:
                     self._last_ping = now
                     await self._send(PINGREQ)
                 await asyncio.sleep_ms(self._tick_ms)
@@ -370,8 +363,7 @@ class MQTTClient:
             self._rx_pid = pid
         if big:
             self.too_big += 1
-            if not self._big_said:  # once per connection: a stream of them must not flood
-                self._big_said = True
+            if self.too_big == 1:  # once: a stream of them must not flood the broker
                 self.queue(self.client_id + "/error", "mqtt: %d bytes on %s over msg_max %d, skipped"
                            % (n, topic, self.msg_max))
             return

@@ -33,7 +33,7 @@ it('skips messages over msg_max without dropping the link, and still takes those
   await b.waitFor(/^ESP received notification from mothership!$/, 10_000);
 
   expect(await b.eval('main.client.too_big')).toBe(2);
-  // reported once per connection: the 24 KB one was counted, not reported again (the report is
+  // reported once: the 24 KB one was counted, not reported again (the report is
   // QoS 1, so a retransmission may show it twice, never another text)
   expect(new Set(errors.lines.filter((l) => l.startsWith('esp32-big/error ')))).toEqual(
     new Set(['esp32-big/error mqtt: 98304 bytes on from_mothership over msg_max 4096, skipped']),
