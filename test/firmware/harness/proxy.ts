@@ -1,8 +1,9 @@
 // A TCP proxy between a board and the broker, so a test can make the broker vanish without a
-// FIN (blackhole), refuse connections, or forward normally.
+// FIN (blackhole), lose only what the board sends (uplink-lost), refuse connections, or forward
+// normally.
 import net from 'node:net';
 
-export type ProxyMode = 'forward' | 'blackhole' | 'refuse';
+export type ProxyMode = 'forward' | 'blackhole' | 'uplink-lost' | 'refuse';
 
 export interface TcpProxy {
   port: number;
@@ -12,6 +13,8 @@ export interface TcpProxy {
   accepted: number;
   /** Connections from the board still open now (forwarded or silent). */
   readonly open: number;
+  /** Everything the broker sent towards the board, as latin1 text. */
+  readonly fromBroker: string;
   close(): Promise<void>;
 }
 
@@ -19,10 +22,13 @@ interface Pair {
   client: net.Socket;
   upstream?: net.Socket;
   silent: boolean;
+  /** What the board sends is dropped; the broker still reaches the board. */
+  deaf?: boolean;
 }
 
 export async function startProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
+  let fromBroker = '';
   const proxy: TcpProxy = {
     port: 0,
     mode: 'forward',
@@ -30,12 +36,16 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
     get open() {
       return pairs.size;
     },
+    get fromBroker() {
+      return fromBroker;
+    },
     set(mode) {
       proxy.mode = mode;
       for (const p of pairs) {
         if (mode === 'blackhole') p.silent = true;
+        else if (mode === 'uplink-lost') p.deaf = true;
         // A link that went silent stays dead when the path comes back, as after a real outage.
-        else if (p.silent) drop(p);
+        else if (p.silent || p.deaf) drop(p);
       }
     },
     close: async () => {
@@ -55,7 +65,7 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       client.resetAndDestroy();
       return;
     }
-    const p: Pair = { client, silent: proxy.mode === 'blackhole' };
+    const p: Pair = { client, silent: proxy.mode === 'blackhole', deaf: proxy.mode === 'uplink-lost' };
     pairs.add(p);
     client.on('close', () => {
       pairs.delete(p);
@@ -74,10 +84,12 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       if (!p.silent) drop(p);
     });
     up.on('data', (d) => {
-      if (!p.silent) client.write(d);
+      if (p.silent) return;
+      fromBroker += d.toString('latin1');
+      client.write(d);
     });
     client.on('data', (d) => {
-      if (!p.silent) up.write(d);
+      if (!p.silent && !p.deaf) up.write(d);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
