@@ -25,7 +25,7 @@ const apps: [BoardOptions['app'], Record<string, unknown>, string][] = [
   ['dht', { interval_ms: 200 }, 'output'],
 ];
 
-describe('steady-state heap (gc.mem_alloc)', () => {
+describe('steady-state heap (gc.mem_alloc)', { timeout: 60_000 }, () => {
   for (const [app, appCfg, inbound] of apps) {
     it(`${app}: client + app stay within 14 KB`, async () => {
       const b = await Board.start({

@@ -79,9 +79,9 @@ async function restartBrokerBehindGate(): Promise<number> {
   return Date.now();
 }
 
-describe('recovery', () => {
+describe('recovery', { timeout: 45_000 }, () => {
   it('Wi-Fi gone (3x keepalive) and back: rejoins, resubscribes, loses no QoS 1 message', {
-    timeout: OUTAGE_MS + 20_000,
+    timeout: OUTAGE_MS + 40_000,
   }, async () => {
     const b = await startBoard();
     await probe(b, broker.port, 10_000, 250);
