@@ -334,9 +334,9 @@ class MQTTClient:
         buf = memoryview(bytearray(512))
         while n:
             k = await r.readinto(buf[:min(n, 512)])
-            if not k:
+            if k == 0:  # None: nothing yet, as MicroPython's own readexactly allows
                 raise EOFError
-            n -= k
+            n -= k or 0
             self.last_rx = ticks_ms()
 
     async def _on_publish(self, r, hdr, n):
