@@ -35,7 +35,9 @@ afterEach(async () => {
 async function startBoard(): Promise<Board> {
   board = await Board.start({
     app: 'mothership',
-    config: boardConfig('esp32-recover', proxy.port, { interval_ms: 200, qos: 1 }),
+    // An outbox for 30 s of messages: on a loaded machine a broker restart plus the observer's
+    // reconnect took longer than the default 50 messages (10 s) and the oldest were dropped.
+    config: boardConfig('esp32-recover', proxy.port, { interval_ms: 200, qos: 1 }, { queue_max: 150 }),
     accessPoints: { [AP.ssid]: AP.password },
   });
   return board;
