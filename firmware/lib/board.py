@@ -8,7 +8,7 @@ from mothership_mqtt import MQTTClient
 
 TIMING = {
     "backoff_min_ms": 1000, "backoff_max_ms": 60000, "retry_ms": 5000, "timeout_ms": 10000,
-    "wifi_timeout_ms": 15000, "watchdog_ms": 30000, "queue_max": 16,
+    "wifi_timeout_ms": 15000, "watchdog_ms": 30000, "queue_max": 16, "stable_ms": 30000,
 }
 
 
@@ -66,6 +66,7 @@ def setup(path="config.json"):
         ssl=ssl, status_topic=dev + "/status", queue_max=t["queue_max"],
         backoff_min_ms=t["backoff_min_ms"], backoff_max_ms=t["backoff_max_ms"],
         retry_ms=t["retry_ms"], timeout_ms=t["timeout_ms"], wifi=wifi, wdt=wdt,
+        stable_ms=t["stable_ms"], msg_max=b.get("msg_max", 4096),
     )
     cause = reset_cause()
     print("board:", dev, "reset cause", cause)

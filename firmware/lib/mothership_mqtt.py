@@ -3,16 +3,10 @@
 import asyncio
 import struct
 import sys
+from random import getrandbits
 from time import ticks_ms, ticks_diff
 
-try:
-    from random import getrandbits
-except ImportError:  # some ports lack random; jitter then comes from the clock
-    def getrandbits(n):
-        return ticks_ms() & ((1 << n) - 1)
-
 PINGREQ = b"\xc0\x00"
-DISCONNECT = b"\xe0\x00"
 
 
 def topic_matches(filt, topic):
@@ -33,12 +27,11 @@ def topic_matches(filt, topic):
 
 def _remaining_length(n):
     out = bytearray()
-    while True:
-        d = n & 0x7F
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
         n >>= 7
-        out.append(d | 0x80 if n else d)
-        if not n:
-            return out
+    out.append(n)
+    return out
 
 
 def _s(b):
@@ -53,8 +46,7 @@ def _publish_packet(topic, msg, retain, qos, pid, dup):
     t = _s(topic)
     n = len(t) + len(msg) + (2 if qos else 0)
     head = bytearray((0x30 | (0x08 if dup else 0) | (qos << 1) | (1 if retain else 0),))
-    head += _remaining_length(n)
-    head += t
+    head += _remaining_length(n) + t
     if qos:
         head += struct.pack("!H", pid)
     return head + msg
@@ -64,7 +56,7 @@ class MQTTClient:
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=60,
                  ssl=None, status_topic=None, queue_max=16, backoff_min_ms=1000,
                  backoff_max_ms=60000, retry_ms=5000, timeout_ms=10000, wifi=None,
-                 wdt=None, log=print, discover=False):
+                 wdt=None, log=print, discover=False, stable_ms=30000, msg_max=4096):
         self.client_id = client_id
         # discover: find the broker over mDNS (DNS-SD _mqtt._tcp) whenever host is None; the
         # address found is kept until a connect to it fails, then looked up again.
@@ -73,12 +65,13 @@ class MQTTClient:
         self.port = port
         self.user = user
         self.password = password
-        self.keepalive = keepalive
         self.ssl = ssl
         self.status_topic = status_topic
         self.queue_max = queue_max
         self._bmin = backoff_min_ms
         self._bmax = backoff_max_ms
+        self._stable = stable_ms  # a link that lived this long resets the backoff
+        self.msg_max = msg_max  # larger incoming messages are read past, never held
         self._retry_ms = retry_ms
         self._timeout = timeout_ms / 1000
         self._wifi = wifi
@@ -87,8 +80,7 @@ class MQTTClient:
         self._ka_ms = keepalive * 1000
         # Ping at a quarter of the keepalive: the broker hears from us well within its 1.5x limit,
         # and our own deadline (no packet at all for one keepalive) notices a dead link in <= 1.25x.
-        self._ping_ms = self._ka_ms // 4
-        self._tick_ms = max(50, min(1000, self._ping_ms // 2))
+        self._tick_ms = max(50, min(1000, self._ka_ms // 8))
         self._subs = []  # [filter, qos, callback]
         self._outbox = []  # [topic, msg, retain, pid]; pid 0 = never sent
         self._pid = 0
@@ -102,14 +94,14 @@ class MQTTClient:
         self._w = None
         self.connected = False
         self.up = asyncio.Event()  # set while connected and subscribed
-        self.on_connect = None
         self.last_rx = 0
         self._last_ping = 0
         self.connects = 0
         self.dropped = 0  # QoS 1 messages dropped from a full outbox
         self.dropped_qos0 = 0  # QoS 0 messages published while offline
-
-    # --- public API -------------------------------------------------------------------------
+        self.too_big = 0  # incoming messages over msg_max, skipped
+        self._why = None  # what ended the last link
+        self._rx_pid = None  # last QoS 1 message received: a DUP of it is acked, not delivered
 
     def subscribe(self, topic_filter, callback, qos=1):
         """Call callback(topic: str, msg: bytes) for every message matching topic_filter.
@@ -120,8 +112,7 @@ class MQTTClient:
 
     async def publish(self, topic, msg, retain=False, qos=0):
         if qos:
-            self.queue(topic, msg, retain)
-            return
+            return self.queue(topic, msg, retain)
         if not self.connected:
             self.dropped_qos0 += 1
             return
@@ -147,30 +138,42 @@ class MQTTClient:
         """Connect, serve and reconnect forever. Never returns, never resets the board."""
         asyncio.create_task(self._outbox_loop())
         delay = 0
+        kicked = 0
         while True:
             if delay:
                 # Jitter: a fleet that lost the same broker must not come back in lockstep.
-                await self._sleep_fed(delay // 2 + getrandbits(16) % (delay // 2 + 1))
+                d = delay // 2 + getrandbits(16) % (delay // 2 + 1)
+                self.log("mqtt: next attempt in", d, "ms")
+                await self._sleep_fed(d)
+            # Grows until a link has lasted stable_ms, not merely until a CONNACK: a link that dies
+            # right after connecting (a twin, a message too big) must not loop at the minimum.
+            delay = min(self._bmax, max(self._bmin, delay * 2))
             try:
                 if self._wifi:
                     await self._wifi.up(self.feed)
-                await self._open()
+                r, session = await self._open()
             except Exception as e:
                 self.log("mqtt: connect failed:", repr(e))
-                self._close()
+                await self._close()
                 if self._discover:
                     self.host = None  # the broker may have moved: ask again next time
-                delay = min(self._bmax, max(self._bmin, delay * 2))
                 continue
-            delay = 0
-            await self._serve()
-            delay = self._bmin
+            t = ticks_ms()
+            await self._serve(r, session)
+            if ticks_diff(ticks_ms(), t) >= self._stable:
+                delay = self._bmin
+                kicked = 0
+            elif isinstance(self._why, EOFError):
+                # MQTT 3.1.1 closes the older connection of a client id without a word.
+                kicked += 1
+                if kicked == 3:
+                    e = "mqtt: probable twin: another board connects as " + self.client_id
+                    self.log(e)
+                    self.queue(self.client_id + "/error", e)
 
     def feed(self):
         if self._wdt:
             self._wdt.feed()
-
-    # --- connection ---------------------------------------------------------------------------
 
     async def _find(self):
         import mdns_find  # only while looking: its code is freed again below
@@ -187,14 +190,10 @@ class MQTTClient:
         if self.host is None:
             await self._find()
         self.log("mqtt: connecting to", self.host, self.port)
-        if self.ssl:
-            r, w = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=self.ssl), self._timeout)
-        else:
-            r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self._timeout)
-        self._r = r
+        r, w = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port, ssl=self.ssl), self._timeout)
         self._w = w
-        flags = 0x02  # clean session: subscriptions are renewed by us, not kept by the broker
+        flags = 0  # persistent session: the broker keeps our subscriptions and QoS 1 messages
         payload = _s(self.client_id)
         if self.status_topic:
             flags |= 0x04 | 0x08 | 0x20  # will, will QoS 1, will retain
@@ -205,7 +204,7 @@ class MQTTClient:
             if self.password is not None:
                 flags |= 0x40
                 payload += _s(self.password)
-        vh = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", self.keepalive)
+        vh = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", self._ka_ms // 1000)
         await self._send(b"\x10" + _remaining_length(len(vh) + len(payload)) + vh + payload)
         ack = await asyncio.wait_for(r.readexactly(4), self._timeout)
         if ack[0] != 0x20 or ack[1] != 2:
@@ -213,23 +212,21 @@ class MQTTClient:
         if ack[3]:
             raise OSError("CONNACK refused, return code %d" % ack[3])
         self.last_rx = self._last_ping = ticks_ms()
-        self.session_present = ack[2] & 1
+        return r, ack[2] & 1  # the reader, and whether the broker kept our session
 
-    async def _serve(self):
+    async def _serve(self, r, session):
         self._down = asyncio.Event()
-        reader = asyncio.create_task(self._reader(self._r))
+        reader = asyncio.create_task(self._reader(r))
         try:
             self.connected = True
             self.connects += 1
             if self.status_topic:
                 await self._send(_publish_packet(self.status_topic, b"online", True, 0, 0, False))
-            if self._subs and not self.session_present:
+            if self._subs and not session:
                 await self._subscribe()
             self.up.set()
             self._kick.set()
             self.log("mqtt: up", self.connects)
-            if self.on_connect:
-                self.on_connect(self)
             while not self._down.is_set():
                 self.feed()
                 if self._wifi and not self._wifi.isconnected():
@@ -237,7 +234,7 @@ class MQTTClient:
                 now = ticks_ms()
                 if ticks_diff(now, self.last_rx) > self._ka_ms:
                     raise OSError("keepalive: broker silent for %d ms" % ticks_diff(now, self.last_rx))
-                if ticks_diff(now, self._last_ping) >= self._ping_ms:
+                if ticks_diff(now, self._last_ping) >= self._ka_ms // 4:
                     self._last_ping = now
                     await self._send(PINGREQ)
                 await asyncio.sleep_ms(self._tick_ms)
@@ -247,20 +244,22 @@ class MQTTClient:
             self.connected = False
             self.up.clear()
             reader.cancel()
-            self._close()
+            await self._close()
             self.log("mqtt: down")
 
     def _link_down(self, e):
         if self._down and not self._down.is_set():
             self.log("mqtt: link lost:", repr(e))
+            self._why = e
             self._down.set()
 
-    def _close(self):
+    async def _close(self):
         w = self._w
         self._w = None
         if w:
             try:
                 w.close()
+                await w.wait_closed()  # in MicroPython's asyncio only this closes the socket
             except Exception:
                 pass
 
@@ -314,12 +313,13 @@ class MQTTClient:
                     sh += 7
                     if not b & 0x80:
                         break
-                body = await r.readexactly(n) if n else b""
                 self.last_rx = ticks_ms()
                 kind = hdr & 0xF0
                 if kind == 0x30:
-                    await self._on_publish(hdr, body)
-                elif kind == 0x40:
+                    await self._on_publish(r, hdr, n)
+                    continue
+                body = await r.readexactly(n) if n else b""
+                if kind == 0x40:
                     if struct.unpack("!H", body)[0] == self._inflight:
                         self._puback.set()
                 elif kind == 0x90:
@@ -329,23 +329,50 @@ class MQTTClient:
         except Exception as e:
             self._link_down(e)
 
-    async def _on_publish(self, hdr, body):
+    async def _skip(self, r, n):
+        # Read past n bytes in small pieces: nothing of that size is ever allocated.
+        buf = memoryview(bytearray(512))
+        while n:
+            k = await r.readinto(buf[:min(n, 512)])
+            if k == 0:  # None: nothing yet, as MicroPython's own readexactly allows
+                raise EOFError
+            n -= k or 0
+            self.last_rx = ticks_ms()
+
+    async def _on_publish(self, r, hdr, n):
+        # The payload is read on its own, so it is held once; one over msg_max is never held.
         qos = (hdr >> 1) & 3
-        tl = (body[0] << 8) | body[1]
-        topic = body[2:2 + tl].decode()
-        i = 2 + tl
+        tl = struct.unpack("!H", await r.readexactly(2))[0]
+        n -= 2 + tl + (2 if qos else 0)
+        big = tl > self.msg_max or n > self.msg_max
+        if tl > self.msg_max:
+            await self._skip(r, tl)
+            topic = "?"
+        else:
+            topic = (await r.readexactly(tl)).decode()
+        pid = await r.readexactly(2) if qos else None
+        if big:
+            await self._skip(r, n)
+        else:
+            msg = await r.readexactly(n) if n else b""
         if qos:
-            pid = body[i:i + 2]
-            i += 2
             # PUBACK first: a slow or failing callback must not make the broker resend.
             await self._send(b"\x40\x02" + pid)
-        msg = body[i:]
+            if hdr & 0x08 and pid == self._rx_pid:
+                return  # redelivered after our PUBACK was lost: already handled
+            self._rx_pid = pid
+        if big:
+            self.too_big += 1
+            if self.too_big == 1:  # once: a stream of them must not flood the broker
+                self.queue(self.client_id + "/error", "mqtt: %d bytes on %s over msg_max %d, skipped"
+                           % (n, topic, self.msg_max))
+            return
         for f, _, cb in self._subs:
             if topic_matches(f, topic):
                 try:
-                    r = cb(topic, msg)
-                    if r is not None and hasattr(r, "send"):
-                        asyncio.create_task(r)
+                    x = cb(topic, msg)
+                    if x is not None and hasattr(x, "send"):
+                        asyncio.create_task(x)
                 except Exception as e:
                     self.log("mqtt: callback for", f, "failed:", repr(e))
 

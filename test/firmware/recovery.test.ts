@@ -6,7 +6,8 @@ import { Board, ESP32_HEAP } from './harness/board.js';
 import { startBroker, type TestBroker } from './harness/broker.js';
 import { AP, boardConfig, TEST_KEEPALIVE } from './harness/config.js';
 import { startProxy, type TcpProxy } from './harness/proxy.js';
-import { mosquittoPub, mosquittoSub, type Sub } from './harness/seeds.js';
+import { mosquittoSub, type Sub } from './harness/seeds.js';
+import { probe } from './harness/wait.js';
 
 let broker: TestBroker;
 let proxy: TcpProxy;
@@ -34,25 +35,12 @@ afterEach(async () => {
 async function startBoard(): Promise<Board> {
   board = await Board.start({
     app: 'mothership',
-    config: boardConfig('esp32-recover', proxy.port, { interval_ms: 200, qos: 1 }),
+    // An outbox for 30 s of messages: on a loaded machine a broker restart plus the observer's
+    // reconnect took longer than the default 50 messages (10 s) and the oldest were dropped.
+    config: boardConfig('esp32-recover', proxy.port, { interval_ms: 200, qos: 1 }, { queue_max: 150 }),
     accessPoints: { [AP.ssid]: AP.password },
   });
   return board;
-}
-
-/** Publishes on from_mothership with the seed's mosquitto_pub until the board prints it. */
-async function probe(b: Board, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  for (let k = 0; Date.now() - t0 < timeoutMs; k++) {
-    await mosquittoPub(broker.port, ['-q', '1', '-t', 'from_mothership', '-m', `probe-${k}`]);
-    try {
-      await b.waitFor(new RegExp(`^\\('from_mothership', b'probe-${k}'\\)$`), 250);
-      return Date.now() - t0;
-    } catch {
-      // not subscribed again yet: the message went to no one; try the next one
-    }
-  }
-  throw new Error(`board did not get from_mothership within ${timeoutMs} ms`);
 }
 
 const numbers = () =>
@@ -93,12 +81,12 @@ async function restartBrokerBehindGate(): Promise<number> {
   return Date.now();
 }
 
-describe('recovery', () => {
+describe('recovery', { timeout: 45_000 }, () => {
   it('Wi-Fi gone (3x keepalive) and back: rejoins, resubscribes, loses no QoS 1 message', {
-    timeout: OUTAGE_MS + 20_000,
+    timeout: OUTAGE_MS + 40_000,
   }, async () => {
     const b = await startBoard();
-    await probe(b, 10_000);
+    await probe(b, broker.port, 10_000, 250);
     const t0 = Date.now();
     b.wifiOff();
     const lost = await b.waitFor(/^mqtt: link lost: OSError\('wifi lost',\)$/, 3000, t0);
@@ -109,14 +97,14 @@ describe('recovery', () => {
     b.wifiOn();
     await b.waitFor(/^wifi: up workshop/, 5000, t1);
     expect(b.wifiJoins).toBeGreaterThan(joinsBefore); // it rejoined by itself
-    const back = await probe(b, 10_000);
+    const back = await probe(b, broker.port, 10_000, 250);
     console.log(`[figure] Wi-Fi back -> subscription working again: ${back} ms`);
     await expectNoLoss(b);
   });
 
   it('broker stopped and restarted: reconnects with backoff, resubscribes, loses no QoS 1 message', async () => {
     const b = await startBoard();
-    await probe(b, 10_000);
+    await probe(b, broker.port, 10_000, 250);
     const t0 = Date.now();
     await broker.stop();
     await b.waitFor(/^mqtt: link lost/, 3000, t0);
@@ -124,7 +112,7 @@ describe('recovery', () => {
     const failures = b.since(t0).filter((l) => /^mqtt: connect failed/.test(l.text)).length;
     expect(failures).toBeGreaterThanOrEqual(2); // kept trying, never gave up or reset
     const back = await restartBrokerBehindGate();
-    const t = await probe(b, 10_000);
+    const t = await probe(b, broker.port, 10_000, 250);
     console.log(
       `[figure] broker back -> subscription working again: ${Date.now() - back} ms (probe ${t} ms)`,
     );
@@ -141,14 +129,14 @@ describe('recovery', () => {
     // the app kept counting and queueing at QoS 1 while the broker was away
     expect(Number(await b.eval('main.client.pending()'))).toBeGreaterThan(3);
     await restartBrokerBehindGate();
-    await probe(b, 10_000);
+    await probe(b, broker.port, 10_000, 250);
     await expectNoLoss(b);
     expect(numbers()).toContain(0);
   });
 
   it('broker silently vanishing (no FIN): noticed within 1.5x keepalive, recovers when it is back', async () => {
     const b = await startBoard();
-    await probe(b, 10_000);
+    await probe(b, broker.port, 10_000, 250);
     // Let the link go quiet first so the measurement starts right after a ping was answered.
     const t0 = Date.now();
     proxy.set('blackhole');
@@ -160,14 +148,14 @@ describe('recovery', () => {
     await b.waitFor(/^mqtt: connect failed: TimeoutError/, 5000, lost.t);
     const t1 = Date.now();
     proxy.set('forward');
-    const back = await probe(b, 10_000);
+    const back = await probe(b, broker.port, 10_000, 250);
     console.log(`[figure] path back -> subscription working again: ${Date.now() - t1} ms (probe ${back} ms)`);
     await expectNoLoss(b);
   });
 
   it('a hung loop stops feeding the watchdog, so the hardware reboots the board', async () => {
     const b = await startBoard();
-    await probe(b, 10_000);
+    await probe(b, broker.port, 10_000, 250);
     expect(b.wdtFired).toBe(false);
     // Stop every asyncio task, as a hang would: nothing feeds machine.WDT any more.
     await b.eval('None', 'import _harness\n_harness.stop()');

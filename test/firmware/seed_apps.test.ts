@@ -1,56 +1,29 @@
 // Each app against the seeds' own mosquitto_pub / mosquitto_sub commands, same topics and payloads.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Board, type BoardOptions } from './harness/board.js';
-import { startBroker, type TestBroker } from './harness/broker.js';
+import { describe, expect, it } from 'vitest';
+import type { Board, BoardOptions } from './harness/board.js';
 import { AP, boardConfig } from './harness/config.js';
-import { mosquittoPub, mosquittoSub, type Sub } from './harness/seeds.js';
+import { bench } from './harness/fixture.js';
+import { mosquittoPub } from './harness/seeds.js';
+import { until } from './harness/wait.js';
 
-let broker: TestBroker;
-const boards: Board[] = [];
-const subs: Sub[] = [];
+const t = bench();
+const sub = t.sub;
 
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker?.close();
-});
-afterEach(async () => {
-  await Promise.all(boards.splice(0).map((b) => b.stop()));
-  for (const s of subs.splice(0)) s.stop();
-});
-
-async function sub(args: string[]): Promise<Sub> {
-  const s = await mosquittoSub(broker.port, args);
-  subs.push(s);
-  return s;
-}
-
-async function board(
+function board(
   app: BoardOptions['app'],
   device: string,
   appCfg: Record<string, unknown>,
   extra: Partial<BoardOptions> = {},
 ): Promise<Board> {
-  const b = await Board.start({
+  return t.board({
     app,
-    config: boardConfig(device, broker.port, appCfg),
+    config: boardConfig(device, t.broker.port, appCfg),
     accessPoints: { [AP.ssid]: AP.password },
     ...extra,
   });
-  boards.push(b);
-  return b;
 }
 
-const pub = (...args: string[]) => mosquittoPub(broker.port, args);
-
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const pub = (...args: string[]) => mosquittoPub(t.broker.port, args);
 
 describe('seeds 000/001: conversation app', () => {
   it('machine1 says hello, machine2 prints it and answers received on notification', async () => {

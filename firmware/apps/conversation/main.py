@@ -11,6 +11,7 @@ app = cfg["app"]
 role = app.get("role", "machine1")
 qos = app.get("qos", 0)
 led = Pin(cfg["pins"].get("led", 2), Pin.OUT, value=0)
+del cfg  # the whole config.json (~1.5 KB of dicts) is not needed past this point
 
 
 def on_notification(topic, msg):

@@ -20,6 +20,7 @@ except AttributeError:
     pass
 dry = app.get("soil_dry", 65535)  # read_u16() in dry air and in water: calibrate per probe
 wet = app.get("soil_wet", 0)
+del cfg, pins  # the whole config.json (~1.5 KB of dicts) is not needed past this point
 
 
 def on_output(topic, msg):

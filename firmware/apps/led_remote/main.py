@@ -13,6 +13,7 @@ pins = cfg["pins"]
 btn = Pin(pins.get("button", 0), Pin.IN, Pin.PULL_UP)  # BOOT button, active low: 1 = released
 led = Pin(pins.get("led", 2), Pin.OUT, value=0)
 btn_topic = name + "/btn/0"
+del cfg, pins  # the whole config.json (~1.5 KB of dicts) is not needed past this point
 
 
 def on_peer_button(topic, msg):

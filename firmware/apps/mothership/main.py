@@ -6,6 +6,7 @@ from board import setup
 cfg, client = setup()
 del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
+del cfg  # the whole config.json (~1.5 KB of dicts) is not needed past this point
 
 
 def on_message(topic, msg):

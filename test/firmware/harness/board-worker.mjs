@@ -1,19 +1,27 @@
-// Runs one board's MicroPython interpreter in its own worker thread: the WebAssembly port keeps
-// its state on globalThis, so two boards in one thread would corrupt each other.
-// Protocol with board.ts: it posts {type:'cmd', ...}; we post lines, pin changes and replies.
-import { X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
+import { ERRNO, MAX_SOCKETS } from './lwip.mjs';
+import { createTcp } from './tcp.mjs';
 
-const { app, config, accessPoints, resetCause, uniqueId, firmwareDir, shimsDir, heapsize, mdnsPort, files } =
-  workerData;
+const {
+  app,
+  main,
+  config,
+  accessPoints,
+  resetCause,
+  uniqueId,
+  firmwareDir,
+  shimsDir,
+  heapsize,
+  mdnsPort,
+  files,
+  maxSockets,
+} = workerData;
 const post = (m) => parentPort.postMessage(m);
 const log = (text) => post({ type: 'line', t: Date.now(), text });
 
@@ -26,9 +34,6 @@ let wdtTimeoutMs = 0;
 let lastFeed = 0;
 let wdtFired = false;
 let wdtTimer;
-const socks = new Map();
-const orphans = [];
-let nextSid = 1;
 let capture = null;
 // UDP sockets of the socket shim: every one is bound to 127.0.0.1 (whatever the firmware asked);
 // the mDNS group 224.0.0.251:5353 is the test's loopback responder on mdnsPort. Never multicast.
@@ -36,6 +41,15 @@ const udps = new Map();
 let nextUdp = 1;
 const MDNS_GROUP = '224.0.0.251';
 const UDP_QUEUE_MAX = 16;
+const tcp = createTcp({
+  post,
+  inRange: () => wifiInRange,
+  joined: () => wifiJoined,
+  maxSockets: maxSockets ?? MAX_SOCKETS,
+  udpSockets: () => udps.size,
+});
+const openSockets = tcp.openSockets;
+const postSockets = tcp.postSockets;
 
 function udpTarget(host, port) {
   if (host === MDNS_GROUP && port === 5353) return mdnsPort ? ['127.0.0.1', mdnsPort] : null;
@@ -57,111 +71,6 @@ function udpSocket(id) {
     u.sock.bind(0, '127.0.0.1');
   }
   return u;
-}
-
-function wake(s) {
-  const w = s.waiter;
-  if (!w || !wifiInRange) return;
-  if (s.chunks.length) {
-    const all = Buffer.concat(s.chunks);
-    s.chunks = all.length > w.n ? [all.subarray(w.n)] : [];
-    s.waiter = undefined;
-    w.resolve(new Uint8Array(all.subarray(0, w.n)));
-  } else if (s.eof || s.error) {
-    s.waiter = undefined;
-    if (s.error) w.reject(s.error);
-    else w.resolve(new Uint8Array(0));
-  }
-}
-
-function netConnect(host, port) {
-  if (host !== '127.0.0.1' && host !== 'localhost') {
-    return Promise.reject(new Error(`test boards only reach loopback, not ${host}`));
-  }
-  if (!wifiInRange || !wifiJoined) return Promise.reject(new Error('EHOSTUNREACH'));
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const sid = nextSid++;
-    const s = { socket, chunks: [], eof: false };
-    socket.once('connect', () => {
-      socks.set(sid, s);
-      resolve(sid);
-    });
-    socket.on('error', (e) => {
-      if (!socks.has(sid)) reject(e);
-    });
-    attach(s, socket);
-  });
-}
-
-/** The stream the board reads and writes: the TCP socket, or after a handshake its TLS socket. */
-function attach(s, socket) {
-  socket.on('data', (d) => {
-    if (!wifiInRange) return; // nothing reaches a board without Wi-Fi
-    s.chunks.push(d);
-    wake(s);
-  });
-  const ended = () => {
-    s.eof = true;
-    wake(s);
-  };
-  socket.on('end', ended);
-  socket.on('close', ended);
-  socket.on('error', (e) => {
-    s.error = e;
-    wake(s);
-  });
-}
-
-/** A CA as the firmware handed it to load_verify_locations (DER, or PEM), as PEM for Node. */
-function caPem(hex) {
-  return new X509Certificate(Buffer.from(hex, 'hex')).toString();
-}
-
-const TLS_HANDSHAKE_MAX_MS = 10_000;
-
-/**
- * The real handshake for the tls shim: Node's TLS client over the board's own TCP connection, with
- * exactly the CA (none = no trusted root at all, as mbedTLS) and host name the firmware passed.
- * CERT_REQUIRED (2) verifies the chain and the host name; CERT_NONE (0) and CERT_OPTIONAL (1) go on.
- */
-function tlsStart(sid, caHex, hostname, verifyMode) {
-  const s = socks.get(sid);
-  if (!s) return Promise.reject(new Error('ENOTCONN'));
-  const event = { type: 'tls', ca: caHex ?? null, hostname, verifyMode, ok: false, error: null };
-  const raw = s.socket;
-  for (const ev of ['data', 'end', 'close', 'error']) raw.removeAllListeners(ev);
-  raw.on('error', () => {}); // reported through the TLS socket
-  return new Promise((resolve, reject) => {
-    const fail = (e) => {
-      clearTimeout(timer);
-      event.error = `${e.code ?? 'ERR'}: ${e.message}`;
-      post(event);
-      t.destroy();
-      reject(new Error(`TLS handshake failed: ${event.error}`));
-    };
-    const t = tls.connect({
-      socket: raw,
-      ca: caHex ? [caPem(caHex)] : [],
-      host: hostname,
-      servername: net.isIP(hostname) ? undefined : hostname,
-      rejectUnauthorized: verifyMode === 2,
-    });
-    const timer = setTimeout(() => fail(new Error('handshake timed out')), TLS_HANDSHAKE_MAX_MS);
-    t.once('error', fail);
-    t.once('secureConnect', () => {
-      clearTimeout(timer);
-      t.removeListener('error', fail);
-      event.ok = true;
-      event.authorized = t.authorized;
-      event.peer = t.getPeerCertificate()?.subject?.CN ?? null;
-      event.protocol = t.getProtocol();
-      post(event);
-      s.socket = t;
-      attach(s, t);
-      resolve();
-    });
-  });
 }
 
 const jsboard = {
@@ -204,11 +113,12 @@ const jsboard = {
   },
   wifi_isconnected: () => wifiJoined && wifiInRange,
   dht_measure: () => dht,
-  net_connect: netConnect,
   udp_open: () => {
+    if (openSockets() >= (maxSockets ?? MAX_SOCKETS)) throw new Error(String(ERRNO.ENFILE));
     const id = nextUdp++;
     udps.set(id, { queue: [], opts: [], sock: undefined });
     post({ type: 'udp', what: 'open' });
+    postSockets();
     return id;
   },
   udp_opt: (id, level, opt, value) => {
@@ -232,45 +142,13 @@ const jsboard = {
     const u = udps.get(id);
     udps.delete(id);
     post({ type: 'udp', what: 'close' });
+    postSockets();
     try {
       u?.sock?.close();
     } catch {}
   },
-  tls_check_ca: (hex) => {
-    caPem(hex); // throws on anything that is not one certificate
-  },
-  tls_start: tlsStart,
-  net_read: (sid, n) => {
-    const s = socks.get(sid);
-    if (!s) return Promise.resolve(new Uint8Array(0));
-    return new Promise((resolve, reject) => {
-      s.waiter = { n, resolve, reject };
-      wake(s);
-    });
-  },
-  net_write: (sid, hex) => {
-    const s = socks.get(sid);
-    // Without Wi-Fi the bytes go nowhere, as on a radio with no access point.
-    if (s && wifiInRange && !s.socket.destroyed) s.socket.write(Buffer.from(hex, 'hex'));
-  },
-  net_drain: (sid) => {
-    const s = socks.get(sid);
-    if (!s) return Promise.reject(new Error('ENOTCONN'));
-    if (s.error) return Promise.reject(s.error);
-    // With the radio off a write never leaves: drain stalls and the firmware's timeout decides.
-    if (!wifiInRange) return new Promise(() => {});
-    if (!s.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => s.socket.once('drain', () => resolve()));
-  },
-  net_close: (sid) => {
-    const s = socks.get(sid);
-    if (!s) return;
-    socks.delete(sid);
-    if (s.waiter) s.waiter.resolve(new Uint8Array(0));
-    // Closing while the radio is off sends nothing: the peer learns of it only later.
-    if (wifiInRange) s.socket.destroy();
-    else orphans.push(s.socket);
-  },
+  ...tcp.jsboard,
+  open_sockets: openSockets,
 };
 
 const mp = await loadMicroPython({
@@ -288,7 +166,7 @@ for (const f of readdirSync(shimsDir)) {
   if (f.endsWith('.py')) mp.FS.writeFile(`/shims/${f}`, readFileSync(join(shimsDir, f)));
 }
 mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
-mp.FS.writeFile('/main.py', readFileSync(join(firmwareDir, 'apps', app, 'main.py')));
+mp.FS.writeFile('/main.py', readFileSync(main ?? join(firmwareDir, 'apps', app, 'main.py')));
 mp.FS.writeFile('/config.json', JSON.stringify(config));
 for (const [name, content] of Object.entries(files ?? {})) mp.FS.writeFile(`/${name}`, content);
 // The shims stand in for C modules that cost no heap on a real board: load them before the baseline.
@@ -320,9 +198,29 @@ const heap = async () => {
     jsGc();
     await new Promise((r) => setTimeout(r, 20));
   }
-  return evaluate('import gc\n_harness_result = None\ngc.collect()', 'gc.mem_alloc()');
+  const used = evaluate('import gc\n_harness_result = None\ngc.collect()', 'gc.mem_alloc()');
+  return { used, raw: used, slack: 0, ...qstrSlack(used) };
 };
-const baselineHeap = await heap();
+/**
+ * The interned-string (qstr) pools grow by doubling: a pool allocated just before or just after the
+ * baseline moves a board's figure by 1-2 KB though the firmware's strings are the same. The figure
+ * therefore counts the entries and characters in use (7 bytes an entry on the ESP32 and here: 4 for
+ * the pointer, 2 of hash, 1 of length) and leaves out the part of the pools not filled yet.
+ */
+function qstrSlack(raw) {
+  capture = [];
+  mp.runPython('import micropython\nmicropython.qstr_info()');
+  const out = capture.join('\n');
+  capture = null;
+  const r = /n_pool=(\d+), n_qstr=(\d+), n_str_data_bytes=(\d+), n_total_bytes=(\d+)/.exec(out);
+  if (!r) throw new Error(`no qstr_info: ${out}`);
+  const [nPool, nQstr, strBytes, total] = r.slice(1).map(Number);
+  // pool headers (5 words each) and block rounding stay counted: the slack is never overstated
+  const slack = Math.max(0, total - strBytes - nQstr * 7 - nPool * 36);
+  return { used: raw - slack, slack };
+}
+const baseline = await heap();
+const baselineHeap = baseline.used;
 
 parentPort.on('message', async (m) => {
   let value = null;
@@ -341,11 +239,13 @@ parentPort.on('message', async (m) => {
       case 'wifi':
         wifiInRange = m.on;
         if (!m.on) wifiJoined = false;
-        else for (const s of orphans.splice(0)) s.destroy();
+        else tcp.radioBack();
         break;
-      case 'heap':
-        value = await heap();
+      case 'heap': {
+        const h = await heap();
+        value = h;
         break;
+      }
       case 'heapTotal': {
         capture = [];
         mp.runPython('import micropython\nmicropython.mem_info()');
@@ -363,15 +263,13 @@ parentPort.on('message', async (m) => {
           mp.runPython('import _harness\n_harness.stop()');
         } catch {}
         clearInterval(wdtTimer);
-        for (const s of socks.values()) s.socket.destroy();
+        tcp.destroyAll();
         for (const u of udps.values()) {
           try {
             u.sock?.close();
           } catch {}
         }
         udps.clear();
-        for (const s of orphans) s.destroy();
-        socks.clear();
         break;
     }
   } catch (e) {
@@ -380,7 +278,7 @@ parentPort.on('message', async (m) => {
   if (m.id !== undefined) post({ type: 'reply', id: m.id, value, error });
 });
 
-post({ type: 'booted', baselineHeap });
+post({ type: 'booted', baselineHeap, baselineRaw: baseline.raw });
 // As on the board: boot.py, then main.py (whose asyncio.run returns at once here).
 try {
   mp.runPython('exec(open("/boot.py").read())\nimport main');

@@ -24,6 +24,10 @@ export interface BoardOptions {
   mdnsPort?: number;
   /** More files for the board's filesystem, by path relative to / (e.g. a CA: {'ca.crt': pem}). */
   files?: Record<string, string | Uint8Array>;
+  /** A main.py of the test's own (a path) instead of the app's: to probe the shims themselves. */
+  main?: string;
+  /** lwIP's socket limit (TCP and UDP together); past it a new socket fails with ENFILE. Default 16. */
+  maxSockets?: number;
 }
 
 export interface Line {
@@ -39,7 +43,8 @@ type Msg =
   | { type: 'join'; ssid: string }
   | { type: 'udp'; what: 'open' | 'bind' | 'send' | 'close'; host?: string; port?: number }
   | ({ type: 'tls' } & TlsHandshake)
-  | { type: 'booted'; baselineHeap: number }
+  | { type: 'sockets'; open: number }
+  | { type: 'booted'; baselineHeap: number; baselineRaw: number }
   | { type: 'reply'; id: number; value: unknown; error: string | null };
 
 /** One TLS handshake of the tls/ssl shim: what the firmware passed, and what Node's TLS made of it. */
@@ -69,6 +74,10 @@ export class Board {
   /** UDP socket events of the socket shim (mDNS queries sent, sockets opened and closed). */
   readonly udp: { what: string; host?: string; port?: number; t: number }[] = [];
   baselineHeap = 0;
+  baselineRaw = 0;
+  /** Sockets the board holds open now (closed only by wait_closed(), as on MicroPython), and the most ever. */
+  sockets = 0;
+  maxOpenSockets = 0;
   /** Every TLS handshake the board attempted, in order. */
   readonly tls: (TlsHandshake & { t: number })[] = [];
   private worker: Worker;
@@ -94,6 +103,7 @@ export class Board {
       b.worker.on('message', (m: Msg) => {
         if (m.type === 'booted') {
           b.baselineHeap = m.baselineHeap;
+          b.baselineRaw = m.baselineRaw;
           resolve();
         } else b.onMessage(m);
       });
@@ -118,6 +128,10 @@ export class Board {
         break;
       case 'join':
         this.wifiJoins++;
+        break;
+      case 'sockets':
+        this.sockets = m.open;
+        this.maxOpenSockets = Math.max(this.maxOpenSockets, m.open);
         break;
       case 'udp':
         this.udp.push({ what: m.what, host: m.host, port: m.port, t: Date.now() });
@@ -174,9 +188,18 @@ export class Board {
     this.send({ cmd: 'wifi', on: true });
   }
 
-  /** gc.mem_alloc() after gc.collect(), in bytes. */
+  /**
+   * Heap in use, in bytes: gc.mem_alloc() after gc.collect() (`raw`), less the part of the qstr
+   * pools allocated but not filled yet (`slack`, see board-worker.mjs). Compare with baselineHeap
+   * and baselineRaw, the same figures before main.py was imported.
+   */
+  async heapUse(): Promise<{ used: number; raw: number; slack: number }> {
+    return (await this.ask({ cmd: 'heap' })) as { used: number; raw: number; slack: number };
+  }
+
+  /** heapUse().used */
   async heap(): Promise<number> {
-    return (await this.ask({ cmd: 'heap' })) as number;
+    return (await this.heapUse()).used;
   }
 
   /** Size of the GC heap; grows past ESP32_HEAP only if the program ever needed more. */

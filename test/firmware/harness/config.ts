@@ -25,6 +25,7 @@ export function boardConfig(
       wifi_timeout_ms: 500,
       watchdog_ms: 5000,
       queue_max: 50,
+      stable_ms: 3000,
       ...timing,
     },
     pins: { led: 2, button: 0, dht: 14, soil: 36 },

@@ -1,8 +1,9 @@
 // A TCP proxy between a board and the broker, so a test can make the broker vanish without a
-// FIN (blackhole), refuse connections, or forward normally.
+// FIN (blackhole), lose only what the board sends (uplink-lost), refuse connections, or forward
+// normally.
 import net from 'node:net';
 
-export type ProxyMode = 'forward' | 'blackhole' | 'refuse';
+export type ProxyMode = 'forward' | 'blackhole' | 'uplink-lost' | 'refuse';
 
 export interface TcpProxy {
   port: number;
@@ -10,6 +11,10 @@ export interface TcpProxy {
   set(mode: ProxyMode): void;
   /** Connections accepted so far (each a board's connect attempt). */
   accepted: number;
+  /** Connections from the board still open now (forwarded or silent). */
+  readonly open: number;
+  /** Everything the broker sent towards the board, as latin1 text. */
+  readonly fromBroker: string;
   close(): Promise<void>;
 }
 
@@ -17,20 +22,30 @@ interface Pair {
   client: net.Socket;
   upstream?: net.Socket;
   silent: boolean;
+  /** What the board sends is dropped; the broker still reaches the board. */
+  deaf?: boolean;
 }
 
 export async function startProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
+  let fromBroker = '';
   const proxy: TcpProxy = {
     port: 0,
     mode: 'forward',
     accepted: 0,
+    get open() {
+      return pairs.size;
+    },
+    get fromBroker() {
+      return fromBroker;
+    },
     set(mode) {
       proxy.mode = mode;
       for (const p of pairs) {
         if (mode === 'blackhole') p.silent = true;
+        else if (mode === 'uplink-lost') p.deaf = true;
         // A link that went silent stays dead when the path comes back, as after a real outage.
-        else if (p.silent) drop(p);
+        else if (p.silent || p.deaf) drop(p);
       }
     },
     close: async () => {
@@ -50,13 +65,18 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       client.resetAndDestroy();
       return;
     }
-    const p: Pair = { client, silent: proxy.mode === 'blackhole' };
+    const p: Pair = { client, silent: proxy.mode === 'blackhole', deaf: proxy.mode === 'uplink-lost' };
     pairs.add(p);
     client.on('close', () => {
       pairs.delete(p);
       p.upstream?.destroy();
     });
-    if (p.silent) return; // accepted by the kernel, then nothing: a host that went away
+    if (p.silent) {
+      // Accepted by the kernel, then nothing: a host that went away. What the board sends is read
+      // and dropped, so that its FIN is seen and `open` tells whether the board closed the socket.
+      client.resume();
+      return;
+    }
     const up = net.connect({ host: '127.0.0.1', port: targetPort });
     p.upstream = up;
     up.on('error', () => {});
@@ -64,10 +84,12 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       if (!p.silent) drop(p);
     });
     up.on('data', (d) => {
-      if (!p.silent) client.write(d);
+      if (p.silent) return;
+      fromBroker += d.toString('latin1');
+      client.write(d);
     });
     client.on('data', (d) => {
-      if (!p.silent) up.write(d);
+      if (!p.silent && !p.deaf) up.write(d);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -2,6 +2,7 @@
 # and makes asyncio.run non-blocking, as the WebAssembly port needs. Not part of the firmware.
 import asyncio
 import binascii
+import gc
 import jsboard
 
 _tasks = []
@@ -30,43 +31,115 @@ def stop():
         t.cancel()
 
 
+def _oserror(e):
+    # The worker rejects with the ESP32's errno as the message ("104"): OSError(104), as lwIP raises.
+    m = str(e.args[2]) if len(getattr(e, "args", ())) > 2 else repr(e)
+    if m.startswith("x509: "):  # mbedTLS's verify result, raised by MicroPython as a ValueError
+        return ValueError("\n" + m[6:] + "\n")
+    return OSError(int(m)) if m.isdigit() else OSError(m)
+
+
 async def _await(p):
     try:
         return await p
     except Exception as e:
-        raise OSError(str(e.args[2]) if len(getattr(e, "args", ())) > 2 else repr(e))
+        raise _oserror(e)
+
+
+# mem_alloc() + mem_free() is constant while the heap keeps its size (mem_free() here also counts
+# the room the heap may still grow into), so a rise means the heap grew.
+_heap = [gc.mem_alloc() + gc.mem_free()]
+
+
+def _heap_check():
+    # This port grows its GC heap when an allocation does not fit; an ESP32 cannot. A growth since
+    # the last check means an allocation that would have raised MemoryError on the board: raise it
+    # here, once for each growth (the tests also check that the heap never outgrew the ESP32's).
+    h = gc.mem_alloc() + gc.mem_free()
+    if h > _heap[0]:
+        _heap[0] = h
+        raise MemoryError("memory allocation failed (the heap had to grow past the ESP32's)")
+
+
+def _write(sid, buf):
+    # No more than the socket can take goes to the worker: hex doubles it, and this copy is the
+    # shim's, not MicroPython's.
+    r = jsboard.net_write(sid, binascii.hexlify(buf[:5760]).decode())
+    if r is not None and r < 0:
+        raise OSError(-r)
+    return r
 
 
 class Stream:
-    def __init__(self, sid):
+    # MicroPython's extmod/asyncio/stream.py over an ESP32 (lwIP) socket: a read returns what has
+    # arrived (at most n bytes, b'' at EOF); write() sends what the socket takes and keeps the rest
+    # for drain(); close() does nothing, only wait_closed() closes the socket.
+    def __init__(self, sid, err=None):
         self.sid = sid
+        self.out_buf = b""
+        self.err = err  # a TLS handshake that failed: raised at the first read or write
+
+    def _check(self):
+        if self.err:
+            raise self.err
+        _heap_check()
+
+    async def _recv(self, n):
+        self._check()
+        b = bytes(await _await(jsboard.net_read(self.sid, n)))
+        _heap_check()
+        return b
 
     async def read(self, n=-1):
-        return bytes(await _await(jsboard.net_read(self.sid, n if n > 0 else 4096)))
+        r = b""
+        while True:
+            r2 = await self._recv(n if n >= 0 else 4096)
+            if n >= 0 or not r2:
+                return r2 if n >= 0 else r
+            r += r2
+
+    async def readinto(self, buf):
+        b = await self._recv(len(buf))
+        buf[:len(b)] = b
+        return len(b)
 
     async def readexactly(self, n):
-        b = bytes(await _await(jsboard.net_read(self.sid, n)))
-        if len(b) == n:
-            return b
-        buf = bytearray(b)
-        while len(buf) < n:
-            b = bytes(await _await(jsboard.net_read(self.sid, n - len(buf))))
-            if not b:
+        r = b""
+        while n:
+            r2 = await self._recv(n)
+            if not r2:
                 raise EOFError
-            buf += b
-        return bytes(buf)
+            r += r2
+            n -= len(r2)
+        return r
 
     def write(self, buf):
-        jsboard.net_write(self.sid, binascii.hexlify(buf).decode())
+        self._check()
+        if not self.out_buf:
+            ret = _write(self.sid, buf)
+            if ret == len(buf):
+                return
+            if ret is not None:
+                buf = buf[ret:]
+        self.out_buf += buf
 
     async def drain(self):
-        await _await(jsboard.net_drain(self.sid))
+        if not self.out_buf:
+            return await asyncio.sleep_ms(0)
+        mv = memoryview(self.out_buf)
+        off = 0
+        while off < len(mv):
+            await _await(jsboard.net_writable(self.sid))
+            ret = _write(self.sid, mv[off:])
+            if ret is not None:
+                off += ret
+        self.out_buf = b""
 
     def close(self):
-        jsboard.net_close(self.sid)
+        pass
 
     async def wait_closed(self):
-        pass
+        jsboard.net_close(self.sid)
 
 
 class _Tcp:
@@ -78,8 +151,10 @@ class _Tcp:
 async def open_connection(host, port, ssl=None, server_hostname=None):
     # As MicroPython's asyncio.open_connection: TCP first, then, with ssl, the context's
     # wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False) over it. The handshake
-    # (lazy on the board, at the first read or write) is run here, before the stream is returned.
+    # runs here, but as on the board a failure is raised at the first read or write, and the socket
+    # stays open until wait_closed().
     sid = await _await(jsboard.net_connect(host, port))
+    err = None
     if ssl:
         try:
             if ssl is True:
@@ -88,10 +163,9 @@ async def open_connection(host, port, ssl=None, server_hostname=None):
             t = ssl.wrap_socket(_Tcp(sid), server_hostname=server_hostname or host,
                                 do_handshake_on_connect=False)
             await t.handshake()
-        except BaseException:
-            jsboard.net_close(sid)
-            raise
-    s = Stream(sid)
+        except Exception as e:
+            err = e
+    s = Stream(sid, err)
     return s, s
 
 

@@ -14,8 +14,7 @@ CERT_REQUIRED = 2
 MBEDTLS_VERSION = "none: test shim, the handshake runs in Node.js"
 
 
-def _err(e):
-    return OSError(str(e.args[2]) if len(getattr(e, "args", ())) > 2 else repr(e))
+from _harness import _oserror as _err  # a failed verification becomes mbedTLS's ValueError
 
 
 class SSLContext:
