@@ -6,22 +6,22 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import type { ClientIdentity } from './auth.js';
 import type { BrokerCore } from './broker-core.js';
 import { handleConnect } from './handlers/connect.js';
+import type { ConnectionContext, ConnectionState } from './handlers/context.js';
 import { handlePacket } from './handlers/index.js';
 import { encodeOutboundPublish, publishPacket } from './outbound-publish.js';
-import type { ClientLink } from './ports/client-link.js';
 import type { PendingAck, PublisherAcks } from './publisher-acks.js';
 import type { Delivery, Session } from './session.js';
 import type { InboundTopicAliases, OutboundTopicAliases } from './topic-aliases.js';
 import type { ClientInfo, ConnectionMeta, DisconnectReason } from './types.js';
 
-type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
+type State = ConnectionState;
 
 /**
  * One network connection speaking MQTT with one client: decodes its packets, enforces the protocol,
  * and asks the broker core to authenticate, route and subscribe. Everything here is per connection;
  * everything shared between clients lives in the broker core.
  */
-export class Connection implements ClientLink {
+export class Connection implements ConnectionContext {
   state: State = 'awaiting-connect';
   protocolVersion: 3 | 4 | 5 = 4;
   clientId = '';

@@ -2,11 +2,11 @@ import type { IConnectPacket } from 'mqtt-packet';
 import { connackCodeForV3, ReasonCode } from '../../protocol/reason-codes.js';
 import { topicNameProblem } from '../../protocol/topic.js';
 import type { AuthResult } from '../auth.js';
-import type { Connection } from '../connection.js';
 import { forwardedProperties } from '../forwarded-properties.js';
 import { NEVER_EXPIRES } from '../session.js';
 import { INBOUND_TOPIC_ALIAS_MAXIMUM, OutboundTopicAliases } from '../topic-aliases.js';
 import type { QoS } from '../types.js';
+import type { ConnectionContext } from './context.js';
 
 /** What CONNECT settled before the authenticator answered. */
 interface Accepted {
@@ -20,7 +20,7 @@ interface Accepted {
  * CONNECT: checks what the protocol requires of it, asks the authenticator (at once or later), then
  * opens the session and answers CONNACK. Refusals answer CONNACK with the reason and close.
  */
-export function handleConnect(c: Connection, packet: IConnectPacket): void {
+export function handleConnect(c: ConnectionContext, packet: IConnectPacket): void {
   clearTimeout(c.connectTimer);
   c.state = 'authenticating';
   const version = packet.protocolVersion as 3 | 4 | 5;
@@ -94,7 +94,7 @@ export function handleConnect(c: Connection, packet: IConnectPacket): void {
   );
 }
 
-function refuseConnect(c: Connection, packet: IConnectPacket, reason: number, why: string): void {
+function refuseConnect(c: ConnectionContext, packet: IConnectPacket, reason: number, why: string): void {
   c.core.events.emit('connect-refused', {
     clientId: packet.clientId,
     remoteAddress: c.meta.remoteAddress,
@@ -109,7 +109,12 @@ function refuseConnect(c: Connection, packet: IConnectPacket, reason: number, wh
 }
 
 /** CONNECT passed its checks and the authenticator answered: open the session and send CONNACK. */
-function completeConnect(c: Connection, packet: IConnectPacket, auth: AuthResult, accepted: Accepted): void {
+function completeConnect(
+  c: ConnectionContext,
+  packet: IConnectPacket,
+  auth: AuthResult,
+  accepted: Accepted,
+): void {
   if (c.state === 'closed') return;
   const { clientId, assignedClientId, keepalive, serverKeepAlive } = accepted;
   const version = c.protocolVersion;

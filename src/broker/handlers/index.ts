@@ -1,6 +1,6 @@
 import type { Packet } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import type { Connection } from '../connection.js';
+import type { ConnectionContext } from './context.js';
 import { handleDisconnect } from './disconnect.js';
 import { handlePublish } from './publish.js';
 import { handlePubrel } from './pubrel.js';
@@ -12,7 +12,7 @@ import { handleUnsubscribe } from './unsubscribe.js';
  * One handler per packet type a connected client may send; each returns what the dispatcher must do
  * (nothing, or disconnect with a reason code). CONNECT before this point is handlers/connect.ts.
  */
-export function handlePacket(c: Connection, packet: Packet): HandlerResult {
+export function handlePacket(c: ConnectionContext, packet: Packet): HandlerResult {
   switch (packet.cmd) {
     case 'publish':
       return handlePublish(c, packet);

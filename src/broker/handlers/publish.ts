@@ -2,19 +2,19 @@ import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { topicNameProblem } from '../../protocol/topic.js';
-import type { Connection } from '../connection.js';
 import { DeliveryTracker } from '../delivery-tracker.js';
 import { forwardedProperties } from '../forwarded-properties.js';
 import { type PendingAck, PublisherAcks } from '../publisher-acks.js';
 import { InboundTopicAliases } from '../topic-aliases.js';
 import type { Message, QoS } from '../types.js';
+import type { ConnectionContext } from './context.js';
 import { disconnectWith, type HandlerResult } from './result.js';
 
 /**
  * PUBLISH from a client: checks, refusals (v5 reason codes; 3.1.1 cannot refuse), then QoS 0 routed at
  * once, QoS 1 routed and acknowledged once safe, QoS 2 held with its message until PUBREL.
  */
-export function handlePublish(c: Connection, packet: IPublishPacket): HandlerResult {
+export function handlePublish(c: ConnectionContext, packet: IPublishPacket): HandlerResult {
   const v5 = c.protocolVersion === 5;
   const props = packet.properties;
   let topic = packet.topic;
@@ -120,7 +120,12 @@ export function handlePublish(c: Connection, packet: IPublishPacket): HandlerRes
  * Sends PUBREC for a held QoS 2 id once everything written so far is durable. If the store fails,
  * the id is released with its message (never routed), so the client may send it again or reuse the id.
  */
-function ackWhenDurable(c: Connection, cmd: 'pubrec', packetId: number, message: Message | undefined): void {
+function ackWhenDurable(
+  c: ConnectionContext,
+  cmd: 'pubrec',
+  packetId: number,
+  message: Message | undefined,
+): void {
   const session = c.session!;
   if (!c.core.options.persistence) return c.sendAck(cmd, packetId, 0);
   c.publisherAcks ??= new PublisherAcks((ack: PendingAck) => c.sendPublisherAck(ack));
@@ -136,6 +141,6 @@ function ackWhenDurable(c: Connection, cmd: 'pubrec', packetId: number, message:
 }
 
 /** QoS 1/2 publishes from this client not yet answered with PUBACK or PUBCOMP [MQTT-4.9]. */
-function inProgress(c: Connection): number {
+function inProgress(c: ConnectionContext): number {
   return (c.publisherAcks?.pubacksOwed ?? 0) + c.session!.inboundQos2.size + c.pubcompsOwed;
 }

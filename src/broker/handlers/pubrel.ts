@@ -1,9 +1,9 @@
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import type { Connection } from '../connection.js';
+import type { ConnectionContext } from './context.js';
 import { disconnectWith, type HandlerResult } from './result.js';
 
 /** PUBREL: the held QoS 2 message is routed now, and PUBCOMP follows once that is committed. */
-export function handlePubrel(c: Connection, packetId: number): HandlerResult {
+export function handlePubrel(c: ConnectionContext, packetId: number): HandlerResult {
   const session = c.session!;
   const store = c.core.options.persistence;
   if (store?.failing && session.inboundQos2.get(packetId) !== undefined) {

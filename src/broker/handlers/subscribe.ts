@@ -1,10 +1,10 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import type { Connection } from '../connection.js';
+import type { ConnectionContext } from './context.js';
 import { disconnectWith, type HandlerResult } from './result.js';
 
 /** SUBSCRIBE: granted per filter by the router; SUBACK once a persistent subscription is committed. */
-export function handleSubscribe(c: Connection, packet: ISubscribePacket): HandlerResult {
+export function handleSubscribe(c: ConnectionContext, packet: ISubscribePacket): HandlerResult {
   // [MQTT-2.2.1-3]: SUBSCRIBE carries a non-zero packet identifier.
   if (!packet.messageId)
     return disconnectWith(

@@ -1,10 +1,10 @@
 import type { IUnsubscribePacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import type { Connection } from '../connection.js';
+import type { ConnectionContext } from './context.js';
 import { disconnectWith, type HandlerResult } from './result.js';
 
 /** UNSUBSCRIBE: UNSUBACK (v5: a reason code per filter) once the removal is committed. */
-export function handleUnsubscribe(c: Connection, packet: IUnsubscribePacket): HandlerResult {
+export function handleUnsubscribe(c: ConnectionContext, packet: IUnsubscribePacket): HandlerResult {
   // [MQTT-2.2.1-3]: UNSUBSCRIBE carries a non-zero packet identifier.
   if (!packet.messageId)
     return disconnectWith(
