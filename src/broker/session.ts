@@ -1,15 +1,8 @@
 import type { DeliveryTracker } from './delivery-tracker.js';
-import type { Message, QoS, SubscriptionOptions } from './types.js';
+import type { Delivery, InflightState, Will } from './ports/persistence.js';
+import type { Message, SubscriptionOptions } from './types.js';
 
-/** One message on its way to one session, at the QoS granted by the matching subscription(s). */
-export interface Delivery {
-  message: Message;
-  qos: QoS;
-  retain: boolean;
-  subscriptionIds?: number[];
-}
-
-export type InflightState = 'awaiting-puback' | 'awaiting-pubrec' | 'awaiting-pubcomp';
+export type { Delivery, InflightState, Will } from './ports/persistence.js';
 
 export interface InflightEntry {
   delivery: Delivery;
@@ -66,12 +59,6 @@ export interface QueuedDelivery {
   delivery: Delivery;
   /** Position in the journal, when the session is journaled. */
   seq: number | undefined;
-}
-
-/** Will message held for a session, published on abnormal disconnect (after its delay, for v5). */
-export interface Will {
-  message: Message;
-  delaySeconds: number;
 }
 
 export const NEVER_EXPIRES = 0xffffffff;

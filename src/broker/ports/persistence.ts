@@ -1,5 +1,20 @@
-import type { Delivery, InflightState, Will } from '../session.js';
-import type { Message, SubscriptionOptions } from '../types.js';
+import type { Message, QoS, SubscriptionOptions } from '../types.js';
+
+/** One message on its way to one session, at the QoS granted by the matching subscription(s). */
+export interface Delivery {
+  message: Message;
+  qos: QoS;
+  retain: boolean;
+  subscriptionIds?: number[];
+}
+
+export type InflightState = 'awaiting-puback' | 'awaiting-pubrec' | 'awaiting-pubcomp';
+
+/** Will message held for a session, published on abnormal disconnect (after its delay, for v5). */
+export interface Will {
+  message: Message;
+  delaySeconds: number;
+}
 
 /**
  * What the broker keeps across restarts, as the broker sees it. Implementations live in src/store

@@ -1,4 +1,4 @@
-import type { Delivery } from '../../broker/session.js';
+import type { Delivery } from '../../broker/ports/persistence.js';
 import type { Message } from '../../broker/types.js';
 
 /**

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { StoredQueued, StoredSession } from '../../broker/ports/persistence.js';
-import type { InflightState } from '../../broker/session.js';
+import type { InflightState, StoredQueued, StoredSession } from '../../broker/ports/persistence.js';
 import type { Message } from '../../broker/types.js';
 import { decodeJson, rowToDelivery, rowToMessage } from './codec.js';
 import {

@@ -1,12 +1,12 @@
 import type Database from 'better-sqlite3';
 import type {
+  Delivery,
   DurabilityPolicy,
   Persistence,
   SessionRecord,
   StoredInflight,
   StoredQueued,
 } from '../../broker/ports/persistence.js';
-import type { Delivery } from '../../broker/session.js';
 import type { Message, SubscriptionOptions } from '../../broker/types.js';
 import type { MothershipError } from '../../errors.js';
 import { deliveryArgs, encodeJson, rowToDelivery, toBlob } from './codec.js';
