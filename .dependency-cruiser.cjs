@@ -20,14 +20,16 @@ module.exports = {
     },
     {
       name: 'broker-below-its-users',
-      comment: 'The broker is handed its store, transports and bus through its ports; it imports none of them.',
+      comment:
+        'The broker is handed its store, transports and bus through its ports; it imports none of them.',
       severity: 'error',
       from: { path: '^src/broker/' },
       to: { path: '^src/(transport|store|cli|config|app|hub|web|devices|bridge)/' },
     },
     {
       name: 'store-sees-only-ports',
-      comment: "src/store implements the broker's Persistence port: it may import the port and the public types, no broker internals.",
+      comment:
+        "src/store implements the broker's Persistence port: it may import the port and the public types, no broker internals.",
       severity: 'error',
       from: { path: '^src/store/' },
       to: { path: '^src/broker/', pathNot: '^src/broker/(ports/|types\\.ts$)' },
