@@ -71,9 +71,17 @@ function open(iface: string | undefined, onError: (err: Error) => void): Bonjour
   const opts = iface ? { interface: iface, bind: '0.0.0.0' } : {};
   const bonjour = new Bonjour(opts as never, onError);
   const mdns = mdnsOf(bonjour);
-  mdns?.on('error', onError);
+  // bonjour-service is pinned exactly because of this private field: if an upgrade moves it, say so
+  // loudly (the mDNS tests fail) rather than run with socket errors that would crash the broker.
+  if (!mdns || typeof mdns.on !== 'function') {
+    bonjour.destroy();
+    throw new Error(
+      'bonjour-service no longer exposes server.mdns: check src/transport/mdns.ts after upgrading it',
+    );
+  }
+  mdns.on('error', onError);
   // Warnings are per-interface hiccups (an interface without multicast, a send that failed): not fatal.
-  mdns?.on('warning', () => {});
+  mdns.on('warning', () => {});
   return bonjour;
 }
 
