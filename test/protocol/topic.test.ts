@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   levelsMatch,
@@ -39,6 +40,14 @@ describe('topic names and filters', () => {
     expect(topicMatches('+/+', '/finance')).toBe(true);
     expect(topicMatches('#', 'a/b/c')).toBe(true);
     expect(topicMatches('a/b', 'a/b/c')).toBe(false);
+  });
+  it('the shared case table (test/fixtures/topic-matching.json), also run by the firmware', () => {
+    const { cases } = JSON.parse(readFileSync('test/fixtures/topic-matching.json', 'utf8')) as {
+      cases: [string, string, boolean][];
+    };
+    expect(cases.length).toBeGreaterThan(20);
+    for (const [filter, topic, matches] of cases)
+      expect(topicMatches(filter, topic), `${filter} vs ${topic}`).toBe(matches);
   });
   it('[MQTT-4.7.2-1] $ topics are not matched by a leading wildcard', () => {
     expect(topicMatches('#', '$SYS/broker/uptime')).toBe(false);
