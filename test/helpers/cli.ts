@@ -5,13 +5,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const entry = `${root}/src/cli/run-source.ts`;
-/** tsx's loader by absolute path, so the CLI runs from source whatever its working directory. */
-export const TSX_LOADER = `${root}/node_modules/tsx/dist/loader.mjs`;
+/**
+ * The published entry point, which runs the compiled dist/ that test/global-setup.ts builds once per
+ * run. Spawning a TypeScript loader per process instead cost seconds of CPU each on a loaded machine,
+ * enough to push every CLI test past its timeout.
+ */
+export const CLI_ENTRY = `${root}/bin/mothership.js`;
 
-/** argv (after the node binary) that runs `mothership <args>` from TypeScript source. */
+/** argv (after the node binary) that runs `mothership <args>` as built by `npm run build`. */
 export function cliArgs(args: string[]): string[] {
-  return ['--import', TSX_LOADER, entry, ...args];
+  return [CLI_ENTRY, ...args];
 }
 
 export interface CliResult {
@@ -25,7 +28,7 @@ function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'ms-cli-'));
 }
 
-/** Runs `mothership <args>` from source to completion (mDNS always off in tests). */
+/** Runs `mothership <args>` to completion (mDNS always off in tests). */
 export function runCli(
   args: string[],
   options: { timeoutMs?: number; input?: string } = {},

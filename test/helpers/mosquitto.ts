@@ -104,7 +104,7 @@ export interface ToolResult {
   code: number | null;
 }
 
-/** Which implementation of a tool: mosquitto's reference binary or ours, run from source. */
+/** Which implementation of a tool: mosquitto's reference binary or ours (the built CLI). */
 export type Impl = 'mosquitto' | 'mothership';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -112,7 +112,7 @@ const REPO_ROOT = join(import.meta.dirname, '..', '..');
 function command(impl: Impl, tool: 'pub' | 'sub', args: string[]): [string, string[]] {
   // stdbuf: mosquitto's tools block-buffer a piped stdout, so waitFor would never see their lines.
   if (impl === 'mosquitto') return ['/usr/bin/stdbuf', ['-oL', `/usr/bin/mosquitto_${tool}`, ...args]];
-  return [process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/run-source.ts'), tool, ...args]];
+  return [process.execPath, cliArgs([tool, ...args])];
 }
 
 /**
