@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAuthenticator, describeReload } from '../../../src/broker/auth/authenticator.js';
 import { LoginThrottle } from '../../../src/broker/auth/login-throttle.js';
 import { hashPassword, PasswordFile, writePasswordFile } from '../../../src/broker/auth/password-file.js';
@@ -136,43 +136,74 @@ describe('reload', () => {
 
 describe('failed-login slowdown', () => {
   const throttle = { initialDelayMs: 60, maxDelayMs: 200 };
+  // The throttle's clock is faked (setTimeout and Date only; password hashing stays real), so each
+  // wait is checked as "still pending 1 ms before its delay, done at it" whatever the machine's load.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
-  async function timed<T>(p: Promise<T>): Promise<[T, number]> {
-    const start = performance.now();
-    const r = await p;
-    return [r, performance.now() - start];
+  /** Settles `p` and returns how long (in fake ms) it waited before its attempt ran. */
+  async function waited<T>(p: Promise<T>, expectedMs: number): Promise<T> {
+    let done = false;
+    void p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    if (expectedMs > 0) {
+      await vi.advanceTimersByTimeAsync(expectedMs - 1);
+      expect(done).toBe(false);
+      expect(vi.getTimerCount()).toBe(1); // waiting on the throttle, not on the hash
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(vi.getTimerCount()).toBe(0); // no (further) wait: the attempt itself is running
+    return p;
   }
 
   it('delays the next attempt from an address that failed, growing and capped, reset by success', async () => {
     const auth = await createAuthenticator({ passwordFile: pwPath, throttle });
-    const [, first] = await timed(auth.authenticate(attempt('198.51.100.7', 'alice', 'x')));
-    expect(first).toBeLessThan(50);
-    const [, second] = await timed(auth.authenticate(attempt('198.51.100.7', 'alice', 'x')));
-    expect(second).toBeGreaterThanOrEqual(55);
-    const [, third] = await timed(auth.authenticate(attempt('198.51.100.7', 'alice', 'x')));
-    expect(third).toBeGreaterThanOrEqual(115);
-    const [ok, fourth] = await timed(auth.authenticate(attempt('198.51.100.7', 'alice', 'wonder')));
-    expect(ok.ok).toBe(true); // the right password still gets in, after the wait
-    expect(fourth).toBeGreaterThanOrEqual(195);
-    expect(fourth).toBeLessThan(400);
-    const [, after] = await timed(auth.authenticate(attempt('198.51.100.7', 'alice', 'wonder')));
-    expect(after).toBeLessThan(50);
+    const a = (password: string) => auth.authenticate(attempt('198.51.100.7', 'alice', password));
+    expect((await waited(a('x'), 0)).ok).toBe(false);
+    expect((await waited(a('x'), 60)).ok).toBe(false);
+    expect((await waited(a('x'), 120)).ok).toBe(false);
+    // Capped at 200 (not 240); the right password still gets in, after the wait.
+    expect((await waited(a('wonder'), 200)).ok).toBe(true);
+    expect((await waited(a('wonder'), 0)).ok).toBe(true);
   });
 
   it('does not slow down anyone else while one address is being slowed', async () => {
     const auth = await createAuthenticator({ passwordFile: pwPath, throttle });
-    for (let i = 0; i < 3; i++) await auth.authenticate(attempt('198.51.100.8', 'bob', 'guess'));
-    const [r, ms] = await timed(auth.authenticate(attempt('198.51.100.9', 'bob', 'builder')));
-    expect(r.ok).toBe(true);
-    expect(ms).toBeLessThan(50);
+    for (let i = 0; i < 2; i++)
+      await waited(auth.authenticate(attempt('198.51.100.8', 'bob', 'guess')), i * 60);
+    const slowed = auth.authenticate(attempt('198.51.100.8', 'bob', 'builder'));
+    // The other address's attempt finishes while the slowed one is still waiting on its timer.
+    const other = await auth.authenticate(attempt('198.51.100.9', 'bob', 'builder'));
+    expect(other.ok).toBe(true);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(120);
+    expect((await slowed).ok).toBe(true);
   });
 
   it('queues parallel guesses from one address instead of letting them race', async () => {
     const auth = await createAuthenticator({ passwordFile: pwPath, throttle });
-    const [, ms] = await timed(
-      Promise.all([1, 2, 3].map(() => auth.authenticate(attempt('::ffff:198.51.100.10', 'bob', 'guess')))),
+    const settled: number[] = [];
+    const guesses = [1, 2, 3].map((n) =>
+      auth.authenticate(attempt('::ffff:198.51.100.10', 'bob', 'guess')).then(() => settled.push(n)),
     );
-    expect(ms).toBeGreaterThanOrEqual(60 + 120 - 10);
+    await guesses[0];
+    expect(settled).toEqual([1]);
+    // The second waits 60 ms after the first failure, the third 120 ms after the second's.
+    await vi.advanceTimersByTimeAsync(59);
+    expect(settled).toEqual([1]);
+    await vi.advanceTimersByTimeAsync(1);
+    await guesses[1];
+    await vi.advanceTimersByTimeAsync(119);
+    expect(settled).toEqual([1, 2]);
+    await vi.advanceTimersByTimeAsync(1);
+    await guesses[2];
+    expect(settled).toEqual([1, 2, 3]);
   });
 
   it('treats IPv4 and its IPv4-mapped IPv6 form as one address, and bounds how many it tracks', () => {
