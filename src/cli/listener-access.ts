@@ -1,5 +1,4 @@
 import { type AccessControl, createAuthenticator, describeReload } from '../broker/auth/authenticator.js';
-import type { AnonymousPolicy } from '../broker/auth/network-policy.js';
 import type {
   AccessAction,
   Authenticator,
@@ -8,6 +7,7 @@ import type {
   ClientIdentity,
   ConnectAttempt,
 } from '../broker/auth.js';
+import { type AnonymousRule, anonymousRule } from './anonymous-rule.js';
 import type { LoadedConfig } from './config/mosquitto-conf.js';
 
 /**
@@ -20,29 +20,31 @@ export interface BrokerAccess extends Authenticator, Authorizer {
   attachListeners(names: string[]): void;
   /** Re-reads every password and ACL file; one log line per set. */
   reload(): Promise<string[]>;
-  /** The anonymous policy for the banner, or 'per-listener'. */
-  readonly policy: AnonymousPolicy | 'per-listener';
+  /** The anonymous rule for the banner (per-listener: one per config listener, in order). */
+  readonly anonymous: AnonymousRule | { policy: 'per-listener'; perListener: AnonymousRule[] };
 }
 
 export async function createBrokerAccess(config: LoadedConfig | undefined): Promise<BrokerAccess> {
+  const globalRule = anonymousRule(config);
   const global = await createAuthenticator({
-    allowAnonymous: config?.allowAnonymous,
+    allowAnonymous: globalRule.allowAnonymous,
     passwordFile: config?.passwordFile,
     aclFile: config?.aclFile,
   });
   if (!config?.perListenerSettings) {
     return {
-      policy: global.policy,
+      anonymous: globalRule,
       authenticate: (a) => global.authenticate(a),
       allows: (c, action, topic) => global.allows(c, action, topic),
       attachListeners: () => {},
       reload: async () => [describeReload(await global.reload())],
     };
   }
+  const rules = config.listeners.map((l) => anonymousRule(config, l));
   const perListener = await Promise.all(
-    config.listeners.map((l) =>
+    config.listeners.map((l, i) =>
       createAuthenticator({
-        allowAnonymous: l.allowAnonymous,
+        allowAnonymous: rules[i]!.allowAnonymous,
         passwordFile: l.passwordFile,
         aclFile: l.aclFile,
       }),
@@ -50,7 +52,7 @@ export async function createBrokerAccess(config: LoadedConfig | undefined): Prom
   );
   const byName = new Map<string, AccessControl>();
   return {
-    policy: 'per-listener',
+    anonymous: { policy: 'per-listener', perListener: rules },
     authenticate(attempt: ConnectAttempt): AuthResult | Promise<AuthResult> {
       return (byName.get(attempt.listener) ?? global).authenticate(attempt);
     },

@@ -59,7 +59,12 @@ export function runCli(
 
 export interface RunningCli {
   child: ChildProcess;
+  /** stdout and stderr as they interleaved. */
   output(): string;
+  /** stdout alone. */
+  stdout(): string;
+  /** stderr alone. */
+  stderr(): string;
   /** Resolves with the first match of `pattern` in stdout+stderr. */
   waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -72,12 +77,22 @@ export function startCli(args: string[], cwd = scratchDir()): RunningCli {
     env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+    stderr += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child,
     output: () => out,
+    stdout: () => stdout,
+    stderr: () => stderr,
     async waitFor(pattern, ms = 10_000) {
       const deadline = Date.now() + ms;
       for (;;) {

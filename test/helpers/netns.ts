@@ -36,7 +36,10 @@ export function namespaceProblem(): string | undefined {
   return undefined;
 }
 
-/** Makes the pair; `addresses` are CIDRs given to each end, index by index (a[i] on A, b[i] on B). */
+/**
+ * Makes the pair; `addresses` are given to each end (a[i] on A, b[i] on B): a CIDR, or any
+ * `ip addr add` arguments before `dev`, e.g. `198.51.100.1 peer 198.51.100.2` (a /32 with a route).
+ */
 export function createNamespacePair(prefix: string, addresses: { a: string[]; b: string[] }): NamespacePair {
   const id = randomBytes(3).toString('hex');
   const a = `${prefix}-${id}-a`;
@@ -55,7 +58,7 @@ export function createNamespacePair(prefix: string, addresses: { a: string[]; b:
       [a, vethA, addresses.a],
       [b, vethB, addresses.b],
     ] as const) {
-      for (const cidr of list) must(['-n', ns, 'addr', 'add', cidr, 'dev', veth]);
+      for (const cidr of list) must(['-n', ns, 'addr', 'add', ...cidr.split(' '), 'dev', veth]);
       must(['-n', ns, 'link', 'set', veth, 'up']);
       must(['-n', ns, 'link', 'set', 'lo', 'up']);
     }

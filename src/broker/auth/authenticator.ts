@@ -17,8 +17,8 @@ import { type AnonymousPolicy, anonymousAllowed, anonymousPolicy } from './netwo
 import { formatPasswordHash, type PasswordFile, readPasswordFile } from './password-file.js';
 
 export interface AccessControlOptions {
-  /** `allow_anonymous`: true, false, or undefined for Mothership's default ('lan'). */
-  allowAnonymous?: boolean | undefined;
+  /** `allow_anonymous`: true, false, or 'lan' / undefined for this machine and the local network. */
+  allowAnonymous?: boolean | 'lan' | undefined;
   /** `password_file`, an absolute path (loadConfig resolves them). */
   passwordFile?: string | undefined;
   /** `acl_file`; without one every authenticated client may do everything (as in mosquitto). */

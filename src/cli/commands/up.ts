@@ -1,6 +1,4 @@
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { AnonymousPolicy } from '../../broker/auth/network-policy.js';
 import type { DurabilityPolicy } from '../../broker/ports/persistence.js';
 import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
@@ -8,8 +6,8 @@ import { Broker } from '../../index.js';
 import { openSqliteStore, type SqliteStore } from '../../store/index.js';
 import type { Listener, ListenOptions } from '../../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../../transport/mdns.js';
+import { banner, cliInvocation } from '../banner.js';
 import { type LoadedConfig, loadConfig } from '../config/mosquitto-conf.js';
-import { lanAddresses } from '../lan-addresses.js';
 import { createBrokerAccess } from '../listener-access.js';
 import { createLogger, levelFor, logOutputs } from '../logger.js';
 import { describePacket } from '../packet-log.js';
@@ -20,7 +18,8 @@ Starts the broker: MQTT on 1883 and MQTT over WebSocket (path /mqtt) on 8080, on
 Anonymous clients are accepted from this machine and the local network only.
 
 Options:
-  -c, --config FILE   read a mosquitto.conf-style file (its listeners replace the defaults)
+  -c, --config FILE   read a mosquitto.conf-style file (its listeners replace the defaults;
+                      -p, --ws-port, --no-ws and --host are then an error)
   -p, --port N        MQTT port (default 1883; 0 picks a free one)
       --ws-port N     WebSocket port (default 8080; 0 picks a free one)
       --no-ws         no WebSocket listener
@@ -45,6 +44,8 @@ export interface UpFlags {
   mdns: boolean;
   verbose: boolean;
   logJson: boolean;
+  /** Listener flags given (-p, --ws-port, --no-ws, --host): a config with listeners conflicts with them. */
+  listenerFlags: string[];
 }
 
 function usageError(message: string): MothershipError {
@@ -68,6 +69,7 @@ export function parseUpFlags(args: string[]): UpFlags | 'help' {
     mdns: true,
     verbose: false,
     logJson: false,
+    listenerFlags: [],
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -87,15 +89,19 @@ export function parseUpFlags(args: string[]): UpFlags | 'help' {
       case '-p':
       case '--port':
         flags.port = portValue(arg, value());
+        flags.listenerFlags.push(arg);
         break;
       case '--ws-port':
         flags.wsPort = portValue(arg, value());
+        flags.listenerFlags.push(arg);
         break;
       case '--no-ws':
         flags.wsPort = undefined;
+        flags.listenerFlags.push(arg);
         break;
       case '--host':
         flags.host = value();
+        flags.listenerFlags.push(arg);
         break;
       case '--data':
         flags.data = value();
@@ -160,8 +166,15 @@ function logClients(broker: Broker, log: Logger, verbose: boolean): void {
   });
   broker.on('client-disconnect', (c, reason) => {
     log.info(
-      { event: 'disconnect', clientId: c.clientId, address: c.remoteAddress, reason },
-      `Client ${c.clientId} ${disconnectWords[reason]}.`,
+      {
+        event: 'disconnect',
+        clientId: c.clientId,
+        address: c.remoteAddress,
+        protocol: c.protocolVersion,
+        listener: c.listener,
+        reason,
+      },
+      `Client ${c.clientId} from ${c.remoteAddress} (${protocolTag(c.protocolVersion)}) ${disconnectWords[reason]}.`,
     );
   });
   broker.on('connect-refused', (a) => {
@@ -177,45 +190,6 @@ function logClients(broker: Broker, log: Logger, verbose: boolean): void {
       describePacket(direction, clientId, packet),
     );
   });
-}
-
-const anonymousWords: Record<AnonymousPolicy | 'per-listener', string> = {
-  'per-listener': 'per listener (per_listener_settings true)',
-  lan: 'allowed from this machine and the local network only; anyone else needs a username',
-  everyone: 'allowed from anywhere (allow_anonymous true)',
-  nobody: 'off: every client needs a username and password (allow_anonymous false)',
-};
-
-function banner(listeners: Listener[], flags: UpFlags, policy: AnonymousPolicy | 'per-listener'): string {
-  const lan = flags.host ? [flags.host] : lanAddresses();
-  const shown = lan.length > 0 ? lan : ['127.0.0.1'];
-  const lines = ['', `Mothership is up on ${hostname()}.`];
-  for (const l of listeners) {
-    const scheme = l.protocol === 'websockets' ? (l.tls ? 'wss' : 'ws') : l.tls ? 'mqtts' : 'mqtt';
-    const path = l.protocol === 'websockets' ? '/mqtt' : '';
-    const where = l.host && l.host !== '0.0.0.0' && l.host !== '::' ? [l.host] : shown;
-    lines.push(
-      `  ${(l.protocol === 'websockets' ? 'WebSocket' : 'MQTT').padEnd(10)} ${where.map((h) => `${scheme}://${h}:${l.port}${path}`).join('  ')}`,
-    );
-  }
-  lines.push(`  Anonymous  ${anonymousWords[policy]}`);
-  lines.push(`  Config     ${flags.config ?? 'none (defaults)'}`);
-  lines.push(
-    `  Data       ${flags.persistence ? `${flags.data} (sessions, queued and retained messages survive restarts)` : 'memory only (persistence off)'}`,
-  );
-  lines.push(`  mDNS       ${flags.mdns ? '_mqtt._tcp (boards can find this broker by name)' : 'off'}`);
-  const mqtt = listeners.find((l) => l.protocol === 'mqtt');
-  if (mqtt) {
-    lines.push('');
-    lines.push(
-      `On a board, set "broker": "${shown[0]}"${mqtt.port !== 1883 ? ` and "port": ${mqtt.port}` : ''} in config.json.`,
-    );
-    lines.push(
-      `Try it:  mothership sub -p ${mqtt.port} -t '#' -v     mothership pub -p ${mqtt.port} -t hello -m 'my name is blah'`,
-    );
-  }
-  lines.push('Stop with Ctrl+C.', '');
-  return lines.join('\n');
 }
 
 function durabilityPolicy(config: LoadedConfig | undefined): DurabilityPolicy {
@@ -284,6 +258,13 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const config = flags.config ? await loadConfig(flags.config) : undefined;
+  // A config's listeners replace the defaults, so -p & co would be silently ignored: say so instead.
+  if (config?.listenersConfigured && flags.listenerFlags.length > 0) {
+    const first = config.listeners[0]?.source ?? flags.config;
+    throw usageError(
+      `${flags.listenerFlags.join(', ')} cannot be used with a config file that sets listeners (${first}): change the 'listener' lines in ${flags.config} instead`,
+    );
+  }
   const { outs, unsupported } = logOutputs(config?.log.dest ?? []);
   const log = createLogger({
     format: flags.logJson ? 'json' : 'text',
@@ -333,7 +314,17 @@ export async function run(args: string[]): Promise<number> {
       flags.mdns = false;
     }
   }
-  process.stdout.write(banner(listeners, flags, access.policy));
+  // With --log-json stdout carries only JSON records; the banner is for people, on stderr.
+  (flags.logJson ? process.stderr : process.stdout).write(
+    banner({
+      listeners,
+      anonymous: access.anonymous,
+      config: flags.config,
+      data: flags.persistence ? flags.data : undefined,
+      mdns: flags.mdns,
+      invocation: cliInvocation(),
+    }),
+  );
 
   return await new Promise<number>((resolve) => {
     const stop = (signal: string): void => {

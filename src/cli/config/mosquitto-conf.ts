@@ -13,6 +13,9 @@ import { ErrorCodes, MothershipError } from '../../errors.js';
 import { readTextFile } from '../../read-file.js';
 import { unsupportedDirectives } from './unsupported-directives.js';
 
+/** `allow_anonymous`: mosquitto's true/false, or Mothership's `lan` (this machine and the local network). */
+export type AllowAnonymous = boolean | 'lan';
+
 export interface TlsConfig {
   certfile: string;
   keyfile: string;
@@ -29,7 +32,7 @@ export interface ListenerConfig {
   protocol: 'mqtt' | 'websockets';
   tls?: TlsConfig;
   /** Set only with `per_listener_settings true`: this listener's own security settings. */
-  allowAnonymous?: boolean;
+  allowAnonymous?: AllowAnonymous;
   passwordFile?: string;
   aclFile?: string;
   /** `file:line` of its `listener` line, or `default listener`. */
@@ -82,8 +85,8 @@ export interface LoadedConfig {
   /** False when the file configured no listener and no `port`: `up` may apply its own defaults. */
   listenersConfigured: boolean;
   perListenerSettings: boolean;
-  /** true, false, or undefined: not set, Mothership's default ('lan') applies. */
-  allowAnonymous: boolean | undefined;
+  /** true, false, 'lan' (ours), or undefined: not set (see anonymousRule for what applies). */
+  allowAnonymous: AllowAnonymous | undefined;
   passwordFile?: string;
   aclFile?: string;
   /** undefined: not set, Mothership's default applies. */
@@ -124,11 +127,11 @@ function integer(w: Where, name: string, value: string, min: number, max: number
   return n;
 }
 
-function boolean(w: Where, name: string, value: string): boolean {
+function boolean(w: Where, name: string, value: string, form = 'true or false'): boolean {
   // mosquitto takes 1/0 as well as true/false.
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
-  throw invalid(w, name, 'true or false', value);
+  throw invalid(w, name, form, value);
 }
 
 const durationUnits: Record<string, number> = {
@@ -155,7 +158,7 @@ type ListenerDraft = {
   cafile?: string;
   requireCertificate?: boolean;
   useIdentityAsUsername?: boolean;
-  allowAnonymous?: boolean;
+  allowAnonymous?: AllowAnonymous;
   passwordFile?: string;
   aclFile?: string;
   where: Where;
@@ -289,7 +292,9 @@ function directive(
       return;
     }
     case 'allow_anonymous': {
-      const v = bool();
+      const form = 'true, false or lan (anonymous from this machine and the local network only)';
+      const word = one(form);
+      const v: AllowAnonymous = word === 'lan' ? 'lan' : boolean(w, name, word, form);
       security(
         (l) => (l.allowAnonymous = v),
         () => (config.allowAnonymous = v),

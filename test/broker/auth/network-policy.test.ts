@@ -1,8 +1,11 @@
+import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { listInterfaceSubnets } from '../../../src/broker/auth/interface-subnets.js';
 import {
   anonymousAllowed,
   anonymousPolicy,
   isLocalNetworkAddress,
+  isPrivateAddress,
 } from '../../../src/broker/auth/network-policy.js';
 
 describe('anonymous policy from allow_anonymous', () => {
@@ -10,6 +13,7 @@ describe('anonymous policy from allow_anonymous', () => {
     expect(anonymousPolicy(true)).toBe('everyone');
     expect(anonymousPolicy(false)).toBe('nobody');
     expect(anonymousPolicy(undefined)).toBe('lan');
+    expect(anonymousPolicy('lan')).toBe('lan');
   });
 
   it('everyone and nobody ignore the address', () => {
@@ -62,4 +66,43 @@ describe("the 'lan' default", () => {
   for (const a of remote)
     it(`refuses anonymous clients from ${JSON.stringify(a)}`, () =>
       expect(isLocalNetworkAddress(a)).toBe(false));
+});
+
+describe("this machine's interface subnets count as local", () => {
+  it('an address on a subnet of one of our interfaces is local, whatever its range', () => {
+    const subnets = new BlockList();
+    subnets.addSubnet('100.64.5.1', 24, 'ipv4'); // an ISP-assigned / campus block, not a private range
+    expect(isLocalNetworkAddress('100.64.5.77', subnets)).toBe(true);
+    expect(isLocalNetworkAddress('::ffff:100.64.5.77', subnets)).toBe(true);
+    expect(isLocalNetworkAddress('100.64.6.1', subnets)).toBe(false);
+    expect(isPrivateAddress('100.64.5.77')).toBe(false);
+  });
+
+  it('reads os.networkInterfaces() into subnets with their prefix lengths', () => {
+    const list = listInterfaceSubnets({
+      eth0: [
+        {
+          address: '100.64.5.1',
+          netmask: '255.255.255.0',
+          family: 'IPv4',
+          mac: '',
+          internal: false,
+          cidr: '100.64.5.1/24',
+        },
+        {
+          address: 'fe80::1',
+          netmask: 'ffff:ffff:ffff:ffff::',
+          family: 'IPv6',
+          mac: '',
+          internal: false,
+          cidr: 'fe80::1/64',
+          scopeid: 2,
+        },
+      ],
+    });
+    expect(list).toEqual([
+      { address: '100.64.5.1', prefix: 24, family: 'ipv4', internal: false, name: 'eth0' },
+      { address: 'fe80::1', prefix: 64, family: 'ipv6', internal: false, name: 'eth0' },
+    ]);
+  });
 });

@@ -36,6 +36,12 @@ describe("the seeds' configs parse unchanged", () => {
     expect(c.allowAnonymous).toBeUndefined();
   });
 
+  it('allow_anonymous lan (ours): this machine and the local network, also per listener', () => {
+    expect(parseConfig('listener 1883\nallow_anonymous lan\n', '/x/m.conf').allowAnonymous).toBe('lan');
+    const c = parseConfig('per_listener_settings true\nlistener 1883\nallow_anonymous lan\n', '/x/m.conf');
+    expect(c.listeners[0]).toMatchObject({ allowAnonymous: 'lan' });
+  });
+
   it('seed 002/003: listener 1883, allow_anonymous true (CRLF line ends too)', () => {
     const c = parseConfig('listener 1883\r\nallow_anonymous true\r\n', '/x/mosquitto.conf');
     expect(c.warnings).toEqual([]);
@@ -256,8 +262,14 @@ describe('bad values are errors naming file:line and the accepted form', () => {
       "my.conf:3: listener must be a port 0..65535, optionally followed by a bind address, got ''",
     ],
     ['protocol mqtts', "my.conf:3: protocol must be mqtt or websockets, got 'mqtts'"],
-    ['allow_anonymous yes', "my.conf:3: allow_anonymous must be true or false, got 'yes'"],
-    ['allow_anonymous true # open', "my.conf:3: allow_anonymous must be true or false, got 'true # open'"],
+    [
+      'allow_anonymous yes',
+      "my.conf:3: allow_anonymous must be true, false or lan (anonymous from this machine and the local network only), got 'yes'",
+    ],
+    [
+      'allow_anonymous true # open',
+      "my.conf:3: allow_anonymous must be true, false or lan (anonymous from this machine and the local network only), got 'true # open'",
+    ],
     [
       'persistent_client_expiration 2 days',
       "my.conf:3: persistent_client_expiration must be a duration: a number followed by h, d, w, m or y (e.g. 2d, 1w), got '2 days'",
