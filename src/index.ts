@@ -34,4 +34,4 @@ export type * from './broker/ports/persistence.js';
 export type * from './broker/types.js';
 export * from './errors.js';
 export * from './protocol/topic.js';
-export type { Listener, ListenOptions, TlsFiles } from './transport/listen-options.js';
+export type { Listener, ListenOptions, ProxiedRequest, TlsFiles } from './transport/listen-options.js';

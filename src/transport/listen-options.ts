@@ -15,6 +15,18 @@ export interface ListenOptions {
   host?: string;
   protocol?: 'mqtt' | 'websockets';
   tls?: TlsFiles;
+  /**
+   * WebSocket only: called for each upgrade request that carries `X-Forwarded-For` or `Forwarded`,
+   * i.e. came through a reverse proxy, so its socket address is the proxy's, not the client's.
+   */
+  onProxiedRequest?: (request: ProxiedRequest) => void;
+}
+
+export interface ProxiedRequest {
+  /** The socket's address: the proxy's. */
+  remoteAddress: string;
+  /** The header as sent, e.g. `X-Forwarded-For: 203.0.113.9`. */
+  header: string;
 }
 
 export interface Listener {

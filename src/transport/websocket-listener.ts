@@ -40,6 +40,17 @@ export async function listenWebSocket(
     maxPayload: 268_435_456,
   });
   let name = '';
+  const { onProxiedRequest } = options;
+  if (onProxiedRequest)
+    server.on('upgrade', (req: IncomingMessage) => {
+      const forwarded = req.headers['x-forwarded-for'] ?? req.headers.forwarded;
+      if (forwarded === undefined) return;
+      const header = req.headers['x-forwarded-for'] !== undefined ? 'X-Forwarded-For' : 'Forwarded';
+      onProxiedRequest({
+        remoteAddress: plainAddress(req.socket.remoteAddress),
+        header: `${header}: ${Array.isArray(forwarded) ? forwarded.join(', ') : forwarded}`,
+      });
+    });
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws);
     stream.on('error', () => {});

@@ -26,7 +26,13 @@ export function listInterfaceSubnets(
       const prefix = Number(a.cidr?.split('/')[1]);
       const address = a.address.replace(/%.*$/, '');
       if (!Number.isInteger(prefix) || isIP(address) === 0) continue;
-      out.push({ address, prefix, family: a.family === 'IPv4' ? 'ipv4' : 'ipv6', internal: a.internal, name });
+      out.push({
+        address,
+        prefix,
+        family: a.family === 'IPv4' ? 'ipv4' : 'ipv6',
+        internal: a.internal,
+        name,
+      });
     }
   }
   return out;

@@ -192,6 +192,22 @@ function logClients(broker: Broker, log: Logger, verbose: boolean): void {
   });
 }
 
+/**
+ * Behind a reverse proxy on this host every WebSocket client arrives from loopback, so the LAN rule
+ * would let in anyone the proxy forwards. Said once per listener, at the first proxied request.
+ */
+function warnProxiedOnce(log: Logger, port: number): ListenOptions['onProxiedRequest'] {
+  let warned = false;
+  return (request) => {
+    if (warned) return;
+    warned = true;
+    log.warn(
+      { event: 'proxied-request', address: request.remoteAddress, header: request.header },
+      `WebSocket listener on port ${port} got a request through a reverse proxy (${request.header}, from ${request.remoteAddress}): every client it forwards looks local, so the LAN rule lets them in anonymously. Set 'allow_anonymous false' and use passwords (docs/config.md, Reverse proxies).`,
+    );
+  };
+}
+
 function durabilityPolicy(config: LoadedConfig | undefined): DurabilityPolicy {
   switch (config?.durability) {
     case 'every-message':
@@ -287,7 +303,13 @@ export async function run(args: string[]): Promise<number> {
 
   const listeners: Listener[] = [];
   try {
-    for (const w of listenersWanted(flags, config)) listeners.push(await broker.listen(w));
+    for (const [i, w] of listenersWanted(flags, config).entries()) {
+      const rule =
+        access.anonymous.policy === 'per-listener' ? access.anonymous.perListener[i] : access.anonymous;
+      if (w.protocol === 'websockets' && rule?.policy === 'lan')
+        w.onProxiedRequest = warnProxiedOnce(log, w.port);
+      listeners.push(await broker.listen(w));
+    }
   } catch (err) {
     await broker.close();
     throw err;
