@@ -1,3 +1,4 @@
+import { VERSION } from '../version.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import type { MessageBus } from './ports/message-bus.js';
 import type { Persistence } from './ports/persistence.js';
@@ -69,6 +70,6 @@ export const defaultBrokerOptions: Omit<
   connectTimeout: 10_000,
   allowZeroLengthClientId: true,
   maxClientBufferBytes: 8 * 1024 * 1024,
-  version: 'mothership 0.1.0',
+  version: `mothership ${VERSION}`,
   inflightWriteDelayMs: 20,
 };

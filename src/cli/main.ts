@@ -1,4 +1,5 @@
 import { isMothershipError } from '../errors.js';
+import { VERSION } from '../version.js';
 
 /** Each command lives in its own module under ./commands and exports `run(args): Promise<number>`. */
 const commands: Record<
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 1 : 0;
   }
   if (name === '--version' || name === '-V') {
-    process.stdout.write('mothership 0.1.0\n');
+    process.stdout.write(`mothership ${VERSION}\n`);
     return 0;
   }
   const command = commands[name];

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Packet } from 'mqtt';
+import { VERSION } from '../../version.js';
 import {
   type ClientOptions,
   clientIdFor,
@@ -13,8 +14,6 @@ import {
   startClientRun,
 } from '../client-options.js';
 import { connackErrorLine, type DebugPacket, debugLines, jsonLine, reasonString } from '../message-format.js';
-
-const VERSION = '0.1.0';
 
 export const PUB_USAGE = `mothership pub is a simple mqtt client that will publish a message on a single topic and exit.
 mothership pub version ${VERSION} (mosquitto_pub compatible).

@@ -3,6 +3,7 @@
  * message, for scripts) and finding the broker over mDNS when no -h/-L is given.
  */
 import type { Packet } from 'mqtt';
+import { VERSION } from '../../version.js';
 import {
   type ClientOptions,
   clientIdFor,
@@ -19,8 +20,6 @@ import {
   jsonLine,
   type ReceivedMessage,
 } from '../message-format.js';
-
-const VERSION = '0.1.0';
 
 /** mosquitto's MOSQ_ERR_TIMEOUT, the exit code after -W runs out. */
 const EXIT_TIMED_OUT = 27;

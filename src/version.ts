@@ -1,0 +1,9 @@
+/**
+ * The package version, read from package.json: `../package.json` from both src/ (tests, tsx) and
+ * dist/ (the built CLI), so there is one place to change it.
+ */
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
