@@ -298,15 +298,28 @@ export function jsonLine(msg: ReceivedMessage, ts: Timestamp = now()): string {
   const text = msg.payload.toString('utf8');
   const utf8 = Buffer.from(text, 'utf8').equals(msg.payload);
   const obj: Record<string, unknown> = {
-    time: ts.date.toISOString(),
+    // Timestamp.date holds whole seconds; the milliseconds are in ns.
+    time: new Date(ts.date.getTime() + Math.floor(ts.ns / 1e6)).toISOString(),
     topic: msg.topic,
     qos: msg.qos,
     retain: msg.retain,
     payload: utf8 ? text : msg.payload.toString('base64'),
   };
   if (!utf8) obj.encoding = 'base64';
-  obj.properties = propertiesForJson(msg.properties);
+  obj.properties = jsonProperties(msg.properties);
   return `${JSON.stringify(obj)}\n`;
+}
+
+/**
+ * mosquitto's names, but nothing dropped: a user property key sent more than once keeps every value
+ * (an array, in the order sent) and a message matching several subscriptions keeps every identifier.
+ */
+function jsonProperties(props: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out = propertiesForJson(props);
+  if (props?.userProperties !== undefined) out['user-properties'] = props.userProperties;
+  if (props?.subscriptionIdentifier !== undefined)
+    out['subscription-identifier'] = props.subscriptionIdentifier;
+  return out;
 }
 
 function writePayload(out: Out, payload: Buffer, hex: 0 | 1 | 2, align: string, pad: string, width: number) {

@@ -68,6 +68,8 @@ export interface RunningCli {
   /** Resolves with the first match of `pattern` in stdout+stderr. */
   waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the process ends by itself. */
+  exited(): Promise<number | null>;
 }
 
 /** Starts a long-running `mothership <args>` (e.g. `up`) and lets the test watch its output. */
@@ -103,6 +105,7 @@ export function startCli(args: string[], cwd = scratchDir()): RunningCli {
         await new Promise((r) => setTimeout(r, 25));
       }
     },
+    exited: () => exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
