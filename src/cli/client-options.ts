@@ -1018,15 +1018,21 @@ export function socketErrorText(err: NodeJS.ErrnoException): string {
     return 'Unable to connect (Lookup error.).\n';
   }
   if (err.code && strerror[err.code]) return `Error: ${strerror[err.code]}\n`;
-  if (
-    err.code?.startsWith('ERR_TLS') ||
-    err.code?.startsWith('ERR_SSL') ||
-    /certificate|SSL|TLS/i.test(err.message)
-  ) {
-    return `Error: A TLS error occurred.\n`;
-  }
+  if (isTlsError(err)) return `Error: A TLS error occurred.\n`;
   return `Error: ${err.message}\n`;
 }
+
+/** A failed TLS handshake or certificate check (Node names these ERR_TLS_*, ERR_SSL_* or by OpenSSL's reason). */
+export function isTlsError(err: NodeJS.ErrnoException): boolean {
+  return (
+    err.code?.startsWith('ERR_TLS') === true ||
+    err.code?.startsWith('ERR_SSL') === true ||
+    /certificate|SSL|TLS/i.test(err.message)
+  );
+}
+
+/** libmosquitto's MOSQ_ERR_TLS: mosquitto_pub/sub's exit code when the TLS handshake or verification fails. */
+export const EXIT_TLS_ERROR = 8;
 
 export interface SocketHooks {
   /** A socket failure; MQTT.js would only log it. */
@@ -1195,7 +1201,7 @@ export function startClientRun(
     onError: (err) => {
       if (hooks.connected()) return;
       errPrint(socketErrorText(err));
-      finish(1);
+      finish(isTlsError(err) ? EXIT_TLS_ERROR : 1);
     },
     onConnect: () => {
       socketUp = true;

@@ -154,6 +154,7 @@ async function subscribe(opts: ClientOptions): Promise<number> {
 
   let exitCode = 0;
   let disconnecting = false;
+  let serverDisconnected = false;
   /** reasonCode 4 (with will) is what mosquitto_sub sends when -W or a signal ends it. */
   const disconnect = (code = 0, reasonCode?: number) => {
     exitCode = code;
@@ -266,6 +267,8 @@ async function subscribe(opts: ClientOptions): Promise<number> {
     // Once DISCONNECT is out mosquitto reads no more packets; MQTT.js still parses what is buffered.
     if (disconnecting) return;
     debug(debugLines('receive', packet as DebugPacket, shownId));
+    // The server ended the session in words (v5 DISCONNECT, e.g. 0x8B shutting down): not a lost link.
+    if (packet.cmd === 'disconnect') serverDisconnected = true;
     if (packet.cmd === 'suback') {
       const granted = ((packet.granted ?? []) as Array<number | { qos: number }>).map((g) =>
         typeof g === 'number' ? g : g.qos,
@@ -277,14 +280,22 @@ async function subscribe(opts: ClientOptions): Promise<number> {
         disconnect();
         errPrint('All subscription requests were denied.\n');
       }
-      if (opts.exitAfterSub) disconnect();
+      // -E: mosquitto_sub disconnects at the SUBACK and reads nothing after it (retained messages included).
+      if (opts.exitAfterSub) {
+        processMessages = false;
+        disconnect();
+      }
     }
   });
   client.on('close', () => {
-    if (!run.finished && !disconnecting && connackReceived) {
-      errPrint('Error: The connection was lost.\n');
-      finish(7);
+    if (run.finished || disconnecting || !connackReceived) return;
+    // As mosquitto_sub: a DISCONNECT from the server ends the run quietly with 0.
+    if (serverDisconnected) {
+      finish(0);
+      return;
     }
+    errPrint('Error: The connection was lost.\n');
+    finish(7);
   });
 
   let timedOut = false;
