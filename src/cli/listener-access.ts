@@ -30,6 +30,7 @@ export async function createBrokerAccess(config: LoadedConfig | undefined): Prom
     allowAnonymous: globalRule.allowAnonymous,
     passwordFile: config?.passwordFile,
     aclFile: config?.aclFile,
+    checkSubscribeAcl: config?.checkSubscribeAcl,
   });
   if (!config?.perListenerSettings) {
     return {
@@ -47,6 +48,7 @@ export async function createBrokerAccess(config: LoadedConfig | undefined): Prom
         allowAnonymous: rules[i]!.allowAnonymous,
         passwordFile: l.passwordFile,
         aclFile: l.aclFile,
+        checkSubscribeAcl: config.checkSubscribeAcl,
       }),
     ),
   );

@@ -75,3 +75,22 @@ export function parseSharedFilter(filter: string): SharedFilter | 'invalid' | un
   if (group.includes('+') || group.includes('#') || inner.length === 0) return 'invalid';
   return { group, filter: inner };
 }
+
+/**
+ * Can some topic name match both filters? Level by level: `#` matches the rest (and the parent level:
+ * `a/#` matches `a`), `+` any one level, anything else only itself; wildcards at the first level never
+ * match a `$` topic (MQTT 4.7.2).
+ */
+export function topicFiltersOverlap(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  if ((x[0]!.startsWith('$') || y[0]!.startsWith('$')) && x[0] !== y[0]) return false;
+  for (let i = 0; ; i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === '#' || q === '#') return true;
+    // Both ended: the same topic matches both; one ended (and the other is not at `#`): none does.
+    if (p === undefined || q === undefined) return p === q;
+    if (p !== '+' && q !== '+' && p !== q) return false;
+  }
+}

@@ -4,6 +4,7 @@ import {
   levelsMatch,
   parseSharedFilter,
   topicFilterProblem,
+  topicFiltersOverlap,
   topicMatches,
   topicNameProblem,
 } from '../../src/protocol/topic.js';
@@ -87,4 +88,36 @@ describe('topic names and filters', () => {
       expect(levelsMatch(filter.split('/'), topic), `${filter} vs ${topic}`).toBe(naive(filter, topic));
     }
   });
+});
+
+describe('topicFiltersOverlap', () => {
+  const overlapping: [string, string][] = [
+    ['a/b', 'a/b'],
+    ['a/+', 'a/b'],
+    ['+/b', 'a/+'],
+    ['a/#', 'a'],
+    ['a/#', 'a/b/c'],
+    ['#', 'x/y'],
+    ['+/+', 'a/#'],
+    ['$SYS/#', '$SYS/broker/version'],
+  ];
+  const disjoint: [string, string][] = [
+    ['a/b', 'a/c'],
+    ['a/+', 'a'],
+    ['a/b', 'a/b/c'],
+    ['+/b', 'a/c'],
+    ['#', '$SYS/broker/version'],
+    ['+/broker', '$SYS/broker'],
+    ['b/#', 'a/#'],
+  ];
+  for (const [a, b] of overlapping)
+    it(`${a} and ${b} overlap (both ways)`, () => {
+      expect(topicFiltersOverlap(a, b)).toBe(true);
+      expect(topicFiltersOverlap(b, a)).toBe(true);
+    });
+  for (const [a, b] of disjoint)
+    it(`${a} and ${b} never match the same topic`, () => {
+      expect(topicFiltersOverlap(a, b)).toBe(false);
+      expect(topicFiltersOverlap(b, a)).toBe(false);
+    });
 });

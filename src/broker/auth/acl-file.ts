@@ -8,10 +8,16 @@
  * A check walks the client's own rules (its user block, or the anonymous block), then the
  * patterns; in each list `deny` rules come first, and the first rule whose topic matches decides.
  * Nothing matching means denied. SUBSCRIBE is always allowed, as in mosquitto 2: what a client may
- * receive is checked per delivered message (`read`), against that message's topic.
+ * receive is checked per delivered message (`read`), against that message's topic. mayEverRead()
+ * serves the opt-in `check_subscribe_acl`, which refuses filters no read rule could ever match.
  */
 import { ErrorCodes, MothershipError } from '../../errors.js';
-import { topicFilterProblem, topicMatches } from '../../protocol/topic.js';
+import {
+  parseSharedFilter,
+  topicFilterProblem,
+  topicFiltersOverlap,
+  topicMatches,
+} from '../../protocol/topic.js';
 import { readTextFile } from '../../read-file.js';
 import type { AccessAction, Authorizer, ClientIdentity } from '../auth.js';
 
@@ -67,6 +73,30 @@ export class AclFile implements Authorizer {
 
   allows(client: ClientIdentity, action: AccessAction, topic: string): boolean {
     if (action === 'subscribe') return true;
+    return this.decides(client, action, topic);
+  }
+
+  /**
+   * For `check_subscribe_acl true` (ours): could any `read`/`readwrite` rule of this client ever let
+   * a message matching `filter` through? A filter no such rule overlaps can never deliver anything,
+   * so it may be refused at SUBSCRIBE. Deny rules are left to delivery, as mosquitto 2 does.
+   */
+  mayEverRead(client: ClientIdentity, filter: string): boolean {
+    const shared = parseSharedFilter(filter);
+    const plain = shared && shared !== 'invalid' ? shared.filter : filter;
+    const grants = (r: AclRule) => r.access === 'read' || r.access === 'readwrite';
+    const own = client.username === undefined ? this.anonymous : this.users.get(client.username);
+    if ((own ?? []).some((r) => grants(r) && topicFiltersOverlap(r.topic, plain))) return true;
+    if (/[+#]/.test(client.username ?? '') || /[+#]/.test(client.clientId)) return false;
+    return this.patterns.some(
+      (r) =>
+        grants(r) &&
+        !(client.username === undefined && r.topic.includes('%u')) &&
+        topicFiltersOverlap(substitute(r.topic, client), plain),
+    );
+  }
+
+  private decides(client: ClientIdentity, action: 'publish' | 'read', topic: string): boolean {
     const wanted = action === 'publish' ? 'write' : 'read';
     // Nobody publishes into the broker's own $SYS tree.
     if (wanted === 'write' && topic.startsWith('$SYS')) return false;

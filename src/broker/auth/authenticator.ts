@@ -23,6 +23,8 @@ export interface AccessControlOptions {
   passwordFile?: string | undefined;
   /** `acl_file`; without one every authenticated client may do everything (as in mosquitto). */
   aclFile?: string | undefined;
+  /** `check_subscribe_acl` (ours): refuse a SUBSCRIBE filter no read rule of the ACL could ever match. */
+  checkSubscribeAcl?: boolean | undefined;
   throttle?: LoginThrottleOptions;
 }
 
@@ -75,7 +77,12 @@ export async function createAuthenticator(options: AccessControlOptions): Promis
   return {
     policy,
     authenticate: (attempt) => throttle.turn(attempt.remoteAddress, () => check(attempt)),
-    allows: (client, action, topic) => current.acl?.allows(client, action, topic) ?? true,
+    allows: (client, action, topic) => {
+      const { acl } = current;
+      if (!acl) return true;
+      if (action === 'subscribe' && options.checkSubscribeAcl) return acl.mayEverRead(client, topic);
+      return acl.allows(client, action, topic);
+    },
     async reload() {
       const next = await load();
       const before = current;

@@ -89,6 +89,8 @@ export interface LoadedConfig {
   allowAnonymous: AllowAnonymous | undefined;
   passwordFile?: string;
   aclFile?: string;
+  /** `check_subscribe_acl true|false` (ours): refuse SUBSCRIBE filters no ACL read rule can match. */
+  checkSubscribeAcl: boolean;
   /** undefined: not set, Mothership's default applies. */
   persistence: boolean | undefined;
   persistenceLocation?: string;
@@ -317,6 +319,9 @@ function directive(
       );
       return;
     }
+    case 'check_subscribe_acl':
+      config.checkSubscribeAcl = bool();
+      return;
     case 'allow_zero_length_clientid':
       config.broker.allowZeroLengthClientId = bool();
       return;
@@ -503,6 +508,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     listenersConfigured: false,
     perListenerSettings: false,
     allowAnonymous: undefined,
+    checkSubscribeAcl: false,
     persistence: undefined,
     autosaveInterval: undefined,
     log: { dest: [], types: [] },

@@ -243,3 +243,23 @@ describe('against the real mosquitto broker with the same ACL file', () => {
     }
   }, 20_000);
 });
+
+describe('mayEverRead (check_subscribe_acl)', () => {
+  const acl = parseAclFile(
+    'topic read public/#\nuser blue\ntopic write green/led\ntopic readwrite blue/#\npattern read devices/%c/#\n',
+    '/acl',
+  );
+  const blue = { clientId: 'board-7', username: 'blue' };
+  it('a filter overlapping a read grant of the own block or a pattern may be subscribed', () => {
+    expect(acl.mayEverRead(blue, 'blue/led')).toBe(true);
+    expect(acl.mayEverRead(blue, '+/led')).toBe(true);
+    expect(acl.mayEverRead(blue, 'devices/board-7/temp')).toBe(true);
+    expect(acl.mayEverRead(blue, '$share/g/blue/#')).toBe(true);
+  });
+  it("a filter only write rules, other blocks or other clients' patterns cover is refused", () => {
+    expect(acl.mayEverRead(blue, 'green/led')).toBe(false);
+    expect(acl.mayEverRead(blue, 'public/x')).toBe(false); // the anonymous block's rule
+    expect(acl.mayEverRead(blue, 'devices/board-8/temp')).toBe(false);
+    expect(acl.mayEverRead({ clientId: 'x', username: undefined }, 'public/x')).toBe(true);
+  });
+});
