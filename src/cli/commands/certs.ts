@@ -227,6 +227,21 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The address a client on the LAN would use: the server certificate's first non-loopback IPv4
+ * address (IPv6 last), else 127.0.0.1 (a machine without a LAN address, or no server certificate).
+ */
+function serverAddress(serverCrt: string): string {
+  let addresses: string[] = [];
+  try {
+    addresses = describeCertificate(readFileSync(serverCrt, 'utf8')).ipAddresses;
+  } catch {
+    return '127.0.0.1';
+  }
+  const lan = addresses.filter((a) => a !== '127.0.0.1' && a !== '::1' && !a.startsWith('fe80:'));
+  return lan.find((a) => isIP(a) === 4) ?? lan[0] ?? '127.0.0.1';
+}
+
 /** The how-to printed after the files are written. */
 export function instructions(result: CertsResult, host: string): string {
   const p = (name: string): string => join(result.dir, name);
@@ -254,7 +269,12 @@ export function instructions(result: CertsResult, host: string): string {
   lines.push(`Certificates in ${result.dir}:`);
   for (const [file, what] of files) lines.push(`  ${file.padEnd(width)}  ${what}`);
   lines.push('');
-  lines.push('Broker (mosquitto.conf syntax, for `mothership up -c FILE` or mosquitto):');
+  lines.push('Broker: add these lines to your mosquitto.conf (for `mothership up -c FILE` or mosquitto),');
+  lines.push("next to the listeners it has. A config's listeners replace Mothership's defaults, so a new");
+  lines.push('config keeps MQTT on 1883 and WebSocket on 8080 only by listing them too:');
+  lines.push('  listener 1883');
+  lines.push('  listener 8080');
+  lines.push('  protocol websockets');
   lines.push('  listener 8883');
   lines.push(`  certfile ${p('server.crt')}`);
   lines.push(`  keyfile ${p('server.key')}`);
@@ -264,18 +284,29 @@ export function instructions(result: CertsResult, host: string): string {
     lines.push('  require_certificate true');
     lines.push('  use_identity_as_username true');
   }
+  lines.push(
+    '(With listeners and no allow_anonymous line, anonymous clients are refused, as in mosquitto 2;',
+  );
+  lines.push("'allow_anonymous lan' keeps this machine and the local network in.)");
   lines.push('');
-  lines.push('Clients:');
   const clientFlags = result.client
     ? ` --cert ${shellQuote(result.client.cert)} --key ${shellQuote(result.client.key)}`
     : '';
-  lines.push(`  mothership sub --cafile ${ca}${clientFlags} -h ${short} -p 8883 -t '#' -v`);
-  lines.push(`  mosquitto_sub --cafile ${ca}${clientFlags} -h ${short} -p 8883 -t '#' -v`);
-  lines.push(`  mosquitto_pub --cafile ${ca}${clientFlags} -h ${short} -p 8883 -t test -m hello`);
+  const address = serverAddress(p('server.crt'));
+  const clients = (h: string) => [
+    `  mothership sub --cafile ${ca}${clientFlags} -h ${h} -p 8883 -t '#' -v`,
+    `  mosquitto_sub --cafile ${ca}${clientFlags} -h ${h} -p 8883 -t '#' -v`,
+    `  mosquitto_pub --cafile ${ca}${clientFlags} -h ${h} -p 8883 -t test -m hello`,
+  ];
+  lines.push(`Clients, by name (${short} needs mDNS on the client):`);
+  lines.push(...clients(short));
+  lines.push(`or by address (where .local names do not resolve, e.g. Windows without Bonjour, Android):`);
+  lines.push(...clients(address));
   lines.push('');
   lines.push('A board:');
   lines.push(`  mpremote cp ${ca} :ca.crt`);
   lines.push(`  then in its config.json: "broker": {"host": "${short}", "port": 8883, "ca": "ca.crt"}`);
+  lines.push(`  or by address: "broker": {"host": "${address}", "port": 8883, "ca": "ca.crt"}`);
   lines.push("  (the host must be one of the server certificate's names or addresses above)");
   return `${lines.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseCertsFlags } from '../../../src/cli/commands/certs.js';
 import { main } from '../../../src/cli/main.js';
+import { describeCertificate } from '../../../src/transport/certificates.js';
 import { run } from '../../interop/helpers/process.js';
 
 // `mothership certs` run in-process through the CLI entry point, its files checked with Node's X509
@@ -107,6 +108,23 @@ describe('mothership certs', () => {
     expect(out).toContain(`mpremote cp ${join(dir, 'ca.crt')} :ca.crt`);
     expect(out).toContain('"ca": "ca.crt"');
     expect(out).not.toContain('require_certificate');
+  });
+
+  it('prints an IP-address variant beside the .local one, with an address the server certificate holds', async () => {
+    expect(await certs('--out', dir)).toBe(0);
+    const byName = out.match(/mosquitto_sub --cafile \S+ -h (\S+\.local) -p 8883/);
+    const byAddress = out.match(/mosquitto_sub --cafile \S+ -h (\d+\.\d+\.\d+\.\d+|[0-9a-f:]+) -p 8883/);
+    expect(byName).not.toBeNull();
+    expect(byAddress).not.toBeNull();
+    const cert = describeCertificate(readFileSync(join(dir, 'server.crt'), 'utf8'));
+    expect(cert.ipAddresses).toContain(byAddress![1]);
+    expect(out).toContain(`"broker": {"host": "${byAddress![1]}", "port": 8883, "ca": "ca.crt"}`);
+  });
+
+  it('tells to add listener 8883 next to the existing listeners, keeping 1883 and 8080', async () => {
+    expect(await certs('--out', dir)).toBe(0);
+    expect(out).toMatch(/next to the listeners it has/);
+    expect(out).toMatch(/ {2}listener 1883\n {2}listener 8080\n {2}protocol websockets\n {2}listener 8883\n/);
   });
 
   it('refuses to overwrite an existing CA without --force, and changes nothing', async () => {
