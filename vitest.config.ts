@@ -7,8 +7,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Compiles src/ to dist/ once; spawned CLI processes run the built JavaScript.
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Guards against hangs, not deadlines: on a loaded 2-core machine (other suites, stress-ng) a test
+    // that spawns a dozen CLI processes in turn takes several times its idle duration.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 3,
     fileParallelism: true,

@@ -45,7 +45,7 @@ export function runCli(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`mothership ${args.join(' ')} did not finish; stdout: ${stdout} stderr: ${stderr}`));
-    }, options.timeoutMs ?? 15_000);
+    }, options.timeoutMs ?? 50_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -95,7 +95,7 @@ export function startCli(args: string[], cwd = scratchDir()): RunningCli {
     output: () => out,
     stdout: () => stdout,
     stderr: () => stderr,
-    async waitFor(pattern, ms = 10_000) {
+    async waitFor(pattern, ms = 45_000) {
       const deadline = Date.now() + ms;
       for (;;) {
         const m = out.match(pattern);

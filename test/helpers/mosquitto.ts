@@ -2,11 +2,12 @@
  * A real Debian mosquitto broker on an ephemeral loopback port, the reference the pub/sub tests compare
  * against. Everything broker-specific stays here so the same tests can later run against Mothership's.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { cliArgs } from './cli.js';
 
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
@@ -117,12 +118,12 @@ function command(impl: Impl, tool: 'pub' | 'sub', args: string[]): [string, stri
 
 /**
  * How long done() lets a tool run before killing it. A guard against a hang, not a deadline: every
- * caller waits for a tool that exits by itself. It sits just under vitest's testTimeout (20 s) so a
- * hang fails with the tool's output rather than a bare test timeout. At 10 s it killed healthy
- * `mothership sub` runs on a loaded 2-core machine (node + tsx start, five concurrent tests per file,
- * three test files at once), and the comparison then failed on `code: null` and empty output.
+ * caller waits for a tool that exits by itself. It sits just under vitest's testTimeout (60 s) so a
+ * hang fails with the tool's output rather than a bare test timeout. Shorter guards (10 s, then 18 s)
+ * killed healthy `mothership sub` runs on a loaded 2-core machine, and the comparison then failed on
+ * `code: null` and empty output.
  */
-const HANG_GUARD_MS = 18_000;
+const HANG_GUARD_MS = 55_000;
 
 /** A running pub/sub process whose output can be awaited line by line. */
 export interface RunningTool {
@@ -170,7 +171,7 @@ export function startTool(
   else if (tool === 'pub') child.stdin.end();
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return {
-    waitFor(text, timeoutMs = 8000) {
+    waitFor(text, timeoutMs = 45_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () =>
@@ -249,8 +250,28 @@ export async function subscribedMosquittoSub(
   return {
     tool,
     async messages() {
-      const { stdout } = await tool.done(15_000);
+      const { stdout } = await tool.done();
       return stdout.split('\n').filter((l) => l !== '' && !/^(Client |Subscribed )/.test(l));
     },
   };
+}
+
+/**
+ * Debian's mosquitto_pub from loopback to `port` (topic `t`, payload `x` unless `args` say otherwise):
+ * its exit code and stderr, for "let in or refused" checks.
+ */
+export async function mosquittoPubResult(
+  port: number,
+  args: string[] = [],
+): Promise<{ code: number; stderr: string }> {
+  try {
+    const r = await promisify(execFile)('mosquitto_pub', [
+      ...['-h', '127.0.0.1', '-p', String(port), '-t', 't', '-m', 'x'],
+      ...args,
+    ]);
+    return { code: 0, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
 }

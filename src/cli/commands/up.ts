@@ -275,12 +275,13 @@ export async function run(args: string[]): Promise<number> {
   }
   const config = flags.config ? await loadConfig(flags.config) : undefined;
   // A config's listeners replace the defaults, so -p & co would be silently ignored: say so instead.
-  if (config?.listenersConfigured && flags.listenerFlags.length > 0) {
-    const first = config.listeners[0]?.source ?? flags.config;
+  // --no-ws only asks for less, so it is a warning (after the logger exists); the others an error.
+  const conflicting = config?.listenersConfigured ? flags.listenerFlags : [];
+  const first = config?.listeners[0]?.source ?? flags.config;
+  if (conflicting.some((f) => f !== '--no-ws'))
     throw usageError(
-      `${flags.listenerFlags.join(', ')} cannot be used with a config file that sets listeners (${first}): change the 'listener' lines in ${flags.config} instead`,
+      `${conflicting.filter((f) => f !== '--no-ws').join(', ')} cannot be used with a config file that sets listeners (${first}): change the 'listener' lines in ${flags.config} instead`,
     );
-  }
   const { outs, unsupported } = logOutputs(config?.log.dest ?? []);
   const log = createLogger({
     format: flags.logJson ? 'json' : 'text',
@@ -288,6 +289,11 @@ export async function run(args: string[]): Promise<number> {
     outs,
   });
   for (const warning of config?.warnings ?? []) log.warn({ event: 'config-warning' }, warning);
+  if (conflicting.includes('--no-ws'))
+    log.warn(
+      { event: 'flag-ignored', flag: '--no-ws' },
+      `--no-ws has no effect with a config file that sets listeners (${first}): the config's listeners are the ones that start`,
+    );
   for (const dest of unsupported)
     log.warn({ event: 'config-warning' }, `log_dest ${dest} is not supported yet; logging to stdout instead`);
   const access = await createBrokerAccess(config);

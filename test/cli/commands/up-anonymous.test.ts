@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningCli, runCli, startCli } from '../../helpers/cli.js';
+import { mosquittoPubResult } from '../../helpers/mosquitto.js';
 
 const exec = promisify(execFile);
 let running: RunningCli | undefined;
@@ -33,26 +34,7 @@ async function up(args: string[]): Promise<number> {
   return port;
 }
 
-/** Debian's mosquitto_pub from loopback: exit code and stderr. */
-async function pub(port: number, args: string[] = []): Promise<{ code: number; stderr: string }> {
-  try {
-    const r = await exec('mosquitto_pub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-t',
-      't',
-      '-m',
-      'x',
-      ...args,
-    ]);
-    return { code: 0, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
-  }
-}
+const pub = mosquittoPubResult;
 
 function anonymousLine(): string {
   return running!.output().match(/^ {2}Anonymous .*$/m)?.[0] ?? '';

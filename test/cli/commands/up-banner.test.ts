@@ -100,6 +100,14 @@ describe('mothership up: banner', () => {
     await running!.waitFor(/Client board9 from 127\.0\.0\.1 \(p5\) disconnected\./);
   });
 
+  it('--no-ws with a config that has listeners is a warning, not silently ignored', async () => {
+    const config = tempConfig('listener 0 127.0.0.1\nallow_anonymous true\n');
+    const out = await up(['-c', config, '--no-ws']);
+    expect(out).toContain(
+      `Warning: --no-ws has no effect with a config file that sets listeners (${config}:1): the config's listeners are the ones that start`,
+    );
+  });
+
   it('-p with a config that has listeners is a usage error naming the listener, not ignored', async () => {
     const config = tempConfig('listener 0 127.0.0.1\nallow_anonymous true\n');
     const r = await runCli(['up', '-c', config, '-p', '1884', '--no-mdns']);

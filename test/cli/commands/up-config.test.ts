@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningCli, runCli, startCli } from '../../helpers/cli.js';
-import { subscribedMosquittoSub } from '../../helpers/mosquitto.js';
+import { mosquittoPubResult, subscribedMosquittoSub } from '../../helpers/mosquitto.js';
 
 const exec = promisify(execFile);
 let running: RunningCli | undefined;
@@ -27,26 +27,7 @@ async function upWith(config: string): Promise<number> {
   return Number((await running.waitFor(/MQTT\s+mqtt:\/\/[^:]+:(\d+)/))[1]);
 }
 
-/** mosquitto_pub's exit code and stderr (it exits non-zero when refused). */
-async function pub(port: number, args: string[]): Promise<{ code: number; stderr: string }> {
-  try {
-    const r = await exec('mosquitto_pub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-t',
-      't',
-      '-m',
-      'x',
-      ...args,
-    ]);
-    return { code: 0, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
-  }
-}
+const pub = mosquittoPubResult;
 
 describe('mothership up -c mosquitto.conf', () => {
   it("starts with seed 002/003's config (listener + allow_anonymous true) and serves mosquitto clients", async () => {

@@ -43,7 +43,7 @@ describe.skipIf(problem !== undefined)(
       ]);
       broker = spawn(cmd, args, { env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' } });
       broker.stdout!.on('data', (d) => (out += d));
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 45_000;
       while (!/Stop with Ctrl\+C/.test(out)) {
         if (Date.now() > deadline) throw new Error(`broker did not start: ${out}`);
         await new Promise((r) => setTimeout(r, 50));
@@ -55,23 +55,18 @@ describe.skipIf(problem !== undefined)(
       pair?.destroy();
     });
 
-    it('a board on the LAN (192.168.x) connects anonymously', async () => {
-      const r = await run(
-        pair.exec(pair.b, ['mosquitto_pub', '-h', '192.168.77.1', '-t', 'hello', '-m', 'hi']),
-        10_000,
-      );
-      expect(r.out).toBe('');
-      expect(r.code).toBe(0);
-    });
-
-    it("a board on a public block that is one of this machine's subnets connects anonymously", async () => {
-      const r = await run(
-        pair.exec(pair.b, ['mosquitto_pub', '-h', '100.64.5.1', '-t', 'hello', '-m', 'hi']),
-        10_000,
-      );
-      expect(r.out).toBe('');
-      expect(r.code).toBe(0);
-    });
+    for (const [where, address] of [
+      ['on the LAN (192.168.x)', '192.168.77.1'],
+      ["on a public block that is one of this machine's subnets", '100.64.5.1'],
+    ])
+      it(`a board ${where} connects anonymously`, async () => {
+        const r = await run(
+          pair.exec(pair.b, ['mosquitto_pub', '-h', address!, '-t', 'hello', '-m', 'hi']),
+          30_000,
+        );
+        expect(r.out).toBe('');
+        expect(r.code).toBe(0);
+      });
 
     it('the banner warns about the printed address no local subnet surrounds, and only that one', () => {
       const warnings = out.split('\n').filter((l) => /^\s+Warning\s/.test(l));
@@ -84,7 +79,7 @@ describe.skipIf(problem !== undefined)(
     it('a client from a public address is refused without credentials', async () => {
       const r = await run(
         pair.exec(pair.b, ['mosquitto_pub', '-h', '198.51.100.1', '-t', 'hello', '-m', 'hi']),
-        10_000,
+        30_000,
       );
       expect(r.code).not.toBe(0);
       expect(r.out).toMatch(/not authori[sz]ed/i);
