@@ -19,7 +19,7 @@ Anonymous clients are accepted from this machine and the local network only.
 
 Options:
   -c, --config FILE   read a mosquitto.conf-style file (its listeners replace the defaults;
-                      -p, --ws-port, --no-ws and --host are then an error)
+                      -p, --ws-port and --host are then an error, --no-ws a warning)
   -p, --port N        MQTT port (default 1883; 0 picks a free one)
       --ws-port N     WebSocket port (default 8080; 0 picks a free one)
       --no-ws         no WebSocket listener
