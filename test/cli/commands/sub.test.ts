@@ -262,7 +262,7 @@ describe.concurrent('mothership sub against mosquitto, flag by flag', () => {
       '--remove-retained',
       '-v',
       '-W',
-      '2',
+      '5',
     ]);
     expect(ours).toEqual(ref);
     for (const impl of ['mosquitto', 'mothership']) {
@@ -278,7 +278,7 @@ describe.concurrent('mothership sub against mosquitto, flag by flag', () => {
       '-t',
       'nothing',
       '-W',
-      '1',
+      '5',
       '-V',
       '5',
       '--will-topic',
