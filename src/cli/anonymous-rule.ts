@@ -1,8 +1,11 @@
 /**
  * Which anonymous rule `mothership up` applies, and why, for the authenticator and the banner.
- * The LAN rule (this machine and the local network) is the zero-config default; a config that sets
- * up listeners or security files gets mosquitto 2's default instead (allow_anonymous false), so a
- * drop-in mosquitto.conf is never looser under Mothership than under mosquitto.
+ * The LAN rule (this machine and the local network) is the default when nothing about security is
+ * configured: no config, or a config (like seed 000/001's `listener 1883 192.168.0.6`) that sets no
+ * password file, no ACL file and no allow_anonymous, so the seeds' boards connect as they did with the
+ * mosquitto they were written for. A config that sets a password or ACL file without allow_anonymous
+ * gets mosquitto 2's default (false): a drop-in mosquitto.conf that asks for logins is never looser
+ * under Mothership than under mosquitto 2.
  */
 import type { AnonymousPolicy } from '../broker/auth/network-policy.js';
 import type { AllowAnonymous, ListenerConfig, LoadedConfig } from './config/mosquitto-conf.js';
@@ -34,8 +37,8 @@ export function anonymousRule(config: LoadedConfig | undefined, listener?: Liste
     );
   if (config.listenersConfigured || config.perListenerSettings)
     return rule(
-      false,
-      "the config sets listeners but not allow_anonymous, so false as in mosquitto 2; 'allow_anonymous lan' lets the local network in",
+      'lan',
+      'the config sets no allow_anonymous, password_file or acl_file; mosquitto 2 would refuse anonymous clients: set allow_anonymous false for that',
     );
   return rule('lan', 'the config sets no listener and no allow_anonymous');
 }
