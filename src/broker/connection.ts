@@ -8,7 +8,7 @@ import type { BrokerCore } from './broker-core.js';
 import { handleConnect } from './handlers/connect.js';
 import type { ConnectionContext, ConnectionState } from './handlers/context.js';
 import { handlePacket } from './handlers/index.js';
-import { encodeOutboundPublish, publishPacket } from './outbound-publish.js';
+import { encodeOutboundPublish, introducedAlias, publishPacket } from './outbound-publish.js';
 import type { PendingAck, PublisherAcks } from './publisher-acks.js';
 import type { Delivery, Session } from './session.js';
 import type { InboundTopicAliases, OutboundTopicAliases } from './topic-aliases.js';
@@ -175,13 +175,8 @@ export class Connection implements ConnectionContext {
 
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
     if (this.state !== 'connected') return true;
-    const { bytes, newAlias } = encodeOutboundPublish(
-      delivery,
-      packetId,
-      dup,
-      this.protocolVersion,
-      this.outboundAliases,
-    );
+    const bytes = encodeOutboundPublish(delivery, packetId, dup, this.protocolVersion, this.outboundAliases);
+    const newAlias = introducedAlias;
     // [MQTT-3.1.2-25]: a PUBLISH larger than the client's Maximum Packet Size is not sent.
     if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
     if (newAlias !== undefined) this.outboundAliases!.register(delivery.message.topic, newAlias);

@@ -11,11 +11,12 @@ import type { Message } from './types.js';
  */
 const lastEncoding: ({ message: Message; bytes: Buffer } | undefined)[] = [];
 
-export interface EncodedPublish {
-  bytes: Buffer;
-  /** An alias this PUBLISH introduces: register it only if the PUBLISH is sent. */
-  newAlias?: number;
-}
+/**
+ * An alias the last encoded PUBLISH introduces (register it only if that PUBLISH is sent), or
+ * undefined. A module slot rather than a result object: encoding runs once per delivery, and fan-out
+ * should allocate nothing per subscriber.
+ */
+export let introducedAlias: number | undefined;
 
 /**
  * The bytes of one PUBLISH to one client: without v5 properties by the fast encoder (shared between
@@ -28,14 +29,15 @@ export function encodeOutboundPublish(
   dup: boolean,
   protocolVersion: 3 | 4 | 5,
   aliases: OutboundTopicAliases | undefined,
-): EncodedPublish {
+): Buffer {
+  introducedAlias = undefined;
   const { message } = delivery;
   const v5 = protocolVersion === 5;
   // Without v5 properties, the bytes depend only on the message, the version and the flags.
   const plain = !v5 || !needsProperties(delivery, aliases);
   const form = plain && packetId === undefined ? protocolVersion * 2 + (delivery.retain ? 1 : 0) : -1;
   const slot = form >= 0 ? lastEncoding[form] : undefined;
-  if (slot?.message === message) return { bytes: slot.bytes };
+  if (slot?.message === message) return slot.bytes;
   const fast = plain
     ? encodePublish(
         message.topic,
@@ -48,14 +50,14 @@ export function encodeOutboundPublish(
       )
     : undefined;
   // The fast encoder declines what it cannot write (a topic over 64 KiB); mqtt-packet says why.
-  const encoded = fast ? { bytes: fast } : encodeGeneral(delivery, packetId, dup, protocolVersion, aliases);
+  const bytes = fast ?? encodeGeneral(delivery, packetId, dup, protocolVersion, aliases);
   if (form >= 0) {
     if (slot) {
       slot.message = message;
-      slot.bytes = encoded.bytes;
-    } else lastEncoding[form] = { message, bytes: encoded.bytes };
+      slot.bytes = bytes;
+    } else lastEncoding[form] = { message, bytes };
   }
-  return encoded;
+  return bytes;
 }
 
 function encodeGeneral(
@@ -64,10 +66,10 @@ function encodeGeneral(
   dup: boolean,
   protocolVersion: 3 | 4 | 5,
   aliases: OutboundTopicAliases | undefined,
-): EncodedPublish {
+): Buffer {
   const { message } = delivery;
   const packet = publishPacket(delivery, packetId, dup);
-  if (protocolVersion !== 5) return { bytes: encodePacket(packet, protocolVersion) };
+  if (protocolVersion !== 5) return encodePacket(packet, protocolVersion);
   const properties: Record<string, unknown> = { ...message.properties };
   const expiry = message.properties?.messageExpiryInterval;
   if (expiry !== undefined) {
@@ -81,16 +83,14 @@ function encodeGeneral(
     properties.subscriptionIdentifier =
       delivery.subscriptionIds.length === 1 ? delivery.subscriptionIds[0] : delivery.subscriptionIds;
   }
-  let newAlias: number | undefined;
   const alias = aliases?.lookup(message.topic);
   if (alias) {
     properties.topicAlias = alias.alias;
     if (alias.known) packet.topic = '';
-    else newAlias = alias.alias;
+    else introducedAlias = alias.alias;
   }
   if (Object.keys(properties).length > 0) packet.properties = properties;
-  const bytes = encodePacket(packet, 5);
-  return newAlias === undefined ? { bytes } : { bytes, newAlias };
+  return encodePacket(packet, 5);
 }
 
 /** Whether a v5 PUBLISH to this client carries properties (else it is encoded without mqtt-packet). */

@@ -81,14 +81,14 @@ export function handlePublish(c: ConnectionContext, packet: IPublishPacket): Han
     v5 ? forwardedProperties(props) : undefined,
   );
   if (qos === 0) {
-    c.core.accept(message, c);
+    c.core.router.accept(message, c);
     return;
   }
   const cmd = qos === 1 ? 'puback' : 'pubrec';
   const store = c.core.options.persistence;
   if (!store) {
     if (qos === 2) session.holdInboundQos2(packetId!, message);
-    else c.core.accept(message, c);
+    else c.core.router.accept(message, c);
     c.sendAck(cmd, packetId!, 0);
     return;
   }
@@ -109,7 +109,7 @@ export function handlePublish(c: ConnectionContext, packet: IPublishPacket): Han
   const ack = acks.add(cmd, packetId!);
   const tracker = new DeliveryTracker();
   if (message.retain) tracker.needsCommit();
-  c.core.accept(message, c, tracker);
+  c.core.router.accept(message, c, tracker);
   tracker.whenSafe(
     (done) => c.core.whenDurable(done),
     (failed) => acks.settle(ack, failed),
