@@ -45,7 +45,7 @@ export function handlePublish(c: ConnectionContext, packet: IPublishPacket): Han
   if (qos === 2 && session.inboundQos2.has(packetId!)) {
     // A resent QoS 2 PUBLISH for an id still held: the message is kept already and is routed at
     // PUBREL [MQTT-4.3.3-9]; repeat the PUBREC, but not ahead of the disk.
-    ackWhenDurable(c, 'pubrec', packetId!, session.inboundQos2.get(packetId!));
+    pubrecWhenDurable(c, packetId!, session.inboundQos2.get(packetId!));
     return;
   }
 
@@ -93,8 +93,7 @@ export function handlePublish(c: ConnectionContext, packet: IPublishPacket): Han
     return;
   }
   // Acknowledged only once safe; if the store cannot keep it, say so rather than pretend [issue 4].
-  c.publisherAcks ??= new PublisherAcks((ack: PendingAck) => c.sendPublisherAck(ack));
-  const acks = c.publisherAcks;
+  const acks = publisherAcks(c);
   if (store.failing) {
     // The disk is refusing writes: refuse before routing, so a refused message reaches nobody.
     acks.settle(acks.add(cmd, packetId!), true);
@@ -103,7 +102,7 @@ export function handlePublish(c: ConnectionContext, packet: IPublishPacket): Han
   if (qos === 2) {
     // Held (with its message) until PUBREL; PUBREC once both are durable.
     session.holdInboundQos2(packetId!, message);
-    ackWhenDurable(c, 'pubrec', packetId!, message);
+    pubrecWhenDurable(c, packetId!, message);
     return;
   }
   const ack = acks.add(cmd, packetId!);
@@ -120,24 +119,23 @@ export function handlePublish(c: ConnectionContext, packet: IPublishPacket): Han
  * Sends PUBREC for a held QoS 2 id once everything written so far is durable. If the store fails,
  * the id is released with its message (never routed), so the client may send it again or reuse the id.
  */
-function ackWhenDurable(
-  c: ConnectionContext,
-  cmd: 'pubrec',
-  packetId: number,
-  message: Message | undefined,
-): void {
+function pubrecWhenDurable(c: ConnectionContext, packetId: number, message: Message | undefined): void {
   const session = c.session!;
-  if (!c.core.options.persistence) return c.sendAck(cmd, packetId, 0);
-  c.publisherAcks ??= new PublisherAcks((ack: PendingAck) => c.sendPublisherAck(ack));
-  const acks = c.publisherAcks;
-  const ack = acks.add(cmd, packetId);
+  if (!c.core.options.persistence) return c.sendAck('pubrec', packetId, 0);
+  const acks = publisherAcks(c);
+  const ack = acks.add('pubrec', packetId);
   c.core.whenDurable((failed) => {
-    if (failed) {
-      if (session.inboundQos2.has(packetId) && session.inboundQos2.get(packetId) === message)
-        session.releaseInboundQos2(packetId);
-    }
+    // Still held for the same message (not released and reused meanwhile): release it.
+    if (failed && session.inboundQos2.has(packetId) && session.inboundQos2.get(packetId) === message)
+      session.releaseInboundQos2(packetId);
     acks.settle(ack, failed);
   });
+}
+
+/** The acknowledgements this connection owes, in arrival order (made on the first QoS 1/2 PUBLISH). */
+function publisherAcks(c: ConnectionContext): PublisherAcks {
+  c.publisherAcks ??= new PublisherAcks((ack: PendingAck) => c.sendPublisherAck(ack));
+  return c.publisherAcks;
 }
 
 /** QoS 1/2 publishes from this client not yet answered with PUBACK or PUBCOMP [MQTT-4.9]. */

@@ -14,7 +14,7 @@ export function handlePubrel(c: ConnectionContext, packetId: number): HandlerRes
   // The message is routed now: its deliveries and the id's release are written in one commit, so a
   // crash leaves either the held message (the client resends PUBREL) or all of its deliveries.
   const message = session.releaseInboundQos2(packetId);
-  if (message) c.core.accept(message, c);
+  if (message) c.core.router.accept(message, c);
   // An unknown id is a PUBREL repeated after a reconnect (we released it, then lost the connection
   // before PUBCOMP went out): answer success, as mosquitto does, so the client does not report a
   // failure for a message that was delivered. PUBCOMP waits until the release is durable, through
