@@ -1,6 +1,6 @@
 /**
  * The layering of src/ (shared/DESIGN.md): data flows one way, bytes -> protocol -> broker ->
- * (store, transport) -> cli; a layer imports only from below. `npm test` runs this.
+ * (store, transport) -> config -> features (hub, bridge, devices) -> app -> cli; a layer imports only from below. `npm test` runs this.
  */
 module.exports = {
   forbidden: [
@@ -39,6 +39,28 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/(store|transport)/' },
       to: { path: '^src/(cli|config|app|hub|web|devices|bridge)/' },
+    },
+    {
+      name: 'config-below-the-features',
+      comment:
+        'src/config reads mosquitto.conf syntax into typed settings; features register directives with it, it imports none of them.',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/(transport|store|cli|app|hub|web|devices|bridge)/' },
+    },
+    {
+      name: 'features-below-the-root',
+      comment: 'A feature folder is wired by the composition root (src/app); it never imports the root.',
+      severity: 'error',
+      from: { path: '^src/(hub|web|devices|bridge)/' },
+      to: { path: '^src/(app|cli)/' },
+    },
+    {
+      name: 'only-cli-imports-app',
+      comment: 'src/app is the one composition root; only the CLI (and embedders) call it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(app|cli)/' },
+      to: { path: '^src/app/' },
     },
     {
       name: 'nothing-imports-cli',

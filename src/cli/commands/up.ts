@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
+import { banner, cliInvocation } from '../../app/banner.js';
+import { createBrokerAccess } from '../../app/listener-access.js';
+import { createLogger, levelFor, logOutputs } from '../../app/logger.js';
+import { describePacket } from '../../app/packet-log.js';
 import type { DurabilityPolicy } from '../../broker/ports/persistence.js';
 import type { ClientInfo, DisconnectReason } from '../../broker/types.js';
+import { type LoadedConfig, loadConfig } from '../../config/mosquitto-conf.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { Broker } from '../../index.js';
 import { openSqliteStore, type SqliteStore } from '../../store/index.js';
 import type { Listener, ListenOptions } from '../../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../../transport/mdns.js';
-import { banner, cliInvocation } from '../banner.js';
-import { type LoadedConfig, loadConfig } from '../config/mosquitto-conf.js';
-import { createBrokerAccess } from '../listener-access.js';
-import { createLogger, levelFor, logOutputs } from '../logger.js';
-import { describePacket } from '../packet-log.js';
 
 const HELP = `Usage: mothership up [options]
 

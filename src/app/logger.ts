@@ -1,8 +1,8 @@
 import { createWriteStream, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import pino, { type Level, type Logger } from 'pino';
+import type { LogDestination, LogType } from '../config/mosquitto-conf.js';
 import { ErrorCodes, MothershipError } from '../errors.js';
-import type { LogDestination, LogType } from './config/mosquitto-conf.js';
 
 export type LogFormat = 'text' | 'json';
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliInvocation, urlHost } from '../../src/cli/banner.js';
+import { cliInvocation, urlHost } from '../../src/app/banner.js';
 
 describe('the command the banner tells people to run', () => {
   const project = mkdtempSync(join(tmpdir(), 'ms-inv-'));

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig, parseDuration } from '../../../src/cli/config/mosquitto-conf.js';
-import { ErrorCodes, isMothershipError } from '../../../src/errors.js';
+import { loadConfig, parseConfig, parseDuration } from '../../src/config/mosquitto-conf.js';
+import { ErrorCodes, isMothershipError } from '../../src/errors.js';
 
 let dir: string;
 beforeAll(async () => {

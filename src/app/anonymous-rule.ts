@@ -8,7 +8,7 @@
  * under Mothership than under mosquitto 2.
  */
 import type { AnonymousPolicy } from '../broker/auth/network-policy.js';
-import type { AllowAnonymous, ListenerConfig, LoadedConfig } from './config/mosquitto-conf.js';
+import type { AllowAnonymous, ListenerConfig, LoadedConfig } from '../config/mosquitto-conf.js';
 
 export interface AnonymousRule {
   /** What the authenticator is given: true, false or 'lan'. */

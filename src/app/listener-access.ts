@@ -7,8 +7,8 @@ import type {
   ClientIdentity,
   ConnectAttempt,
 } from '../broker/auth.js';
+import type { LoadedConfig } from '../config/mosquitto-conf.js';
 import { type AnonymousRule, anonymousRule } from './anonymous-rule.js';
-import type { LoadedConfig } from './config/mosquitto-conf.js';
 
 /**
  * Who gets in, for `mothership up`: one set of password/ACL files for the whole broker, or with
