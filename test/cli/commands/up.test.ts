@@ -101,6 +101,16 @@ describe('mothership up', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/unknown option '--prot'/);
   });
+
+  it('a flag without its value names the flag as typed; a bad port names the accepted range', async () => {
+    const missing = await runCli(['up', '--data']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^mothership up: --data needs a value\n/);
+    const dashed = await runCli(['up', '--data', '-x']);
+    expect(dashed.stderr).toMatch(/--data needs a value; for one that starts with '-', write --data=VALUE/);
+    const port = await runCli(['up', '-p', '70000']);
+    expect(port.stderr).toMatch(/-p needs a port number 0\.\.65535, got '70000'/);
+  });
 });
 
 describe('mothership up -v', () => {

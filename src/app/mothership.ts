@@ -1,0 +1,189 @@
+/**
+ * The composition root: `startMothership` wires the store, the access rules, the broker, its
+ * listeners, logging and the mDNS announcement from one typed set of options; the CLI only parses
+ * flags and calls it. Every feature folder (hub, bridge, devices) is wired here and nowhere else.
+ */
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/mosquitto-conf.js';
+import { Broker } from '../index.js';
+import type { Listener, ListenOptions } from '../transport/listen-options.js';
+import { type Advertisement, advertiseBroker } from '../transport/mdns.js';
+import { banner } from './banner.js';
+import { logClients } from './client-log.js';
+import { type BrokerAccess, createBrokerAccess } from './listener-access.js';
+import { createLogger, levelFor, logOutputs } from './logger.js';
+import { openStore } from './open-store.js';
+
+export interface MothershipOptions {
+  /** A config file, read; its listeners replace the default ones (as in mosquitto). */
+  config?: LoadedConfig;
+  /** Its path, for the banner. */
+  configPath?: string;
+  /** The default listeners, when the config sets none: MQTT on `port`, WebSocket on `wsPort`. */
+  port?: number;
+  /** undefined: no WebSocket listener. */
+  wsPort?: number | undefined;
+  /** Listen on this address only (default: every interface). */
+  host?: string;
+  /** Where persistent state lives unless the config's persistence_location says otherwise. */
+  dataDir?: string;
+  persistence?: boolean;
+  /** Move a damaged database aside and start empty instead of refusing to start. */
+  recover?: boolean;
+  mdns?: boolean;
+  /** Log every packet (as mosquitto -v). */
+  verbose?: boolean;
+  logFormat?: 'text' | 'json';
+  /** Lines to log as warnings once the logger exists (e.g. a flag the config makes useless). */
+  warnings?: { event: string; text: string; [field: string]: unknown }[];
+  /** How to run the CLI the way this process was started, for the banner's "Try it" line. */
+  invocation?: string;
+}
+
+export interface Mothership {
+  readonly broker: Broker;
+  readonly listeners: Listener[];
+  readonly log: Logger;
+  readonly access: BrokerAccess;
+  /** Where the data lives; undefined with persistence off. */
+  readonly dataDir: string | undefined;
+  /** Whether the broker is announced over mDNS. */
+  readonly mdns: boolean;
+  /** What to print for people once everything listens. */
+  banner(): string;
+  /** Re-reads the password and ACL files (SIGHUP); a bad file keeps the old ones. */
+  reload(): Promise<void>;
+  /** Stops everything: clients get a shutdown DISCONNECT, the store is flushed, mDNS says goodbye. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Behind a reverse proxy on this host every WebSocket client arrives from loopback, so the LAN rule
+ * would let in anyone the proxy forwards. Said once per listener, at the first proxied request.
+ */
+function warnProxiedOnce(log: Logger, port: number): ListenOptions['onProxiedRequest'] {
+  let warned = false;
+  return (request) => {
+    if (warned) return;
+    warned = true;
+    log.warn(
+      { event: 'proxied-request', address: request.remoteAddress, header: request.header },
+      `WebSocket listener on port ${port} got a request through a reverse proxy (${request.header}, from ${request.remoteAddress}): every client it forwards looks local, so the LAN rule lets them in anonymously. Set 'allow_anonymous false' and use passwords (docs/config.md, Reverse proxies).`,
+    );
+  };
+}
+
+/** A config file's listeners replace the defaults; without any, MQTT and WebSocket on the given ports. */
+function listenersWanted(options: MothershipOptions): ListenOptions[] {
+  const { config } = options;
+  if (config?.listenersConfigured) {
+    return config.listeners.map((l) => ({
+      port: l.port,
+      protocol: l.protocol,
+      ...(l.bindAddress ? { host: l.bindAddress } : {}),
+      ...(l.tls ? { tls: l.tls } : {}),
+    }));
+  }
+  const host = options.host ? { host: options.host } : {};
+  const wanted: ListenOptions[] = [{ port: options.port ?? 1883, ...host }];
+  const wsPort = 'wsPort' in options ? options.wsPort : 8080;
+  if (wsPort !== undefined) wanted.push({ port: wsPort, protocol: 'websockets', ...host });
+  return wanted;
+}
+
+async function announce(listeners: Listener[], log: Logger): Promise<Advertisement | undefined> {
+  const mqtt = listeners.find((l) => l.protocol === 'mqtt');
+  if (!mqtt) return undefined;
+  const ws = listeners.find((l) => l.protocol === 'websockets' && !l.tls);
+  try {
+    return await advertiseBroker({ port: mqtt.port, tls: mqtt.tls, ...(ws ? { wsPort: ws.port } : {}) });
+  } catch (err) {
+    // A machine without multicast still runs the broker; boards then need its address.
+    log.warn(
+      { event: 'mdns-failed', err: (err as Error).message },
+      `mDNS announcement failed: ${(err as Error).message}`,
+    );
+    return undefined;
+  }
+}
+
+export async function startMothership(options: MothershipOptions = {}): Promise<Mothership> {
+  const { config } = options;
+  const { outs, unsupported } = logOutputs(config?.log.dest ?? []);
+  const log = createLogger({
+    format: options.logFormat ?? 'text',
+    level: levelFor(config?.log.types ?? [], options.verbose ?? false),
+    outs,
+  });
+  for (const warning of config?.warnings ?? []) log.warn({ event: 'config-warning' }, warning);
+  for (const { text, ...fields } of options.warnings ?? []) log.warn(fields, text);
+  for (const dest of unsupported)
+    log.warn({ event: 'config-warning' }, `log_dest ${dest} is not supported yet; logging to stdout instead`);
+
+  const access = await createBrokerAccess(config);
+  const persistence = options.persistence !== false && config?.persistence !== false;
+  const dataDir = persistence
+    ? (config?.persistenceLocation ?? options.dataDir ?? './mothership-data')
+    : undefined;
+  const store = dataDir === undefined ? undefined : openStore(dataDir, config, options.recover ?? false, log);
+  const broker = new Broker({
+    ...config?.broker,
+    authenticator: access,
+    authorizer: access,
+    persistence: store,
+  });
+  logClients(broker, log, options.verbose ?? false);
+
+  const listeners: Listener[] = [];
+  try {
+    for (const [i, wanted] of listenersWanted(options).entries()) {
+      const rule =
+        access.anonymous.policy === 'per-listener' ? access.anonymous.perListener[i] : access.anonymous;
+      if (wanted.protocol === 'websockets' && rule?.policy === 'lan')
+        wanted.onProxiedRequest = warnProxiedOnce(log, wanted.port);
+      listeners.push(await broker.listen(wanted));
+    }
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+  access.attachListeners(listeners.map((l) => l.name));
+
+  // Tests and benchmarks set MOTHERSHIP_NO_MDNS so no multicast ever leaves the machine.
+  const mdnsWanted =
+    (options.mdns ?? true) && config?.mdns !== false && process.env.MOTHERSHIP_NO_MDNS !== '1';
+  const advertisement = mdnsWanted ? await announce(listeners, log) : undefined;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    broker,
+    listeners,
+    log,
+    access,
+    dataDir,
+    mdns: advertisement !== undefined,
+    banner: () =>
+      banner({
+        listeners,
+        anonymous: access.anonymous,
+        config: options.configPath,
+        data: dataDir,
+        mdns: advertisement !== undefined,
+        invocation: options.invocation ?? 'mothership',
+      }),
+    async reload() {
+      try {
+        for (const line of await access.reload()) log.info({ event: 'reload' }, `Reloaded: ${line}`);
+      } catch (err) {
+        log.error(
+          { event: 'reload-failed', err: (err as Error).message },
+          `Reload failed, keeping the old files: ${(err as Error).message}`,
+        );
+      }
+    },
+    stop() {
+      stopping ??= Promise.all([advertisement?.stop().catch(() => {}), broker.close()]).then(() => {});
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startMothership } from '../../src/app/mothership.js';
+import { parseConfig } from '../../src/config/mosquitto-conf.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function scratch(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'ms-app-'));
+  dirs.push(d);
+  return d;
+}
+
+async function publishRetained(port: number, topic: string, payload: string): Promise<void> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+  await client.publishAsync(topic, payload, { qos: 1, retain: true });
+  await client.endAsync();
+}
+
+async function retainedOf(port: number, topic: string): Promise<string> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+  const got = new Promise<string>((resolve) => client.on('message', (_t, p) => resolve(p.toString())));
+  await client.subscribeAsync(topic, { qos: 1 });
+  const payload = await got;
+  await client.endAsync();
+  return payload;
+}
+
+describe('startMothership: the one composition root', () => {
+  it('wires store, access, listeners and logging from options; the state survives a stop and a start', async () => {
+    const dataDir = await scratch();
+    const options = {
+      port: 0,
+      wsPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      mdns: false,
+      logFormat: 'json' as const,
+    };
+    const first = await startMothership(options);
+    expect(first.listeners.map((l) => l.protocol)).toEqual(['mqtt', 'websockets']);
+    expect(first.dataDir).toBe(dataDir);
+    expect(first.mdns).toBe(false);
+    expect(first.banner()).toMatch(/mqtt:\/\/127\.0\.0\.1:\d+/);
+    await publishRetained(first.listeners[0]!.port, 'machine1/status', 'online');
+    await first.stop();
+
+    const second = await startMothership(options);
+    expect(await retainedOf(second.listeners[0]!.port, 'machine1/status')).toBe('online');
+    await second.stop();
+  });
+
+  it("a config's listeners replace the defaults and its settings reach the broker", async () => {
+    const config = parseConfig(
+      'listener 0 127.0.0.1\nmax_keepalive 30\npersistence false\nallow_anonymous true\n',
+      '/x/m.conf',
+    );
+    const m = await startMothership({ config, configPath: '/x/m.conf', mdns: false, logFormat: 'json' });
+    expect(m.listeners).toHaveLength(1);
+    expect(m.dataDir).toBeUndefined();
+    expect(m.broker.options.maxKeepalive).toBe(30);
+    expect(m.access.anonymous).toMatchObject({ policy: 'everyone' });
+    await m.stop();
+    await m.stop(); // twice is harmless
+  });
+});
