@@ -133,6 +133,12 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
     persistence: store,
   });
   logClients(broker, log, options.verbose ?? false);
+  try {
+    await broker.ready;
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
 
   const listeners: Listener[] = [];
   try {

@@ -5,6 +5,7 @@ import { allowEveryone } from './auth.js';
 import type { DeliveryTracker } from './delivery-tracker.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import type { ClientLink } from './ports/client-link.js';
+import type { LoadedState } from './ports/persistence.js';
 import { LocalMessageBus } from './ports/message-bus.js';
 import { RetainedStore } from './retained-store.js';
 import { Router, type SubscribeResult } from './router.js';
@@ -123,11 +124,16 @@ export class BrokerCore {
    * back first). A session that was to end with its connection ends now: its held QoS 2 messages,
    * acknowledged with PUBREC, are routed (their client can never release them), then its will.
    */
-  restore(): void {
+  restore(): void | Promise<void> {
     const store = this.options.persistence;
     if (!store) return;
     // Only the head of each offline queue is read; the rest is paged in as the client drains it.
-    const { retained, sessions, counters } = store.load(this.options.queueWindow);
+    const loaded = store.load(this.options.queueWindow);
+    if (loaded instanceof Promise) return loaded.then((state) => this.restoreFrom(state));
+    this.restoreFrom(loaded);
+  }
+
+  private restoreFrom({ retained, sessions, counters }: LoadedState): void {
     this.stats.publishDropped = counters.dropped ?? 0;
     this.stats.publishExpired = counters.expired ?? 0;
     this.stats.publishRefused = counters.refused ?? 0;

@@ -27,15 +27,32 @@ export class Broker {
   private readonly live = new Set<Connection>();
   private closed = false;
   private readonly countersTimer: NodeJS.Timeout | undefined;
+  /** Set while a store with asynchronous reads is still loading: connections and publishes wait. */
+  private restoring: Promise<void> | undefined;
+  /**
+   * Resolves once the stored state is loaded (at once with no store or a synchronous one); rejects
+   * when the store could not be read, and the broker then serves no one.
+   */
+  readonly ready: Promise<void>;
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.core = new BrokerCore(options);
-    this.core.restore();
+    const restored = this.core.restore();
+    if (restored instanceof Promise) {
+      this.restoring = restored.then(() => {
+        this.restoring = undefined;
+      });
+      this.ready = this.restoring;
+      // A failed load is reported through `ready`; connections waiting on it are closed.
+      this.restoring.catch(() => {});
+    } else this.ready = Promise.resolve();
     this.sys = new SysTopics(this.core);
     this.sys.start(this.core.options.sysInterval);
     if (this.core.options.persistence) {
       // The dropped/expired/refused counts survive restarts; a crash loses at most the last second.
-      this.countersTimer = setInterval(() => this.core.saveCounters(), 1000);
+      this.countersTimer = setInterval(() => {
+        if (!this.restoring) this.core.saveCounters(); // not over the stored ones before they are read
+      }, 1000);
       this.countersTimer.unref();
     }
   }
@@ -69,6 +86,14 @@ export class Broker {
       stream.destroy();
       return;
     }
+    if (this.restoring) {
+      // Its bytes wait in the stream's buffer until the sessions it may resume are loaded.
+      this.restoring.then(
+        () => this.handleConnection(stream, meta),
+        () => stream.destroy(),
+      );
+      return;
+    }
     const connection = new Connection(this.core, stream, meta);
     this.live.add(connection);
     stream.once('close', () => this.live.delete(connection));
@@ -80,6 +105,11 @@ export class Broker {
     const problem = topicNameProblem(input.topic);
     if (problem)
       throw new MothershipError(ErrorCodes.INVALID_TOPIC, `invalid topic '${input.topic}': ${problem}`);
+    if (this.restoring) {
+      // Routed once the sessions it may be queued for are loaded (a failed load drops it with them).
+      this.restoring.then(() => this.publish(input)).catch(() => {});
+      return;
+    }
     const payload = typeof input.payload === 'string' ? Buffer.from(input.payload) : input.payload;
     const message: Message = this.core.makeMessage(
       input.topic,
@@ -122,7 +152,7 @@ export class Broker {
     for (const c of [...this.live]) c.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
     this.live.clear();
     clearInterval(this.countersTimer);
-    this.core.saveCounters();
+    if (!this.restoring) this.core.saveCounters();
     this.core.options.persistence?.close();
   }
 }

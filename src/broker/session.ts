@@ -1,7 +1,9 @@
 import type { DeliveryTracker } from './delivery-tracker.js';
+import { OfflineQueue, type QueuedDelivery, type QueueJournal } from './offline-queue.js';
 import type { Delivery, InflightState, Will } from './ports/persistence.js';
 import type { Message, SubscriptionOptions } from './types.js';
 
+export type { QueuedDelivery } from './offline-queue.js';
 export type { Delivery, InflightState, Will } from './ports/persistence.js';
 
 export interface InflightEntry {
@@ -42,23 +44,13 @@ export interface SessionCounters {
 }
 
 /** Where a persistent session records its queue and in-flight state (see persistence.ts). */
-export interface SessionJournal {
-  enqueue(clientId: string, delivery: Delivery): number;
-  dequeue(clientId: string, seq: number): void;
-  /** Up to `limit` queued rows with seq > `afterSeq`, in seq order (also rows not yet committed). */
-  readQueue(clientId: string, afterSeq: number, limit: number): { seq: number; delivery: Delivery }[];
+export interface SessionJournal extends QueueJournal {
   saveInflight(clientId: string, entry: { packetId: number; delivery: Delivery; state: InflightState }): void;
   deleteInflight(clientId: string, packetId: number): void;
   saveInboundQos2(clientId: string, packetId: number, message?: Message): void;
   deleteInboundQos2(clientId: string, packetId: number): void;
   afterDurable(done: (err?: Error) => void): void;
   whenCommitted(done: () => void): void;
-}
-
-export interface QueuedDelivery {
-  delivery: Delivery;
-  /** Position in the journal, when the session is journaled. */
-  seq: number | undefined;
 }
 
 export const NEVER_EXPIRES = 0xffffffff;
@@ -71,15 +63,8 @@ export const NEVER_EXPIRES = 0xffffffff;
 export class Session {
   readonly subscriptions = new Map<string, SubscriptionOptions>();
   readonly inflight = new Map<number, InflightEntry>();
-  /**
-   * The head of the queue, in order. With a journal it holds at most queueWindow messages; the rest
-   * (`queuedOnDisk` of them, all with seq > `pagedSeq`) are only in the journal until paged in.
-   */
-  readonly queue: QueuedDelivery[] = [];
-  /** Queued messages that are only in the journal, after everything in `queue`. */
-  queuedOnDisk = 0;
-  /** The last journal seq brought into `queue`: rows after it are paged in from the journal. */
-  private pagedSeq = 0;
+  /** Messages waiting for room in the in-flight window (with a journal, mostly on disk). */
+  private readonly offline: OfflineQueue;
   /**
    * Inbound QoS 2 packet ids received but not yet released, with the message routed at PUBREL
    * (undefined: nothing to route, e.g. refused). Holding the message until PUBREL (the spec's method A,
@@ -118,7 +103,23 @@ export class Session {
     private readonly counters: SessionCounters,
     /** Protocol version of the last connection; decides how messages are queued and resent. */
     public protocolVersion: 3 | 4 | 5 = 4,
-  ) {}
+  ) {
+    this.offline = new OfflineQueue(
+      clientId,
+      () => Math.max(1, limits.queueWindow), // at least one, so a misconfigured 0 still pages
+      () => this.pump(Date.now()),
+    );
+  }
+
+  /** The head of the queue, in memory (with a journal at most one window of it). */
+  get queue(): readonly QueuedDelivery[] {
+    return this.offline.items;
+  }
+
+  /** Queued messages only in the journal, after `queue`. */
+  get queuedOnDisk(): number {
+    return this.offline.onDisk;
+  }
 
   /** An inbound QoS 2 message arrived: its id (and the message, routed at PUBREL) is held [MQTT-4.3.3-9]. */
   holdInboundQos2(packetId: number, message: Message | undefined): void {
@@ -149,11 +150,7 @@ export class Session {
       this.inflight.set(id, entry);
       if (id >= this.nextPacketId) this.nextPacketId = id === 65535 ? 1 : id + 1;
     }
-    for (const q of queued) {
-      this.queue.push(q);
-      if (q.seq !== undefined && q.seq > this.pagedSeq) this.pagedSeq = q.seq;
-    }
-    this.queuedOnDisk = queuedOnDisk;
+    this.offline.restore(queued, queuedOnDisk);
     for (const [id, message] of inboundQos2) this.inboundQos2.set(id, message);
   }
 
@@ -163,31 +160,7 @@ export class Session {
 
   /** Messages queued for this session, in memory and in the journal. */
   get queuedCount(): number {
-    return this.queue.length + this.queuedOnDisk;
-  }
-
-  private queueWindow(): number {
-    // At least one, so a misconfigured 0 still pages rather than stalls.
-    return Math.max(1, this.limits.queueWindow);
-  }
-
-  /**
-   * Brings the next rows of the journal into `queue` (up to one window). False when there is none.
-   * Rows come in seq order after the last one paged, so the order messages were queued in is kept.
-   */
-  private pageIn(limit = this.queueWindow()): boolean {
-    const journal = this.journal;
-    if (!journal || this.queuedOnDisk === 0) return false;
-    const rows = journal.readQueue(this.clientId, this.pagedSeq, Math.min(limit, this.queuedOnDisk));
-    if (rows.length === 0) {
-      // The journal has nothing more (it was cleared under us): nothing is left to page.
-      this.queuedOnDisk = 0;
-      return false;
-    }
-    for (const r of rows) this.queue.push({ delivery: r.delivery, seq: r.seq });
-    this.pagedSeq = rows[rows.length - 1]!.seq;
-    this.queuedOnDisk = Math.max(0, this.queuedOnDisk - rows.length);
-    return true;
+    return this.offline.count;
   }
 
   /**
@@ -195,8 +168,7 @@ export class Session {
    * into memory before the journal's copy is deleted.
    */
   dropJournal(): void {
-    this.pageIn(this.queuedOnDisk);
-    this.queuedOnDisk = 0;
+    this.offline.dropJournal(this.journal);
     this.journal = undefined;
     this.writeUnwritten(Number.POSITIVE_INFINITY); // without a journal: nothing to keep, publishers released
   }
@@ -242,20 +214,8 @@ export class Session {
       this.counters.onDropped('queue-full', delivery);
       return;
     }
-    const journal = this.journal;
-    if (!journal) {
-      this.queue.push({ delivery, seq: undefined });
-      return;
-    }
-    tracker?.needsCommit();
-    const seq = journal.enqueue(this.clientId, delivery);
-    if (this.queuedOnDisk > 0 || this.queue.length >= this.queueWindow()) {
-      // Only in the journal until the client drains what is before it.
-      this.queuedOnDisk++;
-      return;
-    }
-    this.queue.push({ delivery, seq });
-    this.pagedSeq = seq;
+    if (this.journal) tracker?.needsCommit();
+    this.offline.push(delivery, this.journal);
   }
 
   private sendFromWindow(delivery: Delivery, now: number, tracker?: DeliveryTracker): void {
@@ -347,9 +307,8 @@ export class Session {
   /** Moves queued messages into the in-flight window while there is room. */
   pump(now: number): void {
     while (this.link && this.inflight.size < this.window()) {
-      if (this.queue.length === 0 && !this.pageIn()) return;
-      const next = this.queue.shift()!;
-      if (next.seq !== undefined) this.journal?.dequeue(this.clientId, next.seq);
+      const next = this.offline.shift(this.journal);
+      if (!next) return;
       this.sendFromWindow(next.delivery, now);
     }
   }

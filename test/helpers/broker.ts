@@ -13,6 +13,7 @@ export interface RunningBroker {
 /** A real Mothership broker on ephemeral loopback ports (TCP and WebSocket), $SYS off unless asked. */
 export async function startBroker(options: Partial<BrokerOptions> = {}): Promise<RunningBroker> {
   const broker = new Broker({ sysInterval: 0, ...options });
+  await broker.ready;
   const tcp = await broker.listen({ port: 0, host: '127.0.0.1' });
   const ws = await broker.listen({ port: 0, host: '127.0.0.1', protocol: 'websockets' });
   return {

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerCore } from '../../src/broker/broker-core.js';
 import { SysTopics } from '../../src/broker/sys-topics.js';
 import { ErrorCodes } from '../../src/errors.js';
 import type { Broker } from '../../src/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/index.js';
 import { type RunningBroker, startBroker } from '../helpers/broker.js';
+import { withAsyncReads } from './helpers/async-reads.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { cleanupTempDirs, sessionRecord, tempDir } from './helpers.js';
 
@@ -62,9 +63,13 @@ function payload(i: number): Buffer {
   return Buffer.from(String(i).padStart(64, '0'));
 }
 
+/** How the store answers reads: in the call (SQLite) or later, with a promise (as a networked store). */
+let reads: 'synchronous' | 'asynchronous' = 'synchronous';
+
 async function up(dir: string, extra: Parameters<typeof startBroker>[0] = {}): Promise<RunningBroker> {
+  const sqlite = openSqliteStore({ dir, policy: { mode: 'grouped', maxDelayMs: 2 } });
   const b = await startBroker({
-    persistence: openSqliteStore({ dir, policy: { mode: 'grouped', maxDelayMs: 2 } }),
+    persistence: reads === 'synchronous' ? sqlite : withAsyncReads(sqlite),
     maxQueuedMessages: 200_000,
     ...extra,
   });
@@ -164,7 +169,7 @@ describe('offline queues are paged from SQLite', () => {
   }, 90_000);
 });
 
-function store(b: RunningBroker): SqliteStore {
+function store(b: RunningBroker): Pick<SqliteStore, 'readQueue' | 'afterDurable'> {
   return core(b.broker).options.persistence as SqliteStore;
 }
 
@@ -191,7 +196,15 @@ function publishRange(
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
 
-describe('paged offline queues', () => {
+// The same behaviour whether the store answers reads at once or later (a networked store).
+describe.each(['synchronous', 'asynchronous'] as const)('paged offline queues, %s reads', (how) => {
+  beforeEach(() => {
+    reads = how;
+  });
+  afterEach(() => {
+    reads = 'synchronous';
+  });
+
   it('keep the rows beyond the window across a restart and deliver them in order', async () => {
     const dir = tempDir('ms-paging-restart-');
     const first = await up(dir);
@@ -212,8 +225,11 @@ describe('paged offline queues', () => {
     const got = await drain(second, 'keeper', 1010, 20_000);
     expect(got).toEqual(range(0, 1010));
     expect(s2.queuedCount).toBe(0);
+    // load and every page-in went through the store's reads (as promises, in the asynchronous run)
+    const persistence = core(second.broker).options.persistence as { reads?: number };
+    if (how === 'asynchronous') expect(persistence.reads).toBeGreaterThanOrEqual(4);
     await durable(second);
-    expect(store(second).readQueue('keeper', 0, 10)).toEqual([]);
+    expect(await store(second).readQueue('keeper', 0, 10)).toEqual([]);
   }, 30_000);
 
   it('drops messages that expired while on disk when they are paged in, and counts them', async () => {
@@ -231,7 +247,7 @@ describe('paged offline queues', () => {
     expect(b.broker.stats.publishExpired - expiredBefore).toBe(5);
     expect(session.queuedCount).toBe(0);
     await durable(b);
-    expect(store(b).readQueue('late', 0, 10)).toEqual([]); // the expired rows left the disk too
+    expect(await store(b).readQueue('late', 0, 10)).toEqual([]); // the expired rows left the disk too
   }, 20_000);
 
   it('bounds memory + disk by max_queued_messages, counts the drops, and reports both in $SYS', async () => {

@@ -78,18 +78,26 @@ export type DurabilityPolicy =
   /** Like mosquitto's autosave_interval: write every `intervalSeconds`; acknowledge at once. */
   | { mode: 'periodic'; intervalSeconds: number };
 
+/** Everything a store gives back at start. */
+export interface LoadedState {
+  retained: Message[];
+  sessions: StoredSession[];
+  /** Broker counters that outlive restarts (saveCounters). */
+  counters: Record<string, number>;
+}
+
+/**
+ * The read side may answer synchronously (SQLite in this process) or with a promise (a networked
+ * store): the broker serves no client until `load` has answered, and sends nothing past a queue page
+ * still being read. Writes stay synchronous calls; their durability is reported by afterDurable.
+ */
 export interface Persistence {
   /**
    * Everything kept, read once at start (deadlines are absolute epoch ms so they keep counting). With
    * `queueLimit`, each session's `queued` holds only the first `queueLimit` rows; the rest stay on disk
    * for readQueue (a long offline queue is not read into memory).
    */
-  load(queueLimit?: number): {
-    retained: Message[];
-    sessions: StoredSession[];
-    /** Broker counters that outlive restarts (saveCounters). */
-    counters: Record<string, number>;
-  };
+  load(queueLimit?: number): LoadedState | Promise<LoadedState>;
 
   saveRetained(message: Message): void;
   deleteRetained(topic: string): void;
@@ -106,9 +114,9 @@ export interface Persistence {
   dequeue(clientId: string, seq: number): void;
   /**
    * Up to `limit` rows of the session's queue with seq > `afterSeq`, in seq order, including rows
-   * written but not yet committed.
+   * written but not yet committed; a read sees every write made before it was issued.
    */
-  readQueue(clientId: string, afterSeq: number, limit: number): StoredQueued[];
+  readQueue(clientId: string, afterSeq: number, limit: number): StoredQueued[] | Promise<StoredQueued[]>;
 
   saveInflight(clientId: string, entry: StoredInflight): void;
   deleteInflight(clientId: string, packetId: number): void;
