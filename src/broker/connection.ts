@@ -1,5 +1,12 @@
 import type { Duplex } from 'node:stream';
-import type { Packet } from 'mqtt-packet';
+import type {
+  IDisconnectPacket,
+  IPubackPacket,
+  IPubcompPacket,
+  IPubrecPacket,
+  IPubrelPacket,
+  Packet,
+} from 'mqtt-packet';
 import { encodePacket, PacketReader, type ReadProblem } from '../protocol/packet-reader.js';
 import { propertyProblem } from '../protocol/property-rules.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
@@ -161,14 +168,14 @@ export class Connection implements ConnectionContext {
   }
 
   sendAck(cmd: 'puback' | 'pubrec' | 'pubcomp', messageId: number, reasonCode: number): void {
-    const packet: Record<string, unknown> = { cmd, messageId };
+    const packet: IPubackPacket | IPubrecPacket | IPubcompPacket = { cmd, messageId };
     // An explicit 0 makes the encoder use the short form, which every v5 client (paho 1.6 too) reads.
     if (this.protocolVersion === 5) packet.reasonCode = reasonCode;
     this.send(packet);
   }
 
   sendPubrel(packetId: number): void {
-    const pubrel: Record<string, unknown> = { cmd: 'pubrel', messageId: packetId };
+    const pubrel: IPubrelPacket = { cmd: 'pubrel', messageId: packetId };
     if (this.protocolVersion === 5) pubrel.reasonCode = 0;
     this.send(pubrel);
   }
@@ -181,21 +188,15 @@ export class Connection implements ConnectionContext {
     if (this.maxOutboundPacketSize > 0 && bytes.length > this.maxOutboundPacketSize) return false;
     if (newAlias !== undefined) this.outboundAliases!.register(delivery.message.topic, newAlias);
     if (this.core.tracingPackets)
-      this.core.events.emit(
-        'packet',
-        'out',
-        this.clientId,
-        publishPacket(delivery, packetId, dup) as unknown as Packet,
-      );
+      this.core.events.emit('packet', 'out', this.clientId, publishPacket(delivery, packetId, dup));
     this.core.stats.publishSent++;
     this.write(bytes);
     return true;
   }
 
   /** Encodes and writes one control packet, and traces it when someone listens (`up -v`). */
-  send(packet: Record<string, unknown>, version: number = this.protocolVersion): void {
-    if (this.core.tracingPackets)
-      this.core.events.emit('packet', 'out', this.clientId, packet as unknown as Packet);
+  send(packet: Packet, version: number = this.protocolVersion): void {
+    if (this.core.tracingPackets) this.core.events.emit('packet', 'out', this.clientId, packet);
     this.write(encodePacket(packet, version));
   }
 
@@ -240,7 +241,7 @@ export class Connection implements ConnectionContext {
   disconnect(reason: DisconnectReason, reasonCode: number, reasonString?: string): void {
     if (this.state === 'closed') return;
     if (this.protocolVersion === 5 && this.state === 'connected') {
-      const packet: Record<string, unknown> = { cmd: 'disconnect', reasonCode };
+      const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
       if (reasonString && this.problemInformation) packet.properties = { reasonString };
       this.send(packet, 5);
     }

@@ -1,3 +1,4 @@
+import type { IPublishPacket } from 'mqtt-packet';
 import { encodePacket } from '../protocol/packet-reader.js';
 import { encodePublish } from '../protocol/publish-codec.js';
 import type { Delivery } from './session.js';
@@ -105,9 +106,9 @@ export function publishPacket(
   delivery: Delivery,
   packetId: number | undefined,
   dup: boolean,
-): Record<string, unknown> {
+): IPublishPacket {
   const { message } = delivery;
-  const packet: Record<string, unknown> = {
+  const packet: IPublishPacket = {
     cmd: 'publish',
     topic: message.topic,
     payload: message.payload,

@@ -166,6 +166,6 @@ function classifyParserError(err: Error): ReadProblem {
 }
 
 /** Encodes one packet for a connection of the given protocol version. */
-export function encodePacket(packet: Packet | Record<string, unknown>, protocolVersion: number): Buffer {
+export function encodePacket(packet: Packet, protocolVersion: number): Buffer {
   return mqttPacket.generate(packet as Packet, { protocolVersion } as never);
 }

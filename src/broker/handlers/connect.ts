@@ -1,4 +1,4 @@
-import type { IConnectPacket } from 'mqtt-packet';
+import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import { connackCodeForV3, ReasonCode } from '../../protocol/reason-codes.js';
 import { topicNameProblem } from '../../protocol/topic.js';
 import type { AuthResult } from '../auth.js';
@@ -100,7 +100,7 @@ function refuseConnect(c: ConnectionContext, packet: IConnectPacket, reason: num
     remoteAddress: c.meta.remoteAddress,
     reason: why,
   });
-  const connack =
+  const connack: IConnackPacket =
     c.protocolVersion === 5
       ? { cmd: 'connack', sessionPresent: false, reasonCode: reason }
       : { cmd: 'connack', sessionPresent: false, returnCode: connackCodeForV3(reason) };
@@ -174,7 +174,7 @@ function completeConnect(
   };
 
   // MQTT 3.1 has no session-present flag: that byte is reserved, 0.
-  const connack: Record<string, unknown> = {
+  const connack: IConnackPacket = {
     cmd: 'connack',
     sessionPresent: version === 3 ? false : sessionPresent,
   };
@@ -183,7 +183,7 @@ function completeConnect(
     // As mosquitto: max_inflight_messages bounds QoS 1/2 messages in progress in both directions.
     const inflight = c.core.options.maxInflightMessages;
     c.receiveMaximumIn = inflight > 0 ? Math.min(inflight, 65535) : 65535;
-    const p: Record<string, unknown> = {
+    const p: NonNullable<IConnackPacket['properties']> = {
       topicAliasMaximum: INBOUND_TOPIC_ALIAS_MAXIMUM,
       receiveMaximum: c.receiveMaximumIn,
       sharedSubscriptionAvailable: true,

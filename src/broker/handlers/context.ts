@@ -33,7 +33,7 @@ export interface ConnectionContext extends ClientLink {
   publisherAcks: PublisherAcks | undefined;
   pubcompsOwed: number;
   receiveMaximumIn: number;
-  send(packet: Record<string, unknown>, version?: number): void;
+  send(packet: Packet, version?: number): void;
   sendAck(cmd: 'puback' | 'pubrec' | 'pubcomp', messageId: number, reasonCode: number): void;
   sendPublisherAck(ack: PendingAck): void;
   terminate(reason: DisconnectReason): void;

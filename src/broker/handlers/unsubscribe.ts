@@ -1,4 +1,4 @@
-import type { IUnsubscribePacket } from 'mqtt-packet';
+import type { IUnsubackPacket, IUnsubscribePacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { ConnectionContext } from './context.js';
 import { disconnectWith, type HandlerResult } from './result.js';
@@ -16,7 +16,8 @@ export function handleUnsubscribe(c: ConnectionContext, packet: IUnsubscribePack
   if (packet.unsubscriptions.length === 0)
     return disconnectWith('protocol-error', ReasonCode.ProtocolError, 'UNSUBSCRIBE without a topic filter');
   const codes = c.core.unsubscribe(c, packet.unsubscriptions);
-  const unsuback: Record<string, unknown> = { cmd: 'unsuback', messageId: packet.messageId };
+  // Reason codes exist in v5 only; earlier versions' UNSUBACK carries none.
+  const unsuback = { cmd: 'unsuback', messageId: packet.messageId } as IUnsubackPacket;
   if (c.protocolVersion === 5) unsuback.granted = codes;
   // Not ahead of the disk: a crash must not bring back a subscription the client saw removed.
   c.core.whenCommitted(() => c.send(unsuback));
