@@ -27,6 +27,16 @@ export const ErrorCodes = {
   /** The store was used after close(). */
   STORE_CLOSED: 'MS_STORE_CLOSED',
   LOG_FILE_UNWRITABLE: 'MS_LOG_FILE_UNWRITABLE',
+  /** The hub's API: a request it cannot read (bad JSON, a missing or invalid field). HTTP 400/413/415. */
+  HUB_BAD_REQUEST: 'MS_HUB_BAD_REQUEST',
+  /** The hub's API: the requester must log in (not anonymous-allowed from this address). HTTP 401. */
+  HUB_LOGIN_REQUIRED: 'MS_HUB_LOGIN_REQUIRED',
+  /** The hub's API: the ACL does not give this user the right for this topic or action. HTTP 403. */
+  HUB_FORBIDDEN: 'MS_HUB_FORBIDDEN',
+  /** The hub's API: a state-changing request without `X-Mothership: 1` or from another origin. HTTP 403. */
+  HUB_CROSS_SITE: 'MS_HUB_CROSS_SITE',
+  /** The hub's API: no such endpoint, device, client or topic. HTTP 404. */
+  HUB_NOT_FOUND: 'MS_HUB_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

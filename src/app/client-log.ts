@@ -23,6 +23,7 @@ const disconnectWords: Record<DisconnectReason, string> = {
   'server-shutting-down': 'disconnected: broker shutting down',
   'store-failing': 'disconnected: the store cannot write (disk full or failing), message refused',
   'socket-error': 'disconnected: socket error',
+  'administrative-action': 'disconnected by an administrator',
 };
 
 /** Logs every connect, disconnect and refused login; with `verbose` every packet too (as mosquitto -v). */

@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/mosquitto-conf.js';
 import { Broker } from '../index.js';
 import type { Listener, ListenOptions } from '../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../transport/mdns.js';
+import { Hub } from '../hub/hub.js';
 import { banner } from './banner.js';
 import { logClients } from './client-log.js';
 import { type BrokerAccess, createBrokerAccess } from './listener-access.js';
@@ -38,6 +39,8 @@ export interface MothershipOptions {
   warnings?: { event: string; text: string; [field: string]: unknown }[];
   /** How to run the CLI the way this process was started, for the banner's "Try it" line. */
   invocation?: string;
+  /** The hub (API, live updates, /metrics) on the WebSocket listeners' port (default on). */
+  hub?: boolean;
 }
 
 export interface Mothership {
@@ -45,6 +48,8 @@ export interface Mothership {
   readonly listeners: Listener[];
   readonly log: Logger;
   readonly access: BrokerAccess;
+  /** Undefined when the hub is off. */
+  readonly hub: Hub | undefined;
   /** Where the data lives; undefined with persistence off. */
   readonly dataDir: string | undefined;
   /** Whether the broker is announced over mDNS. */
@@ -141,15 +146,26 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
   }
 
   const listeners: Listener[] = [];
+  const hub =
+    options.hub === false
+      ? undefined
+      : new Hub({
+          broker,
+          access,
+          listener: () => listeners.find((l) => l.protocol === 'websockets')?.name ?? 'ws',
+        });
   try {
     for (const [i, wanted] of listenersWanted(options).entries()) {
       const rule =
         access.anonymous.policy === 'per-listener' ? access.anonymous.perListener[i] : access.anonymous;
-      if (wanted.protocol === 'websockets' && rule?.policy === 'lan')
-        wanted.onProxiedRequest = warnProxiedOnce(log, wanted.port);
+      if (wanted.protocol === 'websockets') {
+        if (rule?.policy === 'lan') wanted.onProxiedRequest = warnProxiedOnce(log, wanted.port);
+        if (hub) wanted.http = hub.http;
+      }
       listeners.push(await broker.listen(wanted));
     }
   } catch (err) {
+    hub?.close();
     await broker.close();
     throw err;
   }
@@ -166,6 +182,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
     listeners,
     log,
     access,
+    hub,
     dataDir,
     mdns: advertisement !== undefined,
     banner: () =>
@@ -188,6 +205,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
       }
     },
     stop() {
+      hub?.close();
       stopping ??= Promise.all([advertisement?.stop().catch(() => {}), broker.close()]).then(() => {});
       return stopping;
     },

@@ -13,6 +13,7 @@ import type {
   Message,
   PublishInput,
   QoS,
+  SessionInfo,
   SubscriptionInfo,
 } from './types.js';
 
@@ -133,6 +134,30 @@ export class Broker {
         out.push({ clientId: session.clientId, filter, ...options });
     }
     return out;
+  }
+
+  /** Every session, online or offline, with its in-flight and queued counts. */
+  sessionInfo(): SessionInfo[] {
+    const out: SessionInfo[] = [];
+    for (const s of this.core.sessions.values())
+      out.push({
+        clientId: s.clientId,
+        online: s.online,
+        expiryInterval: s.expiryInterval,
+        expiresAt: s.expiresAt,
+        subscriptions: s.subscriptions.size,
+        inflight: s.inflight.size,
+        queued: s.queuedCount,
+      });
+    return out;
+  }
+
+  /** Ends a client's connection (v5 clients get DISCONNECT 0x98); false when it is not connected. */
+  disconnectClient(clientId: string): boolean {
+    const link = this.core.connections.get(clientId);
+    if (!link) return false;
+    link.disconnect('administrative-action', ReasonCode.AdministrativeAction);
+    return true;
   }
 
   retained(): Message[] {

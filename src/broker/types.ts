@@ -71,7 +71,24 @@ export type DisconnectReason =
   | 'server-shutting-down'
   /** The store could not keep a QoS 1/2 message and the protocol (3.1.1) has no way to refuse it. */
   | 'store-failing'
-  | 'socket-error';
+  | 'socket-error'
+  /** Disconnected by the host program or the hub (v5 reason 0x98, Administrative action). */
+  | 'administrative-action';
+
+/** One session as the host program sees it: online or not, and what it holds. */
+export interface SessionInfo {
+  clientId: string;
+  online: boolean;
+  /** Seconds the session outlives its connection (0: it ends with it). */
+  expiryInterval: number;
+  /** Epoch ms when the offline session expires; undefined while online or never. */
+  expiresAt: number | undefined;
+  subscriptions: number;
+  /** QoS 1/2 messages sent and not yet acknowledged. */
+  inflight: number;
+  /** Messages waiting (in memory and in the store). */
+  queued: number;
+}
 
 export interface BrokerEvents {
   'client-connect': [client: ClientInfo];

@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 /** How to listen: mosquitto's listener settings, per listener. */
 export interface TlsFiles {
   certfile: string;
@@ -20,6 +22,15 @@ export interface ListenOptions {
    * i.e. came through a reverse proxy, so its socket address is the proxy's, not the client's.
    */
   onProxiedRequest?: (request: ProxiedRequest) => void;
+  /** WebSocket only: what else the port serves over HTTP (the hub's API and dashboard). */
+  http?: HttpService;
+}
+
+/** Plain HTTP requests, and WebSocket upgrades for paths that are not MQTT, on a WebSocket listener's port. */
+export interface HttpService {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  /** Takes an upgrade request for a path it owns (true), or leaves it to MQTT over WebSocket (false). */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
 }
 
 export interface ProxiedRequest {

@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Broker } from '../broker/broker.js';
@@ -11,21 +12,21 @@ import { tlsServerOptions } from './tls-context.js';
 const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
 
 /**
- * MQTT over WebSocket (path `/mqtt` by convention; any path is accepted, as mosquitto does). Other
- * HTTP requests go to `httpHandler`, so the dashboard can share the port.
+ * MQTT over WebSocket (path `/mqtt` by convention; any path not claimed by `options.http` is accepted,
+ * as mosquitto does). Other HTTP requests go to `options.http`, so the dashboard can share the port.
  */
 export async function listenWebSocket(
   broker: Broker,
   options: ListenOptions,
-  httpHandler?: (req: IncomingMessage, res: import('node:http').ServerResponse) => void,
 ): Promise<Listener & { server: Server }> {
   const tls = options.tls;
-  const handler =
-    httpHandler ??
-    ((_req: IncomingMessage, res: import('node:http').ServerResponse) => {
-      res.writeHead(426, { 'content-type': 'text/plain' });
-      res.end('This port speaks MQTT over WebSocket (path /mqtt).\n');
-    });
+  const http = options.http;
+  const handler = http
+    ? (req: IncomingMessage, res: ServerResponse) => http.request(req, res)
+    : (_req: IncomingMessage, res: ServerResponse) => {
+        res.writeHead(426, { 'content-type': 'text/plain' });
+        res.end('This port speaks MQTT over WebSocket (path /mqtt).\n');
+      };
   const server: Server = tls ? createHttpsServer(tlsServerOptions(tls), handler) : createServer(handler);
   // Bind first: a WebSocketServer attached earlier would re-emit a bind failure as an unhandled error.
   const port = await bind(
@@ -35,22 +36,25 @@ export async function listenWebSocket(
     tls ? 'MQTT over secure WebSocket' : 'MQTT over WebSocket',
   );
   const wss = new WebSocketServer({
-    server,
+    noServer: true,
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
     maxPayload: 268_435_456,
   });
   let name = '';
   const { onProxiedRequest } = options;
-  if (onProxiedRequest)
-    server.on('upgrade', (req: IncomingMessage) => {
-      const forwarded = req.headers['x-forwarded-for'] ?? req.headers.forwarded;
-      if (forwarded === undefined) return;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    if (http?.upgrade?.(req, socket, head)) return;
+    const forwarded = req.headers['x-forwarded-for'] ?? req.headers.forwarded;
+    if (onProxiedRequest && forwarded !== undefined) {
       const header = req.headers['x-forwarded-for'] !== undefined ? 'X-Forwarded-For' : 'Forwarded';
       onProxiedRequest({
         remoteAddress: plainAddress(req.socket.remoteAddress),
         header: `${header}: ${Array.isArray(forwarded) ? forwarded.join(', ') : forwarded}`,
       });
-    });
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws);
     stream.on('error', () => {});
