@@ -1,10 +1,13 @@
-# Builds this board's MQTT client from config.json: Wi-Fi, watchdog, broker, last will.
-# Everything that differs per board lives in config.json, never in code. This module runs once
-# at boot; setup() then drops it from sys.modules so its bytecode does not stay on the heap.
+# Builds this board's MQTT client from config.json: Wi-Fi, watchdog, broker, last will, and what
+# <device>/info says about the board. Everything that differs per board lives in config.json, never
+# in code. This module runs once at boot; setup() drops it from sys.modules and the app deletes
+# setup and describe, so its bytecode does not stay on the heap.
 import json
 import sys
 import machine
 from mothership_mqtt import MQTTClient
+
+FW = "0.1.0"  # the Mothership release this firmware belongs to (package.json), in <device>/info
 
 TIMING = {
     "backoff_min_ms": 1000, "backoff_max_ms": 60000, "retry_ms": 5000, "timeout_ms": 10000,
@@ -54,8 +57,8 @@ def setup(path="config.json"):
         ssl = context(b.get("ca"))
     wifi = None
     if cfg["wifi"]:
-        from wifi import WiFi
-        wifi = WiFi(cfg["wifi"], t["wifi_timeout_ms"])
+        import network
+        wifi = (network.WLAN(network.STA_IF), cfg["wifi"], t["wifi_timeout_ms"])
     # Fed only by the client's healthy loop: a hang becomes a reboot. 0 disables it (an ESP32
     # watchdog cannot be stopped once started, which gets in the way at the REPL).
     wdt = machine.WDT(timeout=t["watchdog_ms"]) if t["watchdog_ms"] else None
@@ -71,5 +74,23 @@ def setup(path="config.json"):
     cause = reset_cause()
     print("board:", dev, "reset cause", cause)
     client.queue(dev + "/reset_cause", cause, retain=True)
+    describe(cfg, client, None, {}, ())  # until the app says more
     sys.modules.pop("board", None)
     return cfg, client
+
+
+def describe(cfg, client, app, pins, pub):
+    """Sets what <device>/info says about this board: the app's name, the pins it uses and the
+    topics it publishes on (besides <device>/status, /reset_cause, /error and /info). pins:
+    {name: default GPIO}; returns {name: GPIO} as config.json's "pins" sets them. The client adds
+    the IP address, Wi-Fi signal, free heap and its subscriptions at each connect."""
+    p = {}
+    for k in pins:
+        p[k] = cfg["pins"].get(k, pins[k])
+
+    def j(v):  # compact JSON, safe inside the % template
+        return json.dumps(v, separators=(",", ":")).replace("%", "%%")
+
+    client.info = ('{"app":%s,"fw":%s,"ip":%%s,"rssi":%%s,"heap":%%d,"reset":%s,"pins":%s,'
+                   '"pub":%s,"sub":%%s}' % (j(app), j(FW), j(reset_cause()), j(p), j(pub)))
+    return p

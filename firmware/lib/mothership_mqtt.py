@@ -1,9 +1,11 @@
 # Mothership MQTT client for MicroPython (ESP32, MicroPython 1.22+): asyncio, MQTT 3.1.1, QoS 0/1.
 # Written for ~100 KB of free heap: one connection, one QoS 1 message in flight, a bounded outbox.
+# This file is what a live link runs. Connecting (backoff, Wi-Fi, finding the broker, CONNECT,
+# status, <device>/info, subscriptions) is mqtt_connect.py, loaded for each connect and freed
+# again, so its code is not on the heap while the link lives.
 import asyncio
 import struct
 import sys
-from random import getrandbits
 from time import ticks_ms, ticks_diff
 
 PINGREQ = b"\xc0\x00"
@@ -60,7 +62,7 @@ class MQTTClient:
         self.client_id = client_id
         # discover: find the broker over mDNS (DNS-SD _mqtt._tcp) whenever host is None; the
         # address found is kept until a connect to it fails, then looked up again.
-        self._discover = discover
+        self.discover = discover
         self.host = None if discover else host
         self.port = port
         self.user = user
@@ -68,19 +70,21 @@ class MQTTClient:
         self.ssl = ssl
         self.status_topic = status_topic
         self.queue_max = queue_max
-        self._bmin = backoff_min_ms
-        self._bmax = backoff_max_ms
-        self._stable = stable_ms  # a link that lived this long resets the backoff
+        self.backoff_min_ms = backoff_min_ms
+        self.backoff_max_ms = backoff_max_ms
+        self.stable_ms = stable_ms  # a link that lived this long resets the backoff
         self.msg_max = msg_max  # larger incoming messages are read past, never held
-        self._retry_ms = retry_ms
-        self._timeout = timeout_ms / 1000
-        self._wifi = wifi
-        self._wdt = wdt
+        self.retry_ms = retry_ms
+        self.timeout_ms = timeout_ms
+        # wifi: (network.WLAN, [{"ssid": ..., "password": ...}] tried in order, join timeout ms)
+        self.wifi = wifi
+        self.wdt = wdt
         self.log = log
-        self._ka_ms = keepalive * 1000
+        self.keepalive = keepalive
         # Ping at a quarter of the keepalive: the broker hears from us well within its 1.5x limit,
         # and our own deadline (no packet at all for one keepalive) notices a dead link in <= 1.25x.
-        self._tick_ms = max(50, min(1000, self._ka_ms // 8))
+        self._tick = max(50, min(1000, keepalive * 125))
+        self.info = None  # <device>/info template (board.describe), filled in at each connect
         self._subs = []  # [filter, qos, callback]
         self._outbox = []  # [topic, msg, retain, pid]; pid 0 = never sent
         self._pid = 0
@@ -102,13 +106,16 @@ class MQTTClient:
         self.too_big = 0  # incoming messages over msg_max, skipped
         self._why = None  # what ended the last link
         self._rx_pid = None  # last QoS 1 message received: a DUP of it is acked, not delivered
+        self._delay = 0  # backoff before the next connect (mqtt_connect)
+        self._kicked = 0  # links closed by the broker right after connecting, in a row
+        self._t_up = None  # ticks_ms() when the current link came up
 
     def subscribe(self, topic_filter, callback, qos=1):
         """Call callback(topic: str, msg: bytes) for every message matching topic_filter.
         Kept for the client's lifetime and renewed after every reconnect."""
         self._subs.append([topic_filter, qos, callback])
         if self.connected:
-            asyncio.create_task(self._subscribe_safe())
+            asyncio.create_task(self._connecting("subscribe"))
 
     async def publish(self, topic, msg, retain=False, qos=0):
         if qos:
@@ -137,107 +144,44 @@ class MQTTClient:
     async def run(self):
         """Connect, serve and reconnect forever. Never returns, never resets the board."""
         asyncio.create_task(self._outbox_loop())
-        delay = 0
-        kicked = 0
         while True:
-            if delay:
-                # Jitter: a fleet that lost the same broker must not come back in lockstep.
-                d = delay // 2 + getrandbits(16) % (delay // 2 + 1)
-                self.log("mqtt: next attempt in", d, "ms")
-                await self._sleep_fed(d)
-            # Grows until a link has lasted stable_ms, not merely until a CONNACK: a link that dies
-            # right after connecting (a twin, a message too big) must not loop at the minimum.
-            delay = min(self._bmax, max(self._bmin, delay * 2))
-            try:
-                if self._wifi:
-                    await self._wifi.up(self.feed)
-                r, session = await self._open()
-            except Exception as e:
-                self.log("mqtt: connect failed:", repr(e))
-                await self._close()
-                if self._discover:
-                    self.host = None  # the broker may have moved: ask again next time
-                continue
-            t = ticks_ms()
-            await self._serve(r, session)
-            if ticks_diff(ticks_ms(), t) >= self._stable:
-                delay = self._bmin
-                kicked = 0
-            elif isinstance(self._why, EOFError):
-                # MQTT 3.1.1 closes the older connection of a client id without a word.
-                kicked += 1
-                if kicked == 3:
-                    e = "mqtt: probable twin: another board connects as " + self.client_id
-                    self.log(e)
-                    self.queue(self.client_id + "/error", e)
+            reader = await self._connecting("connect")
+            if reader:
+                await self._serve(reader)
+
+    async def _connecting(self, step):
+        # mqtt_connect.<step>(self), with that module loaded only for the call.
+        try:
+            import mqtt_connect
+
+            return await getattr(mqtt_connect, step)(self)
+        except Exception as e:  # e.g. no heap to load it, or a SUBSCRIBE sent while up that failed
+            self.log("mqtt:", step, "failed:", repr(e))
+            self._link_down(e)
+            self.feed()
+            await asyncio.sleep_ms(1000)
+        finally:
+            sys.modules.pop("mqtt_connect", None)
 
     def feed(self):
-        if self._wdt:
-            self._wdt.feed()
+        if self.wdt:
+            self.wdt.feed()
 
-    async def _find(self):
-        import mdns_find  # only while looking: its code is freed again below
-
+    async def _serve(self, reader):
+        # The link is up (mqtt_connect set it up): ping, watch it and feed the watchdog until it dies.
         try:
-            a = await mdns_find.find(int(min(self._timeout * 1000, 5000)), self.feed, self.log)
-        finally:
-            sys.modules.pop("mdns_find", None)
-        if not a:
-            raise OSError("mdns: no broker answered")
-        self.host, self.port = a
-
-    async def _open(self):
-        if self.host is None:
-            await self._find()
-        self.log("mqtt: connecting to", self.host, self.port)
-        r, w = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=self.ssl), self._timeout)
-        self._w = w
-        flags = 0  # persistent session: the broker keeps our subscriptions and QoS 1 messages
-        payload = _s(self.client_id)
-        if self.status_topic:
-            flags |= 0x04 | 0x08 | 0x20  # will, will QoS 1, will retain
-            payload += _s(self.status_topic) + _s(b"offline")
-        if self.user is not None:
-            flags |= 0x80
-            payload += _s(self.user)
-            if self.password is not None:
-                flags |= 0x40
-                payload += _s(self.password)
-        vh = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", self._ka_ms // 1000)
-        await self._send(b"\x10" + _remaining_length(len(vh) + len(payload)) + vh + payload)
-        ack = await asyncio.wait_for(r.readexactly(4), self._timeout)
-        if ack[0] != 0x20 or ack[1] != 2:
-            raise OSError("not a CONNACK")
-        if ack[3]:
-            raise OSError("CONNACK refused, return code %d" % ack[3])
-        self.last_rx = self._last_ping = ticks_ms()
-        return r, ack[2] & 1  # the reader, and whether the broker kept our session
-
-    async def _serve(self, r, session):
-        self._down = asyncio.Event()
-        reader = asyncio.create_task(self._reader(r))
-        try:
-            self.connected = True
-            self.connects += 1
-            if self.status_topic:
-                await self._send(_publish_packet(self.status_topic, b"online", True, 0, 0, False))
-            if self._subs and not session:
-                await self._subscribe()
-            self.up.set()
-            self._kick.set()
-            self.log("mqtt: up", self.connects)
             while not self._down.is_set():
                 self.feed()
-                if self._wifi and not self._wifi.isconnected():
+                if self.wifi and not self.wifi[0].isconnected():
                     raise OSError("wifi lost")
                 now = ticks_ms()
-                if ticks_diff(now, self.last_rx) > self._ka_ms:
+                ka = self.keepalive * 1000
+                if ticks_diff(now, self.last_rx) > ka:
                     raise OSError("keepalive: broker silent for %d ms" % ticks_diff(now, self.last_rx))
-                if ticks_diff(now, self._last_ping) >= self._ka_ms // 4:
+                if ticks_diff(now, self._last_ping) >= ka // 4:
                     self._last_ping = now
                     await self._send(PINGREQ)
-                await asyncio.sleep_ms(self._tick_ms)
+                await asyncio.sleep_ms(self._tick)
         except Exception as e:
             self._link_down(e)
         finally:
@@ -263,12 +207,6 @@ class MQTTClient:
             except Exception:
                 pass
 
-    async def _sleep_fed(self, ms):
-        t = ticks_ms()
-        while ticks_diff(ticks_ms(), t) < ms:
-            self.feed()
-            await asyncio.sleep_ms(min(200, ms))
-
     async def _send(self, pkt):
         async with self._lock:
             w = self._w
@@ -276,30 +214,11 @@ class MQTTClient:
                 raise OSError("not connected")
             w.write(pkt)
             # A write that cannot drain (peer gone, buffers full) is a dead link too.
-            await asyncio.wait_for(w.drain(), self._timeout)
+            await asyncio.wait_for_ms(w.drain(), self.timeout_ms)
 
     def _next_pid(self):
         self._pid = self._pid % 65535 + 1
         return self._pid
-
-    async def _subscribe(self):
-        # One SUBSCRIBE carries every filter: one round trip after a reconnect, whatever the count.
-        pid = self._next_pid()
-        body = struct.pack("!H", pid)
-        for f, q, _ in self._subs:
-            body += _s(f) + bytes((q,))
-        self._sub_pid = pid
-        self._suback.clear()
-        await self._send(b"\x82" + _remaining_length(len(body)) + body)
-        await asyncio.wait_for(self._suback.wait(), self._timeout)
-        if 0x80 in self._suback_rc:
-            self.log("mqtt: broker refused a subscription", bytes(self._suback_rc))
-
-    async def _subscribe_safe(self):
-        try:
-            await self._subscribe()
-        except Exception as e:
-            self._link_down(e)
 
     async def _reader(self, r):
         try:
@@ -390,11 +309,11 @@ class MQTTClient:
             self._puback.clear()
             try:
                 await self._send(_publish_packet(m[0], m[1], m[2], 1, m[3], dup))
-                await asyncio.wait_for(self._puback.wait(), self._retry_ms / 1000)
+                await asyncio.wait_for_ms(self._puback.wait(), self.retry_ms)
                 if self._outbox and self._outbox[0] is m:
                     self._outbox.pop(0)
             except asyncio.TimeoutError:
                 pass  # no PUBACK yet: the next round resends it with DUP set
             except Exception as e:
                 self._link_down(e)
-                await asyncio.sleep_ms(self._tick_ms)
+                await asyncio.sleep_ms(self._tick)

@@ -59,12 +59,33 @@ async function expectNoLoss(b: Board): Promise<void> {
   const max = Math.max(...seen);
   const missing = [];
   for (let i = 0; i <= max; i++) if (!seen.has(i)) missing.push(i);
-  expect(missing).toEqual([]);
+  // together, so that a gap from a full outbox says so
+  expect({ missing, dropped: await b.eval('main.client.dropped') }).toEqual({ missing: [], dropped: 0 });
   expect(max).toBeGreaterThan(10);
-  expect(await b.eval('main.client.dropped')).toBe(0);
   expect(b.resets).toBe(0);
   expect(b.wdtFired).toBe(false);
   expect(await b.heapTotal()).toBeLessThanOrEqual(ESP32_HEAP + 1024);
+}
+
+/**
+ * Cuts what the board sends off (it still hears the broker, so PUBACKs on their way arrive) and waits
+ * until the observer has every message the broker acknowledged, i.e. every number below the oldest
+ * one the board still holds. A broker stopped with a message still on its way to a clean-session
+ * subscriber loses it after having acked it to the board (seen on a heavily loaded machine, where
+ * the broker's 500 ms to flush at shutdown ran out); that is not the board's doing, and what the
+ * board still holds it sends again to the restarted broker.
+ */
+async function quiesce(b: Board): Promise<void> {
+  proxy.set('uplink-lost');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const head = String(await b.eval('main.client._outbox[0][1] if main.client._outbox else ""'));
+    const n = Number(/#(\d+)$/.exec(head)?.[1] ?? -1);
+    const seen = new Set(numbers());
+    if (n >= 0 && Array.from({ length: n }, (_, i) => i).every((i) => seen.has(i))) return;
+    if (Date.now() > deadline) throw new Error(`observer still lacks acked messages below #${n}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Keeps the board away from the broker until the observer has resubscribed, then lets it in. */
@@ -106,6 +127,7 @@ describe('recovery', { timeout: 45_000 }, () => {
     const b = await startBoard();
     await probe(b, broker.port, 10_000, 250);
     const t0 = Date.now();
+    await quiesce(b);
     await broker.stop();
     await b.waitFor(/^mqtt: link lost/, 3000, t0);
     await new Promise((r) => setTimeout(r, 2500));

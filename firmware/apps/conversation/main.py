@@ -2,16 +2,18 @@
 # machine1 says "I say hello to you #N" on `hello` every 5 s and reacts to `received` on
 # `notification`; machine2 prints what arrives on `hello` and answers `received` on `notification`.
 import asyncio
-from board import setup
+from board import setup, describe
 from machine import Pin
 
 cfg, client = setup()
-del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
 role = app.get("role", "machine1")
 qos = app.get("qos", 0)
-led = Pin(cfg["pins"].get("led", 2), Pin.OUT, value=0)
-del cfg  # the whole config.json (~1.5 KB of dicts) is not needed past this point
+pins = describe(cfg, client, "conversation", {"led": 2},
+                ["hello" if role == "machine1" else "notification"])
+del setup, describe  # setup code runs once: let the GC have it
+led = Pin(pins["led"], Pin.OUT, value=0)
+del cfg, pins  # the whole config.json (~1.5 KB of dicts) is not needed past this point
 
 
 def on_notification(topic, msg):

@@ -2,18 +2,18 @@
 # `output` (QoS 1); soil moisture from the ADC on GPIO36 on `<device>/soil`. A detached or failing
 # sensor is reported on `<device>/error` and retried at the next reading, never a reboot.
 import asyncio
-from board import setup
+from board import setup, describe
 import dht
 from machine import ADC, Pin
 
 cfg, client = setup()
-del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
-pins = cfg["pins"]
 dev = cfg["device"]
-led = Pin(pins.get("led", 2), Pin.OUT, value=0)
-sensor = dht.DHT22(Pin(pins.get("dht", 14)))
-soil = ADC(Pin(pins.get("soil", 36)))
+pins = describe(cfg, client, "dht", {"led": 2, "dht": 14, "soil": 36}, ["testincr", dev + "/soil"])
+del setup, describe  # setup code runs once: let the GC have it
+led = Pin(pins["led"], Pin.OUT, value=0)
+sensor = dht.DHT22(Pin(pins["dht"]))
+soil = ADC(Pin(pins["soil"]))
 try:
     soil.atten(ADC.ATTN_11DB)  # full 0-3.3 V range
 except AttributeError:

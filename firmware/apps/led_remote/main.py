@@ -1,18 +1,17 @@
 # Seed 002: each board publishes its button on `<name>/btn/0` every 0.5 s and drives its LED
 # from the other board's button. config.json "app": {"name": "blue", "peer": "green"}.
 import asyncio
-from board import setup
+from board import setup, describe
 from machine import Pin
 
 cfg, client = setup()
-del setup  # setup code runs once: let the GC have it
 app = cfg["app"]
-name = app.get("name", cfg["device"])
+btn_topic = app.get("name", cfg["device"]) + "/btn/0"
 peer = app.get("peer", "green")
-pins = cfg["pins"]
-btn = Pin(pins.get("button", 0), Pin.IN, Pin.PULL_UP)  # BOOT button, active low: 1 = released
-led = Pin(pins.get("led", 2), Pin.OUT, value=0)
-btn_topic = name + "/btn/0"
+pins = describe(cfg, client, "led_remote", {"button": 0, "led": 2}, [btn_topic])
+del setup, describe  # setup code runs once: let the GC have it
+btn = Pin(pins["button"], Pin.IN, Pin.PULL_UP)  # BOOT button, active low: 1 = released
+led = Pin(pins["led"], Pin.OUT, value=0)
 del cfg, pins  # the whole config.json (~1.5 KB of dicts) is not needed past this point
 
 

@@ -1,10 +1,11 @@
 # Seed 003: "Test to mothership #N" on `to_mothership` every 5 s; prints what arrives on
 # `from_mothership`.
 import asyncio
-from board import setup
+from board import setup, describe
 
 cfg, client = setup()
-del setup  # setup code runs once: let the GC have it
+describe(cfg, client, "mothership", {}, ["to_mothership"])
+del setup, describe  # setup code runs once: let the GC have it
 app = cfg["app"]
 del cfg  # the whole config.json (~1.5 KB of dicts) is not needed past this point
 

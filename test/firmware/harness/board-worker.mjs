@@ -30,6 +30,8 @@ const adc = new Map();
 let dht = [24.1, 26.5];
 let wifiInRange = true;
 let wifiJoined = false;
+// What the station reports once joined: the access point's signal (dBm) and the DHCP lease.
+let station = { rssi: -58, ip: '192.168.4.23' };
 let wdtTimeoutMs = 0;
 let lastFeed = 0;
 let wdtFired = false;
@@ -112,6 +114,8 @@ const jsboard = {
     wifiJoined = false;
   },
   wifi_isconnected: () => wifiJoined && wifiInRange,
+  wifi_rssi: () => station.rssi,
+  wifi_ip: () => station.ip,
   dht_measure: () => dht,
   udp_open: () => {
     if (openSockets() >= (maxSockets ?? MAX_SOCKETS)) throw new Error(String(ERRNO.ENFILE));
@@ -168,7 +172,10 @@ for (const f of readdirSync(shimsDir)) {
 mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
 mp.FS.writeFile('/main.py', readFileSync(main ?? join(firmwareDir, 'apps', app, 'main.py')));
 mp.FS.writeFile('/config.json', JSON.stringify(config));
-for (const [name, content] of Object.entries(files ?? {})) mp.FS.writeFile(`/${name}`, content);
+for (const [name, content] of Object.entries(files ?? {})) {
+  if (name.includes('/')) mp.FS.mkdirTree(`/${name.slice(0, name.lastIndexOf('/'))}`);
+  mp.FS.writeFile(`/${name}`, content);
+}
 // The shims stand in for C modules that cost no heap on a real board: load them before the baseline.
 // The socket shim only for boards that look for the broker over mDNS: loading it moves the
 // interpreter's qstr pool boundary, which shifts every other board's heap figure by ~1 KB.
@@ -235,6 +242,9 @@ parentPort.on('message', async (m) => {
         break;
       case 'dht':
         dht = m.v;
+        break;
+      case 'station':
+        station = { ...station, ...m.station };
         break;
       case 'wifi':
         wifiInRange = m.on;

@@ -188,6 +188,11 @@ export class Board {
     this.send({ cmd: 'wifi', on: true });
   }
 
+  /** What the station reports while joined: signal in dBm (default -58) and IP address (192.168.4.23). */
+  setStation(station: { rssi?: number; ip?: string }): void {
+    this.send({ cmd: 'station', station });
+  }
+
   /**
    * Heap in use, in bytes: gc.mem_alloc() after gc.collect() (`raw`), less the part of the qstr
    * pools allocated but not filled yet (`slack`, see board-worker.mjs). Compare with baselineHeap

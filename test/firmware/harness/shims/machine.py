@@ -69,6 +69,9 @@ def unique_id():
 
 
 def reset_cause():
+    # The test's BoardOptions.resetCause, default PWRON_RESET. The ESP32 port (1.27) returns
+    # PWRON_RESET after power-on and brownout, HARD_RESET after machine.reset(), a panic or the
+    # reset pin, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET after a soft reboot, 0 when unknown.
     return jsboard.reset_cause()
 
 
