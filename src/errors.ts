@@ -27,6 +27,8 @@ export const ErrorCodes = {
   /** The store was used after close(). */
   STORE_CLOSED: 'MS_STORE_CLOSED',
   LOG_FILE_UNWRITABLE: 'MS_LOG_FILE_UNWRITABLE',
+  /** The history database cannot be opened (folder not writable, written by a newer Mothership). */
+  HISTORY_UNAVAILABLE: 'MS_HISTORY_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
