@@ -37,6 +37,8 @@ export const ErrorCodes = {
   HUB_CROSS_SITE: 'MS_HUB_CROSS_SITE',
   /** The hub's API: no such endpoint, device, client or topic. HTTP 404. */
   HUB_NOT_FOUND: 'MS_HUB_NOT_FOUND',
+  /** The history database cannot be opened (folder not writable, written by a newer Mothership). */
+  HISTORY_UNAVAILABLE: 'MS_HISTORY_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

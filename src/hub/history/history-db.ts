@@ -1,0 +1,156 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ErrorCodes, MothershipError } from '../../errors.js';
+import { isDamaged } from '../../store/sqlite/errors.js';
+
+/**
+ * The history's own SQLite file (`<data>/history.db`): a broken or full history never touches the
+ * broker's durable state in mothership.db. Raw samples are WITHOUT ROWID rows keyed (series, ms), so a
+ * sample is its key plus one REAL (integral values are stored as small integers by SQLite) and a range
+ * of one series is one contiguous scan.
+ */
+const SCHEMA_VERSION = 1;
+
+/** A rollup tier: one row per series and period (`t` is the period's start, epoch ms). */
+function rollupTable(name: string): string {
+  return `CREATE TABLE ${name} (
+    series_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    lo REAL NOT NULL,
+    hi REAL NOT NULL,
+    sum REAL NOT NULL,
+    last REAL NOT NULL,
+    PRIMARY KEY (series_id, t)
+  ) WITHOUT ROWID;`;
+}
+
+const SCHEMA = `
+  CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    path TEXT NOT NULL,          -- JSON array of keys and indexes: ["a.b", 0]
+    unit TEXT,
+    UNIQUE (topic, path)
+  );
+  CREATE TABLE raw (
+    series_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,          -- epoch ms
+    v REAL NOT NULL,
+    PRIMARY KEY (series_id, t)
+  ) WITHOUT ROWID;
+  ${rollupTable('minute')}
+  ${rollupTable('hour')}
+  CREATE TABLE topics (
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,      -- increases with time: the oldest message has the smallest id
+    topic_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    qos INTEGER NOT NULL,
+    retain INTEGER NOT NULL,
+    client_id TEXT,
+    properties TEXT,             -- v5 properties as JSON (store codec: Buffers as base64)
+    size INTEGER NOT NULL,       -- the payload's size as published; payload may be cut to the topic's cap
+    payload BLOB NOT NULL
+  );
+  CREATE INDEX messages_by_topic ON messages (topic_id, id);
+`;
+
+export const ROLLUP_TIERS = ['minute', 'hour'] as const;
+export type RollupTier = (typeof ROLLUP_TIERS)[number];
+export type Tier = 'raw' | RollupTier;
+export const TIER_MS: Record<RollupTier, number> = { minute: 60_000, hour: 3_600_000 };
+
+export interface OpenedHistoryDb {
+  db: Database.Database;
+  file: string;
+  /** Where a damaged file was moved before a fresh one was made, if that happened. */
+  movedAside?: string;
+}
+
+/**
+ * Opens or creates the history database. A damaged file is moved aside (never deleted) and a fresh one
+ * started: history must not keep the broker from starting. Throws HISTORY_UNAVAILABLE when the folder
+ * cannot be written or a newer Mothership wrote the file.
+ */
+export function openHistoryDb(dir: string, fileName: string): OpenedHistoryDb {
+  const file = join(dir, fileName);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (cause) {
+    throw unavailable(file, `cannot create the folder: ${(cause as Error).message}`, cause);
+  }
+  try {
+    return { db: openChecked(file), file };
+  } catch (cause) {
+    if (!isDamaged(cause)) throw unavailable(file, (cause as Error).message, cause);
+    const movedAside = moveAside(file);
+    try {
+      return { db: openChecked(file), file, movedAside };
+    } catch (again) {
+      throw unavailable(file, (again as Error).message, again);
+    }
+  }
+}
+
+function openChecked(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION)
+      throw new Error(
+        `it was written by a newer Mothership (history schema ${version}, this one knows ${SCHEMA_VERSION})`,
+      );
+    if (version === 0) {
+      // Must precede the first table: lets the size cap hand freed pages back to the file system.
+      db.pragma('auto_vacuum = INCREMENTAL');
+    }
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new Error(`cannot switch to WAL mode (got ${String(mode)})`);
+    // In WAL mode NORMAL never corrupts; a kill -9 loses nothing committed (the OS has the WAL), a power
+    // cut at most the last commits.
+    db.pragma('synchronous = NORMAL');
+    if (version === 0) {
+      db.transaction(() => {
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    }
+    db.prepare('SELECT 1 FROM raw, series, minute, hour, topics, messages LIMIT 0').all();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function moveAside(file: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  let target = `${file}.corrupt-${stamp}`;
+  for (let n = 1; existsSync(target); n++) target = `${file}.corrupt-${stamp}-${n}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
+  }
+  return target;
+}
+
+function unavailable(file: string, reason: string, cause: unknown): MothershipError {
+  return new MothershipError(
+    ErrorCodes.HISTORY_UNAVAILABLE,
+    `Cannot open the history database ${file}: ${reason}. The broker runs without history; check the data ` +
+      'folder (permissions, disk) or use a newer Mothership.',
+    { cause },
+  );
+}
+
+/** Bytes the database's live pages take (the file minus free pages). */
+export function usedBytes(db: Database.Database): number {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  return (pages - free) * pageSize;
+}

@@ -1,0 +1,162 @@
+import type Database from 'better-sqlite3';
+import { topicMatches } from '../../protocol/topic.js';
+import { type Tier, usedBytes } from './history-db.js';
+import type { ResolvedHistoryOptions, Retention } from './options.js';
+
+const TIERS: readonly Tier[] = ['raw', 'minute', 'hour'];
+/** Work per slice, so a slice never holds the event loop for long: series visited, rows deleted. */
+const SERIES_PER_SLICE = 500;
+const ROWS_PER_SLICE = 20_000;
+const MESSAGES_PER_SLICE = 5_000;
+/** A tier whose data spans less than this is not pruned for the size cap; the next coarser one is. */
+const MIN_SPAN_MS: Record<Tier, number> = { raw: 2 * 60_000, minute: 2 * 3_600_000, hour: 0 };
+
+export interface RetentionResult {
+  deletedRows: number;
+  deletedMessages: number;
+  /** True when a sweep is still under way (more slices to run). */
+  sweeping: boolean;
+}
+
+/**
+ * Deletes what each series' retention no longer keeps, and, over the size cap, the oldest data first.
+ * Works in slices (one per commit tick) over the series in id order, so a sweep over 100,000 series
+ * never blocks the broker; a new sweep starts every `retentionIntervalMs`, or at once while over the cap.
+ */
+export class RetentionSweeper {
+  private sweeping = false;
+  private cursor = 0;
+  private nextSweepAt = Number.NEGATIVE_INFINITY;
+  /** Oldest time seen per tier in the running sweep, and in the last complete one. */
+  private oldest: Record<Tier, number> = blank();
+  private lastOldest: Record<Tier, number> = blank();
+  /** Over the size cap: cut-offs tighter than retention, from the oldest data up. */
+  private capCutoff: Partial<Record<Tier, number>> = {};
+  private readonly retentionByTopic = new Map<string, Retention>();
+  private readonly s;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly options: ResolvedHistoryOptions,
+  ) {
+    const chunkDelete = (tier: Tier) =>
+      db.prepare<{ id: number; cutoff: number; chunk: number }>(
+        `DELETE FROM ${tier} WHERE series_id = :id AND t < coalesce(min(:cutoff,
+           (SELECT t FROM ${tier} WHERE series_id = :id ORDER BY t LIMIT 1 OFFSET :chunk)), :cutoff)`,
+      );
+    const oldest = (tier: Tier) =>
+      db.prepare<[number], { t: number | null }>(`SELECT min(t) AS t FROM ${tier} WHERE series_id = ?`);
+    this.s = {
+      slice: db.prepare<[number, number], { id: number; topic: string }>(
+        'SELECT id, topic FROM series WHERE id > ? ORDER BY id LIMIT ?',
+      ),
+      delete: { raw: chunkDelete('raw'), minute: chunkDelete('minute'), hour: chunkDelete('hour') },
+      oldest: { raw: oldest('raw'), minute: oldest('minute'), hour: oldest('hour') },
+      oldestMessage: db.prepare<[], { t: number }>('SELECT t FROM messages ORDER BY id LIMIT 1'),
+      deleteMessages: db.prepare<[number, number]>(
+        'DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE t < ? ORDER BY id LIMIT ?)',
+      ),
+    };
+  }
+
+  /** The retention of a topic: the first rule that matches it, over the defaults. */
+  retentionOf(topic: string): Retention {
+    let r = this.retentionByTopic.get(topic);
+    if (!r) {
+      const rule = this.options.retention.find((x) => topicMatches(x.filter, topic));
+      const { filter: _, ...tiers } = rule ?? { filter: '' };
+      r = { ...this.options.defaultRetention, ...tiers };
+      if (this.retentionByTopic.size >= 100_000) this.retentionByTopic.clear();
+      this.retentionByTopic.set(topic, r);
+    }
+    return r;
+  }
+
+  /** Runs one slice of work if a sweep is due or under way. */
+  tick(now: number): RetentionResult {
+    const result: RetentionResult = { deletedRows: 0, deletedMessages: 0, sweeping: false };
+    if (!this.sweeping) {
+      if (now < this.nextSweepAt) return result;
+      this.startSweep(now);
+    }
+    this.db.transaction(() => this.slice(now, result))();
+    if (!this.sweeping) {
+      result.deletedMessages += this.db.transaction(() => this.pruneMessages())();
+      this.lastOldest = this.oldest;
+      const over = this.options.maxBytes > 0 && usedBytes(this.db) > this.options.maxBytes;
+      this.nextSweepAt = over ? now : now + this.options.retentionIntervalMs;
+    }
+    if (result.deletedRows + result.deletedMessages > 0) this.db.pragma('incremental_vacuum(2000)');
+    result.sweeping = this.sweeping;
+    return result;
+  }
+
+  /** A whole sweep now (tests, and close when asked): slices until it is done. */
+  sweep(now: number): RetentionResult {
+    this.nextSweepAt = Number.NEGATIVE_INFINITY;
+    const total: RetentionResult = { deletedRows: 0, deletedMessages: 0, sweeping: false };
+    for (let i = 0; i < 1_000_000; i++) {
+      const r = this.tick(now);
+      total.deletedRows += r.deletedRows;
+      total.deletedMessages += r.deletedMessages;
+      if (!r.sweeping) break;
+    }
+    return total;
+  }
+
+  private startSweep(now: number): void {
+    this.sweeping = true;
+    this.cursor = 0;
+    this.oldest = blank();
+    const cap = this.options.maxBytes;
+    const used = cap === 0 ? 0 : usedBytes(this.db);
+    if (used <= cap) {
+      this.capCutoff = {};
+      return;
+    }
+    // Over the cap: drop the oldest part of the finest tier that still spans something, in proportion
+    // to the excess (aiming 10 % under the cap), at least a quarter of its span.
+    const fraction = Math.min(1, Math.max(0.25, (used - 0.9 * cap) / used));
+    for (const tier of TIERS) {
+      const from = Math.min(this.lastOldest[tier], this.capCutoff[tier] ?? Number.POSITIVE_INFINITY);
+      if (!Number.isFinite(from) || now - from <= MIN_SPAN_MS[tier]) continue;
+      this.capCutoff[tier] = from + (now - from) * fraction;
+      return;
+    }
+  }
+
+  private slice(now: number, result: RetentionResult): void {
+    const rows = this.s.slice.all(this.cursor, SERIES_PER_SLICE);
+    for (const { id, topic } of rows) {
+      const retention = this.retentionOf(topic);
+      for (const tier of TIERS) {
+        const cutoff = Math.max(now - retention[tier], this.capCutoff[tier] ?? Number.NEGATIVE_INFINITY);
+        if (cutoff > Number.NEGATIVE_INFINITY) {
+          const budget = ROWS_PER_SLICE - result.deletedRows;
+          if (budget <= 0) return; // resume this series in the next slice
+          const deleted = this.s.delete[tier].run({ id, cutoff: Math.floor(cutoff), chunk: budget }).changes;
+          result.deletedRows += deleted;
+          if (deleted >= budget) return;
+        }
+        const t = this.s.oldest[tier].get(id)?.t;
+        if (t != null && t < this.oldest[tier]) this.oldest[tier] = t;
+      }
+      this.cursor = id;
+    }
+    if (rows.length < SERIES_PER_SLICE) this.sweeping = false;
+  }
+
+  /** Messages older than the raw cap cut-off go with the raw samples; the oldest message counts as raw data. */
+  private pruneMessages(): number {
+    const cutoff = this.capCutoff.raw;
+    const deleted =
+      cutoff === undefined ? 0 : this.s.deleteMessages.run(Math.floor(cutoff), MESSAGES_PER_SLICE).changes;
+    const t = this.s.oldestMessage.get()?.t;
+    if (t !== undefined && t < this.oldest.raw) this.oldest.raw = t;
+    return deleted;
+  }
+}
+
+function blank(): Record<Tier, number> {
+  return { raw: Number.POSITIVE_INFINITY, minute: Number.POSITIVE_INFINITY, hour: Number.POSITIVE_INFINITY };
+}
