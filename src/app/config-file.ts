@@ -2,10 +2,11 @@
 import type { DirectiveTable } from '../config/directive-table.js';
 import { brokerDirectiveTable, type LoadedConfig, loadConfig } from '../config/mosquitto-conf.js';
 import type { ParseState } from '../config/parse-state.js';
+import { historyDirectives } from '../hub/history/history-directives.js';
 
 /** Every directive Mothership understands; a feature folder's directives are registered here. */
 export function mothershipDirectives(): DirectiveTable<ParseState> {
-  return brokerDirectiveTable();
+  return brokerDirectiveTable().register(...historyDirectives);
 }
 
 export function loadMothershipConfig(path: string): Promise<LoadedConfig> {

@@ -5,10 +5,12 @@
  */
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/mosquitto-conf.js';
+import { historyConfigOf } from '../hub/history/history-directives.js';
+import { HistoryRecorder } from '../hub/history/index.js';
+import { Hub } from '../hub/hub.js';
 import { Broker } from '../index.js';
 import type { Listener, ListenOptions } from '../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../transport/mdns.js';
-import { Hub } from '../hub/hub.js';
 import { banner } from './banner.js';
 import { logClients } from './client-log.js';
 import { type BrokerAccess, createBrokerAccess } from './listener-access.js';
@@ -112,6 +114,31 @@ async function announce(listeners: Listener[], log: Logger): Promise<Advertiseme
   }
 }
 
+/** The hub's history in the data folder, as the config's history_* lines say (undefined: `history false`). */
+function openHistory(
+  dataDir: string,
+  config: LoadedConfig | undefined,
+  log: Logger,
+): HistoryRecorder | undefined {
+  const h = historyConfigOf(config);
+  if (!h.enabled) return undefined;
+  const history = new HistoryRecorder({
+    dir: dataDir,
+    ...(h.include ? { include: h.include } : {}),
+    exclude: ['$SYS/#', ...h.exclude],
+    retention: h.retention,
+    ...(h.maxBytes !== undefined ? { maxBytes: h.maxBytes } : {}),
+    ...(h.messagesPerTopic !== undefined ? { messagesPerTopic: h.messagesPerTopic } : {}),
+    onError: (err) => log.error({ event: 'history-error', err: err.message }, `History: ${err.message}`),
+  });
+  if (history.movedAside)
+    log.warn(
+      { event: 'history-moved-aside', file: history.movedAside },
+      `The damaged history database was moved to ${history.movedAside}; history starts empty.`,
+    );
+  return history;
+}
+
 export async function startMothership(options: MothershipOptions = {}): Promise<Mothership> {
   const { config } = options;
   const { outs, unsupported } = logOutputs(config?.log.dest ?? []);
@@ -153,6 +180,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
           broker,
           access,
           listener: () => listeners.find((l) => l.protocol === 'websockets')?.name ?? 'ws',
+          ...(dataDir !== undefined ? { history: openHistory(dataDir, config, log) } : {}),
         });
   try {
     for (const [i, wanted] of listenersWanted(options).entries()) {
@@ -205,8 +233,10 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
       }
     },
     stop() {
-      hub?.close();
-      stopping ??= Promise.all([advertisement?.stop().catch(() => {}), broker.close()]).then(() => {});
+      stopping ??= (async () => {
+        hub?.close();
+        await Promise.all([advertisement?.stop().catch(() => {}), broker.close()]);
+      })();
       return stopping;
     },
   };

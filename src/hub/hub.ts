@@ -10,6 +10,7 @@ import type { Authenticator, Authorizer } from '../broker/auth.js';
 import type { Message } from '../broker/types.js';
 import { ErrorCodes } from '../errors.js';
 import type { HttpService } from '../transport/listen-options.js';
+import { historyRoutes } from './api/history-routes.js';
 import { HttpAccess } from './api/http-access.js';
 import { HttpError, sendError, sendJson } from './api/http-json.js';
 import { LiveUpdates } from './api/live.js';
@@ -17,6 +18,7 @@ import { renderMetrics } from './api/metrics.js';
 import { hubRoutes, type Route } from './api/routes.js';
 import type { BrokerView } from './broker-view.js';
 import { DeviceRegistry } from './devices/device-registry.js';
+import type { HistoryRecorder } from './history/index.js';
 import { TopicTree } from './topics/topic-tree.js';
 
 export interface HubOptions {
@@ -25,8 +27,10 @@ export interface HubOptions {
   access: Authenticator & Authorizer;
   /** The listener name HTTP requests count as for per-listener rules (set once listening). */
   listener?: () => string;
-  /** Extra routes a feature adds (history, the dashboard's layouts). */
+  /** Extra routes a feature adds (the dashboard's layouts). */
   routes?: Route[];
+  /** The history recorder; its endpoints (messages, series, export) exist only with it. */
+  history?: HistoryRecorder;
 }
 
 export class Hub {
@@ -39,6 +43,7 @@ export class Hub {
   /** What the WebSocket listener serves besides MQTT. */
   readonly http: HttpService;
   private readonly broker: BrokerView;
+  readonly history: HistoryRecorder | undefined;
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -54,8 +59,11 @@ export class Hub {
         topics: this.topics,
         access: this.access,
       }),
+      ...(options.history ? historyRoutes(options.history, this.access) : []),
       ...(options.routes ?? []),
     ];
+    this.history = options.history;
+    options.history?.attach(options.broker);
     this.http = {
       request: (req, res) => void this.serve(req, res),
       upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => this.live.upgrade(req, socket, head),
@@ -118,5 +126,6 @@ export class Hub {
     this.broker.off('publish', this.onPublish);
     this.live.close();
     this.devices.close();
+    this.history?.close(); // flushes the last second
   }
 }

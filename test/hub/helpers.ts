@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mothershipDirectives } from '../../src/app/config-file.js';
 import { type Mothership, startMothership } from '../../src/app/mothership.js';
 import { hashPassword, PasswordFile, writePasswordFile } from '../../src/broker/auth/password-file.js';
 import { parseConfig } from '../../src/config/mosquitto-conf.js';
@@ -34,7 +35,7 @@ export async function hubUp(configText?: string): Promise<HubUnderTest> {
   if (configText !== undefined) {
     const file = join(dir, 'mothership.conf');
     await writeFile(file, configText);
-    config = parseConfig(configText, file);
+    config = parseConfig(configText, file, mothershipDirectives());
   }
   const m = await startMothership({
     ...(config ? { config } : { port: 0, wsPort: 0, host: '127.0.0.1' }),

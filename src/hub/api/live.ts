@@ -57,6 +57,8 @@ class LivePage {
   readonly pending = new Map<string, Message>();
   treeDirty = false;
   devicesDirty = false;
+  /** The next frame answers a new viewport (the page then knows what follows is for it). */
+  viewportChanged = false;
   timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -152,6 +154,9 @@ export class LiveUpdates {
     for (const m of this.broker.retained()) if (this.wanted(page, m.topic)) page.pending.set(m.topic, m);
     page.treeDirty = page.tree !== undefined;
     page.devicesDirty = page.devices;
+    page.viewportChanged = true;
+    clearTimeout(page.timer);
+    page.timer = undefined;
     this.schedule(page, true);
   }
 
@@ -202,6 +207,9 @@ export class LiveUpdates {
       return;
     }
     const frame: Record<string, unknown> = { at: Date.now() };
+    if (page.viewportChanged)
+      frame.viewport = { topics: page.filters, tree: page.tree ?? null, devices: page.devices };
+    page.viewportChanged = false;
     if (page.pending.size > 0) frame.messages = [...page.pending.values()].map(livePayload);
     page.pending.clear();
     if (page.treeDirty && page.tree !== undefined) {
@@ -222,7 +230,8 @@ export class LiveUpdates {
     // The next frame no sooner than FRAME_INTERVAL_MS after this one.
     page.timer = setTimeout(() => {
       page.timer = undefined;
-      if (page.pending.size > 0 || page.treeDirty || page.devicesDirty) this.flush(page);
+      if (page.pending.size > 0 || page.treeDirty || page.devicesDirty || page.viewportChanged)
+        this.flush(page);
     }, FRAME_INTERVAL_MS);
   }
 
