@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { mothershipDirectives } from '../../src/app/config-file.js';
 import { type Mothership, startMothership } from '../../src/app/mothership.js';
 import { hashPassword, PasswordFile, writePasswordFile } from '../../src/broker/auth/password-file.js';
-import { parseConfig } from '../../src/config/mosquitto-conf.js';
+import { type LoadedConfig, parseConfig } from '../../src/config/mosquitto-conf.js';
 
 const dirs: string[] = [];
 const running: Mothership[] = [];
@@ -31,7 +31,7 @@ export interface HubUnderTest {
 /** `mothership up` in-process on free loopback ports, with an optional config text. */
 export async function hubUp(configText?: string): Promise<HubUnderTest> {
   const dir = await scratch();
-  let config;
+  let config: LoadedConfig | undefined;
   if (configText !== undefined) {
     const file = join(dir, 'mothership.conf');
     await writeFile(file, configText);
