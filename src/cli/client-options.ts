@@ -10,8 +10,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { type IClientOptions, MqttClient, type Packet } from 'mqtt';
+import { checkFormat } from './client-output/format-string.js';
 import { discoverBroker } from './discover-broker.js';
-import { checkFormat } from './message-format.js';
 
 export type ClientKind = 'pub' | 'sub';
 export type PubMode = 'none' | 'message' | 'file' | 'stdin-file' | 'stdin-line' | 'null';

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Packet } from 'mqtt';
+import { reasonName } from '../../protocol/reason-names.js';
 import { VERSION } from '../../version.js';
 import {
   type ClientOptions,
@@ -13,7 +14,9 @@ import {
   type SequentialMessageIdProvider,
   startClientRun,
 } from '../client-options.js';
-import { connackErrorLine, type DebugPacket, debugLines, jsonLine, reasonString } from '../message-format.js';
+import { connackErrorLine } from '../client-output/connack-error.js';
+import { type DebugPacket, debugLines } from '../client-output/debug-lines.js';
+import { jsonLine } from '../client-output/message-json.js';
 
 export const PUB_USAGE = `mothership pub is a simple mqtt client that will publish a message on a single topic and exit.
 mothership pub version ${VERSION} (mosquitto_pub compatible).
@@ -190,7 +193,7 @@ async function publish(opts: ClientOptions, errPrint: (s: string) => void): Prom
         done++;
         const code = (err as { code?: number } | undefined)?.code;
         if (typeof code === 'number' && code > 127) {
-          errPrint(`Warning: Publish ${packet?.messageId ?? done} failed: ${reasonString(code)}.\n`);
+          errPrint(`Warning: Publish ${packet?.messageId ?? done} failed: ${reasonName(code)}.\n`);
         }
         if (opts.json) {
           process.stdout.write(

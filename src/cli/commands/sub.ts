@@ -12,14 +12,11 @@ import {
   startClientRun,
   topicMatchesFilter,
 } from '../client-options.js';
-import {
-  connackErrorLine,
-  type DebugPacket,
-  debugLines,
-  formatMessage,
-  jsonLine,
-  type ReceivedMessage,
-} from '../message-format.js';
+import { connackErrorLine } from '../client-output/connack-error.js';
+import { type DebugPacket, debugLines } from '../client-output/debug-lines.js';
+import { formatMessage } from '../client-output/format-string.js';
+import { jsonLine } from '../client-output/message-json.js';
+import type { ReceivedMessage } from '../client-output/received-message.js';
 
 /** mosquitto's MOSQ_ERR_TIMEOUT, the exit code after -W runs out. */
 const EXIT_TIMED_OUT = 27;
