@@ -2,24 +2,24 @@
  * Which v5 properties a client may put on each packet (MQTT 5.0 section 2.2.2.2 and each packet's
  * Properties section). mqtt-packet decodes whatever it finds; the broker refuses what does not belong.
  */
-const allowedFromClient: Record<string, ReadonlySet<string>> = {
-  publish: new Set([
-    'payloadFormatIndicator',
-    'messageExpiryInterval',
-    'topicAlias',
-    'responseTopic',
-    'correlationData',
-    'userProperties',
-    'contentType',
+import { PROPERTIES, PROPERTY_PACKETS, type PropertyPacket } from './properties.js';
+
+/** Unchecked: packets only the server sends, and CONNECT and AUTH (their properties are read, not refused). */
+const UNCHECKED: ReadonlySet<PropertyPacket> = new Set([
+  'connect',
+  'connack',
+  'suback',
+  'unsuback',
+  'auth',
+  'will',
+]);
+
+const allowedFromClient: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  PROPERTY_PACKETS.filter((cmd) => !UNCHECKED.has(cmd)).map((cmd) => [
+    cmd,
+    new Set(PROPERTIES.filter((p) => p.packets.includes(cmd)).map((p) => p.key)),
   ]),
-  puback: new Set(['reasonString', 'userProperties']),
-  pubrec: new Set(['reasonString', 'userProperties']),
-  pubrel: new Set(['reasonString', 'userProperties']),
-  pubcomp: new Set(['reasonString', 'userProperties']),
-  subscribe: new Set(['subscriptionIdentifier', 'userProperties']),
-  unsubscribe: new Set(['userProperties']),
-  disconnect: new Set(['sessionExpiryInterval', 'reasonString', 'userProperties', 'serverReference']),
-};
+);
 
 /** Properties that may appear more than once (mqtt-packet then gives an array). */
 const repeatable = new Set(['userProperties', 'subscriptionIdentifier']);
@@ -33,13 +33,13 @@ export function propertyProblem(
   if (!properties) return undefined;
   const allowed = allowedFromClient[cmd];
   for (const [name, value] of Object.entries(properties)) {
+    // [MQTT-3.3.4-6]: a PUBLISH may carry a Subscription Identifier, but only from the server.
+    if (cmd === 'publish' && name === 'subscriptionIdentifier')
+      return {
+        kind: 'protocol-error',
+        message: 'a client PUBLISH must not carry a Subscription Identifier',
+      };
     if (allowed && !allowed.has(name)) {
-      // [MQTT-3.3.4-6]: a PUBLISH from a client must not carry a Subscription Identifier.
-      if (cmd === 'publish' && name === 'subscriptionIdentifier')
-        return {
-          kind: 'protocol-error',
-          message: 'a client PUBLISH must not carry a Subscription Identifier',
-        };
       return { kind: 'malformed', message: `property ${name} is not allowed on ${cmd.toUpperCase()}` };
     }
     // [MQTT-2.2.2-?]: including a property more than once is a Protocol Error, except the repeatable ones.

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSy
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import {
   createCertificateAuthority,
@@ -44,46 +45,50 @@ function usageError(message: string): MothershipError {
 
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
+const OPTIONS = {
+  out: { type: 'string', short: 'o' },
+  client: { type: 'string' },
+  san: { type: 'string', multiple: true },
+  renew: { type: 'boolean' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 export function parseCertsFlags(args: string[]): CertsFlags | 'help' {
-  const flags: CertsFlags = { out: './mothership-data/certs', san: [], renew: false, force: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined || v === '') throw usageError(`${arg} needs a value`);
-      return v;
-    };
-    switch (arg) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--out':
-      case '-o':
-        flags.out = value();
-        break;
-      case '--client': {
-        const name = value();
-        if (!CLIENT_NAME.test(name))
-          throw usageError(
-            `--client needs a name of letters, digits, '.', '_', '@' or '-' (at most 64), got '${name}'`,
-          );
-        flags.client = name;
-        break;
-      }
-      case '--san':
-        flags.san.push(value());
-        break;
-      case '--renew':
-        flags.renew = true;
-        break;
-      case '--force':
-        flags.force = true;
-        break;
-      default:
-        throw usageError(`unknown option '${arg}'`);
+  // Not strict: the tokens are checked here, in order, so each mistake gets its own one-line message.
+  const { values, tokens } = parseArgs({
+    args,
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw usageError(`unknown option '${token.value}'`);
+    if (token.kind !== 'option') continue;
+    const option = Object.hasOwn(OPTIONS, token.name)
+      ? OPTIONS[token.name as keyof typeof OPTIONS]
+      : undefined;
+    if (!option || (option.type === 'boolean' && token.inlineValue)) {
+      throw usageError(`unknown option '${args[token.index]}'`);
+    }
+    if (token.name === 'help') return 'help';
+    if (option.type === 'string' && !token.value) throw usageError(`${token.rawName} needs a value`);
+    if (token.name === 'client' && !CLIENT_NAME.test(token.value!)) {
+      throw usageError(
+        `--client needs a name of letters, digits, '.', '_', '@' or '-' (at most 64), got '${token.value}'`,
+      );
     }
   }
-  return flags;
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const client = text(values.client);
+  return {
+    out: text(values.out) ?? './mothership-data/certs',
+    ...(client !== undefined ? { client } : {}),
+    san: (values.san ?? []).filter((v): v is string => typeof v === 'string'),
+    renew: values.renew === true,
+    force: values.force === true,
+  };
 }
 
 export interface CertsResult {

@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   hashPassword,
   type PasswordAlgorithm,
@@ -116,6 +117,18 @@ interface Flags {
   rest: string[];
 }
 
+const OPTIONS = {
+  b: { type: 'boolean' },
+  c: { type: 'boolean' },
+  D: { type: 'boolean' },
+  U: { type: 'boolean' },
+  H: { type: 'string' },
+  h: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+const FLAG_FIELDS = { b: 'batch', c: 'create', D: 'remove', U: 'upgrade' } as const;
+
 function parseFlags(args: string[], io: PasswdIo): Flags {
   const f: Flags = {
     batch: false,
@@ -129,24 +142,36 @@ function parseFlags(args: string[], io: PasswdIo): Flags {
     io.stderr.write(`Error: ${message}\n`);
     throw new Exit(1);
   };
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '-b') f.batch = true;
-    else if (a === '-c') f.create = true;
-    else if (a === '-D') f.remove = true;
-    else if (a === '-U') f.upgrade = true;
-    else if (a === '-H') {
-      const h = args[++i];
+  // mosquitto_passwd reads flags up to the first word that is not one of its flags exactly (so "-bc" or
+  // "-Hsha512" is a file name), and everything from there on is the file, user and password.
+  const { tokens } = parseArgs({
+    args,
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  let restAt = args.length;
+  for (const token of tokens) {
+    const exact =
+      token.kind === 'option' && Object.hasOwn(OPTIONS, token.name) && args[token.index] === token.rawName;
+    if (!exact) {
+      restAt = token.index;
+      break;
+    }
+    if (token.name === 'H') {
+      const h = token.value;
       if (h === undefined) fail('-H argument given but not enough other arguments.');
       if (h !== 'sha512' && h !== 'sha512-pbkdf2') fail(`Unknown hash type '${h}'`);
       f.algorithm = h as PasswordAlgorithm;
-    } else if (a === '-h' || a === '--help') {
+    } else if (token.name === 'h' || token.name === 'help') {
       io.stdout.write(USAGE);
       throw new Exit(1);
-    } else break;
+    } else {
+      f[FLAG_FIELDS[token.name as keyof typeof FLAG_FIELDS]] = true;
+    }
   }
-  f.rest = args.slice(i);
+  f.rest = args.slice(restAt);
   if (f.rest.some((a) => /^-[bcDUH]$/.test(a))) {
     io.stdout.write(USAGE);
     throw new Exit(1);

@@ -226,6 +226,15 @@ describe('mothership certs', () => {
     expectOneLineError(err, /ca\.key' is not the private key of/);
   });
 
+  it('reads flags with node:util parseArgs: --out=DIR as well as --out DIR, -o, repeated --san', () => {
+    expect(parseCertsFlags(['--out=a', '--san', 'x', '--san', '10.0.0.2', '-o', 'b'])).toMatchObject({
+      out: 'b',
+      san: ['x', '10.0.0.2'],
+    });
+    expect(() => parseCertsFlags(['--out='])).toThrow(/--out needs a value/);
+    expect(() => parseCertsFlags(['--renew=yes'])).toThrow(/unknown option '--renew=yes'/);
+  });
+
   it('--help prints the options; the default folder is ./mothership-data/certs', async () => {
     expect(await certs('--help')).toBe(0);
     expect(out).toContain('--out DIR');
