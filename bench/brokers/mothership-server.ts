@@ -49,13 +49,32 @@ if (process.env.BENCH_PERSISTENCE === '1') {
     options.inflightWriteDelayMs = Number(process.env.BENCH_INFLIGHT_WRITE_DELAY_MS);
 }
 const broker = new Broker(options);
+// The hub as `mothership up` wires it (history in its own database in a scratch folder).
+let hub: { close(): void } | undefined;
+let hubDir: string | undefined;
+if (process.env.BENCH_HUB === '1') {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Hub } = await import('../../src/hub/hub.js');
+  const { HistoryRecorder } = await import('../../src/hub/history/index.js');
+  const { allowEveryone } = await import('../../src/broker/auth.js');
+  hubDir = mkdtempSync(join(tmpdir(), 'bench-hub-'));
+  hub = new Hub({
+    broker: broker as never,
+    access: allowEveryone,
+    history: new HistoryRecorder({ dir: hubDir }),
+  });
+}
 const listener = await broker.listen({ port: 0, host });
 process.stdout.write(`PORT ${listener.port}\n`);
 const stop = () => {
+  hub?.close();
   broker
     .close()
     .finally(async () => {
-      if (dataDir) (await import('node:fs')).rmSync(dataDir, { recursive: true, force: true });
+      const { rmSync } = await import('node:fs');
+      for (const dir of [dataDir, hubDir]) if (dir) rmSync(dir, { recursive: true, force: true });
     })
     .then(
       () => process.exit(0),

@@ -19,3 +19,19 @@ export const mothership: BrokerLauncher = {
         : {},
     ),
 };
+
+/**
+ * Mothership with its hub as `mothership up` runs it: device registry, topic tree and the history
+ * recorder writing every message to history.db. Compared with `mothership` it gives the recorder's cost.
+ */
+export const mothershipHub: BrokerLauncher = {
+  name: 'mothership+hub',
+  async unavailable() {
+    return null;
+  },
+  start: (options) =>
+    startNodeBroker('mothership', 'mothership-server.ts', {
+      BENCH_HUB: '1',
+      ...(options.persistence ? { BENCH_PERSISTENCE: '1' } : {}),
+    }),
+};
