@@ -96,6 +96,14 @@ export class BatchWriter {
         'SELECT id, length(payload) AS bytes FROM messages WHERE topic_id = ? ORDER BY id LIMIT 1',
       ),
       deleteMessage: db.prepare<[number]>('DELETE FROM messages WHERE id = ?'),
+      // Everything of a topic older than its newest `keep` messages, in one statement.
+      trimMessages: db.prepare<[number, number, number]>(
+        `DELETE FROM messages WHERE topic_id = ? AND id < (
+           SELECT id FROM messages WHERE topic_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+      ),
+      logBytes: db.prepare<[number], { bytes: number | null }>(
+        'SELECT sum(length(payload)) AS bytes FROM messages WHERE topic_id = ?',
+      ),
     };
     this.seriesCount = (db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
   }
@@ -120,9 +128,11 @@ export class BatchWriter {
 
   private writeAll(batch: readonly PendingMessage[]): WriteCounts {
     const counts: WriteCounts = { samples: 0, droppedSeries: 0 };
+    const logged = new Set<TopicEntry>();
     const rollups: Record<RollupTier, Map<string, Rollup>> = { minute: new Map(), hour: new Map() };
     for (const m of batch) {
-      this.logMessage(m);
+      const topic = this.logMessage(m);
+      if (topic) logged.add(topic);
       for (const field of m.fields) {
         const series = this.seriesFor(m.topic, field);
         if (!series) {
@@ -142,6 +152,7 @@ export class BatchWriter {
       for (const r of rollups[tier].values())
         this.s.rollup[tier].run(r.seriesId, r.t, r.n, r.lo, r.hi, r.sum, r.last);
     }
+    for (const topic of logged) this.trimLog(topic);
     return counts;
   }
 
@@ -173,10 +184,10 @@ export class BatchWriter {
     return entry;
   }
 
-  private logMessage(m: PendingMessage): void {
+  /** Appends to the topic's message log; trimmed once per batch (trimLog). */
+  private logMessage(m: PendingMessage): TopicEntry | undefined {
     const cap = this.options.messageBytesPerTopic;
-    const maxCount = this.options.messagesPerTopic;
-    if (maxCount === 0) return;
+    if (this.options.messagesPerTopic === 0) return undefined;
     const topic = this.topicFor(m.topic);
     const payload = m.payload.length > cap ? m.payload.subarray(0, cap) : m.payload;
     this.s.insertMessage.run(
@@ -191,8 +202,20 @@ export class BatchWriter {
     );
     topic.count++;
     topic.bytes += payload.length;
-    // Oldest first, but the newest message always stays.
-    while (topic.count > maxCount || (topic.bytes > cap && topic.count > 1)) {
+    return topic;
+  }
+
+  /** Oldest first to the count and byte caps, but the newest message always stays. */
+  private trimLog(topic: TopicEntry): void {
+    const maxCount = this.options.messagesPerTopic;
+    if (topic.count > maxCount) {
+      // One statement for the count cap (a batch may hold many messages of a topic).
+      this.s.trimMessages.run(topic.id, topic.id, maxCount - 1);
+      topic.count = maxCount;
+      topic.bytes = this.s.logBytes.get(topic.id)?.bytes ?? 0;
+    }
+    const cap = this.options.messageBytesPerTopic;
+    while (topic.bytes > cap && topic.count > 1) {
       const oldest = this.s.oldestMessage.get(topic.id);
       if (!oldest) break;
       this.s.deleteMessage.run(oldest.id);
