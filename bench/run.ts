@@ -98,12 +98,22 @@ interface Attempt {
   peakRssKb: number;
 }
 
+/** The broker of the run in progress: stopped if the bench itself is stopped (Ctrl-C, kill). */
+let current: RunningBroker | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`bench: ${signal}, stopping the broker of the run in progress`);
+    void Promise.resolve(current?.stop()).finally(() => process.exit(130));
+  });
+}
+
 /** One fresh broker, one scenario: the measurement, or why there is none. */
 async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> {
   let broker: RunningBroker | undefined;
   const t0 = Date.now();
   try {
     broker = await launcher.start(s.broker ?? {});
+    current = broker;
     const m = await runScenario(s, broker, { workers });
     if (!broker.alive())
       throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
@@ -121,6 +131,7 @@ async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> 
     );
     return { measurement: m, peakRssKb };
   } finally {
+    current = undefined;
     await broker?.stop();
   }
 }
