@@ -102,6 +102,11 @@ export interface RateScenario extends ScenarioBase, MessageLoad {
    */
   rate: number | { share: number; of: string };
   /**
+   * Before the schedule starts, every client connected and nothing sent: the broker's CPU over this
+   * long is its idle cost with these connections (what a hub pays between messages).
+   */
+  idleMs: number;
+  /**
    * Most QoS 1 messages a publisher may have unacknowledged: past it the run stops with a problem
    * (packet identifiers stay unique; a broker that far behind has no figures worth having).
    */
@@ -247,11 +252,12 @@ const fanInAtRate: RateScenario = {
   description: 'fan-in (500 publishers → bench/in/#, QoS 0, 64 B) at a fixed 5,000 msg/s, open loop',
   ...fanInClients,
   rate: 5000,
+  idleMs: 1000,
   warmupMs: 1000,
   measureMs: 5000,
   drainMs: 5000,
   maxUnacked: 10_000,
-  quick: { publishers: 20, rate: 500, warmupMs: 200, measureMs: 600, drainMs: 3000 },
+  quick: { publishers: 20, rate: 500, idleMs: 200, warmupMs: 200, measureMs: 600, drainMs: 3000 },
 };
 
 /** Open-loop QoS 1 pairs: qos1-pairs' clients on a fixed schedule. */
@@ -261,11 +267,20 @@ const qos1PairsAtRate: RateScenario = {
   description: 'qos1-pairs (50 pairs, QoS 1 both ways, 64 B) at a fixed 2,000 msg/s, open loop',
   ...pairClients,
   rate: 2000,
+  idleMs: 1000,
   warmupMs: 1000,
   measureMs: 5000,
   drainMs: 5000,
   maxUnacked: 10_000,
-  quick: { publishers: 5, subscribers: 5, rate: 500, warmupMs: 200, measureMs: 600, drainMs: 3000 },
+  quick: {
+    publishers: 5,
+    subscribers: 5,
+    rate: 500,
+    idleMs: 200,
+    warmupMs: 200,
+    measureMs: 600,
+    drainMs: 3000,
+  },
 };
 
 /**
@@ -284,11 +299,12 @@ const hub: RateScenario = {
   qos: 1,
   payloadBytes: 64,
   rate: 40,
+  idleMs: 5000,
   warmupMs: 2000,
   measureMs: 30_000,
   drainMs: 5000,
   maxUnacked: 1000,
-  quick: { measureMs: 1000, warmupMs: 300, drainMs: 3000 },
+  quick: { idleMs: 300, measureMs: 1000, warmupMs: 300, drainMs: 3000 },
 };
 
 /** `base` at a share of mosquitto's saturated rate in the closed-loop scenario `of`. */

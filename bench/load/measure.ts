@@ -53,6 +53,8 @@ export interface Measurement {
   generatorLag?: Latency | null;
   /** The broker's RSS at the end of the measured interval. */
   rssKb?: number;
+  /** Open loop: the broker's CPU, in % of one core, with every client connected and nothing sent. */
+  idleCpuPercent?: number;
 }
 
 export interface Snapshot {

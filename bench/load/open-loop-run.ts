@@ -12,6 +12,7 @@ import { allConnected, collect, jobBase, LoadWorker } from './load-worker.js';
 import { type Measurement, mergeLatency, messageFigures, snapshot } from './measure.js';
 import { C, SHARED_BYTES, sharedViews, T } from './protocol.js';
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Sleeps until an hrtime (ns); bounded by the caller's schedule, which is itself bounded. */
 const sleepUntil = (t: number) =>
   new Promise<void>((r) => setTimeout(r, Math.max(0, Math.ceil((t - nowNs()) / 1e6))));
@@ -45,6 +46,10 @@ export async function runOpenLoop(
   try {
     await allConnected(workers, s.publishers + s.subscribers, problems);
     const baselineRssKb = memoryKb(broker.pid).rssKb;
+    const idleA = snapshot(broker, true);
+    await sleep(s.idleMs);
+    const idleB = snapshot(broker, true);
+    const idleCpuPercent = (100 * (idleB.brokerCpu - idleA.brokerCpu)) / ((idleB.t - idleA.t) / 1000);
     const t0 = nowNs() + 100e6;
     f64[T.START] = t0;
     f64[T.MEASURE_START] = t0 + s.warmupMs * 1e6;
@@ -76,6 +81,7 @@ export async function runOpenLoop(
       serviceLatency: mergeLatency(subReports, 'serviceHistogram'),
       generatorLag: mergeLatency(pubReports, 'lagHistogram'),
       rssKb,
+      idleCpuPercent,
     };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
