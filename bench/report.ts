@@ -25,6 +25,10 @@ export interface Ratio {
   cpuPerUnit: number;
   p99: number | null;
   peakRss: number | null;
+  /** Open loop only (null elsewhere): more latency percentiles, and RSS at the end of the measured interval. */
+  p50?: number | null;
+  p999?: number | null;
+  rss?: number | null;
 }
 
 const REFERENCES = ['mosquitto', 'aedes'];
@@ -46,6 +50,19 @@ function table(header: string[], body: string[][], rightAlign: boolean[]): strin
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+const statusCells = (r: Row) => [
+  r.scenario,
+  r.broker,
+  `${r.status}: ${(r.reason ?? '').split('\n')[0]!.slice(0, 100)}`,
+];
+
+const deliveredCell = (m: Measurement) =>
+  `${num(m.delivered)}/${num(m.expected)}` +
+  (m.lost > 0 ? ` LOST ${num(m.lost)}` : m.lost < 0 ? ` EXTRA ${num(-m.lost)}` : '') +
+  (m.outOfOrder ? ` out-of-order ${num(m.outOfOrder)}` : '');
+
+const mb = (kb: number | undefined) => (kb ? `${num(kb / 1024, 1)} MB` : '-');
+
 export function formatResults(rows: Row[]): string {
   const header = [
     'scenario',
@@ -62,15 +79,9 @@ export function formatResults(rows: Row[]): string {
   ];
   const body = rows.map((r) => {
     const m = r.measurement;
-    if (r.status !== 'ok' || !m) {
-      return [r.scenario, r.broker, `${r.status}: ${(r.reason ?? '').split('\n')[0]!.slice(0, 100)}`];
-    }
+    if (r.status !== 'ok' || !m) return statusCells(r);
     const unit = m.unit === 'conn' ? 'conn' : 'msg';
     const item = m.rssItem === 'connection' ? 'conn' : m.rssItem === 'retained message' ? 'retained' : '';
-    const count =
-      `${num(m.delivered)}/${num(m.expected)}` +
-      (m.lost > 0 ? ` LOST ${num(m.lost)}` : m.lost < 0 ? ` EXTRA ${num(-m.lost)}` : '') +
-      (m.outOfOrder ? ` out-of-order ${num(m.outOfOrder)}` : '');
     return [
       r.scenario,
       r.broker,
@@ -79,13 +90,57 @@ export function formatResults(rows: Row[]): string {
       m.latency ? ms(m.latency.p99Ms) : '-',
       `${sig(m.brokerCpuMicrosPerUnit)}/${unit}`,
       `${num(m.brokerCpuPercent)}%`,
-      r.peakRssKb ? `${num(r.peakRssKb / 1024, 1)} MB` : '-',
+      mb(r.peakRssKb),
       m.rssPerItemKb !== null ? `${sig(m.rssPerItemKb)} KB/${item}` : '-',
-      count,
+      deliveredCell(m),
       `${num(m.generator.busiestThreadPercent)}%`,
     ];
   });
   return table(header, body, [false, false, true, true, true, true, true, true, true, true, true]);
+}
+
+/** The open-loop rows: what was scheduled, the latency percentiles from the schedule, CPU and memory. */
+export function formatOpenLoopResults(rows: Row[]): string {
+  const header = [
+    'scenario',
+    'broker',
+    'msg/s sched → deliv',
+    'p50 ms',
+    'p99 ms',
+    'p99.9 ms',
+    'max ms',
+    'CPU µs/msg',
+    'broker CPU',
+    'idle CPU',
+    'RSS',
+    'peak RSS',
+    'delivered/expected',
+    'write→recv p99',
+    'gen. lag p99',
+  ];
+  const body = rows.map((r) => {
+    const m = r.measurement;
+    if (r.status !== 'ok' || !m) return statusCells(r);
+    const l = m.latency;
+    return [
+      r.scenario,
+      r.broker,
+      `${num(m.targetRate ?? Number.NaN)} → ${num(m.rate)}`,
+      l ? ms(l.p50Ms) : '-',
+      l ? ms(l.p99Ms) : '-',
+      l ? ms(l.p999Ms) : '-',
+      l ? ms(l.maxMs) : '-',
+      sig(m.brokerCpuMicrosPerUnit),
+      `${num(m.brokerCpuPercent, 1)}%`,
+      m.idleCpuPercent !== undefined ? `${num(m.idleCpuPercent, 2)}%` : '-',
+      mb(m.rssKb),
+      mb(r.peakRssKb),
+      deliveredCell(m),
+      m.serviceLatency ? ms(m.serviceLatency.p99Ms) : '-',
+      m.generatorLag ? ms(m.generatorLag.p99Ms) : '-',
+    ];
+  });
+  return table(header, body, [false, false, ...header.slice(2).map(() => true)]);
 }
 
 export function computeRatios(rows: Row[]): Ratio[] {
@@ -108,14 +163,40 @@ export function computeRatios(rows: Row[]): Ratio[] {
           b.brokerCpuMicrosPerUnit > 0 ? m.brokerCpuMicrosPerUnit / b.brokerCpuMicrosPerUnit : Number.NaN,
         p99: m.latency && b.latency ? m.latency.p99Ms / b.latency.p99Ms : null,
         peakRss: r.peakRssKb && base.peakRssKb ? r.peakRssKb / base.peakRssKb : null,
+        ...(m.targetRate !== undefined
+          ? {
+              p50: m.latency && b.latency ? m.latency.p50Ms / b.latency.p50Ms : null,
+              p999: m.latency && b.latency ? m.latency.p999Ms / b.latency.p999Ms : null,
+              rss: m.rssKb && b.rssKb ? m.rssKb / b.rssKb : null,
+            }
+          : {}),
       });
     }
   }
   return out;
 }
 
+const x = (v: number | null | undefined) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`;
+
+export function formatOpenLoopRatios(ratios: Ratio[]): string {
+  return table(
+    ['scenario', 'broker', 'vs', 'CPU/msg', 'p50', 'p99', 'p99.9', 'RSS'],
+    ratios.map((r) => [
+      r.scenario,
+      r.broker,
+      r.reference,
+      x(r.cpuPerUnit),
+      x(r.p50),
+      x(r.p99),
+      x(r.p999),
+      x(r.rss),
+    ]),
+    [false, false, false, true, true, true, true, true],
+  );
+}
+
 export function formatRatios(ratios: Ratio[]): string {
-  const x = (v: number | null) => (v === null || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
   return table(
     ['scenario', 'broker', 'vs', 'rate', 'CPU/unit', 'p99', 'peak RSS'],
     ratios.map((r) => [

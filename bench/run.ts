@@ -3,7 +3,7 @@
  * load, in one table. See bench/README.md.
  *
  *   --only mothership,mosquitto   brokers to run (default: mothership, mosquitto, aedes; also mosquitto-nodelay)
- *   --scenario fan-in,idle-10k    scenarios to run (default: all)
+ *   --scenario fan-in,idle-10k    scenarios to run (default: all; `open-loop` names every fixed-rate one)
  *   --quick                       small counts and short intervals (smoke test)
  *   --workers N                   load-generator threads (default 2)
  *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
@@ -26,8 +26,16 @@ import { mosquittoVersion } from './brokers/mosquitto.js';
 import { BROKER_NOFILE } from './brokers/spawn.js';
 import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
 import { type Measurement, runScenario } from './load/coordinator.js';
-import { computeRatios, formatRatios, formatResults, formatTargets, type Row } from './report.js';
-import { quickVersion, type Scenario, scenarios } from './scenarios.js';
+import {
+  computeRatios,
+  formatOpenLoopRatios,
+  formatOpenLoopResults,
+  formatRatios,
+  formatResults,
+  formatTargets,
+  type Row,
+} from './report.js';
+import { openLoopScenarios, quickVersion, type RateScenario, type Scenario, scenarios } from './scenarios.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -47,7 +55,9 @@ const list = (s: string | undefined) =>
     .filter(Boolean);
 
 const onlyBrokers = list(values.only);
-const onlyScenarios = list(values.scenario);
+const onlyScenarios = list(values.scenario)?.flatMap((name) =>
+  name === 'open-loop' ? openLoopScenarios.map((x) => x.name) : [name],
+);
 for (const b of onlyBrokers ?? []) {
   if (![...launchers, ...optionalLaunchers].some((l) => l.name === b))
     throw new Error(
@@ -65,6 +75,8 @@ const selectedScenarios: Scenario[] = scenarios
   .filter((s) => !onlyScenarios || onlyScenarios.includes(s.name))
   .map((s) => (values.quick ? quickVersion(s) : s));
 const workers = Math.max(1, Number(values.workers));
+const openLoopNames = new Set(openLoopScenarios.map((x) => x.name));
+const isOpenLoop = (r: Row) => openLoopNames.has(r.scenario);
 const repeat = Math.max(1, Number(values.repeat ?? (values.quick ? 1 : 3)));
 
 const nofile = raiseOwnNofile(65535);
@@ -86,12 +98,22 @@ interface Attempt {
   peakRssKb: number;
 }
 
+/** The broker of the run in progress: stopped if the bench itself is stopped (Ctrl-C, kill). */
+let current: RunningBroker | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`bench: ${signal}, stopping the broker of the run in progress`);
+    void Promise.resolve(current?.stop()).finally(() => process.exit(130));
+  });
+}
+
 /** One fresh broker, one scenario: the measurement, or why there is none. */
 async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> {
   let broker: RunningBroker | undefined;
   const t0 = Date.now();
   try {
     broker = await launcher.start(s.broker ?? {});
+    current = broker;
     const m = await runScenario(s, broker, { workers });
     if (!broker.alive())
       throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
@@ -100,13 +122,40 @@ async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> 
       `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}, ` +
         `${m.delivered}/${m.expected} delivered; broker CPU ${Math.round(m.brokerCpuPercent)}%, ` +
         `generator ${Math.round(m.generator.totalPercent)}% (busiest thread ${Math.round(m.generator.busiestThreadPercent)}%) ` +
+        (m.targetRate !== undefined && m.latency
+          ? `p50/p99/p99.9 ${m.latency.p50Ms.toFixed(3)}/${m.latency.p99Ms.toFixed(3)}/${m.latency.p999Ms.toFixed(3)} ms ` +
+            `at ${m.targetRate} msg/s scheduled (generator lag p99 ${m.generatorLag?.p99Ms.toFixed(3) ?? '-'} ms) `
+          : '') +
         `(${((Date.now() - t0) / 1000).toFixed(1)} s)` +
         (m.problems.length ? `; problems: ${m.problems.slice(0, 3).join('; ')}` : ''),
     );
     return { measurement: m, peakRssKb };
   } finally {
+    current = undefined;
     await broker?.stop();
   }
+}
+
+/** mosquitto's saturated rate in each closed-loop scenario, this run: what `rate: { share }` is a share of. */
+const saturatedRates = new Map<string, number>();
+
+/** A scenario whose rate is a share of mosquitto's saturated rate, with that rate in msg/s. */
+async function resolveRate(s: RateScenario): Promise<RateScenario & { rate: number }> {
+  if (typeof s.rate === 'number') return { ...s, rate: s.rate };
+  const { share, of } = s.rate;
+  let base = saturatedRates.get(of);
+  if (base === undefined) {
+    const closed = scenarios.find((x) => x.name === of);
+    const mosquitto = launchers.find((l) => l.name === 'mosquitto');
+    const why = mosquitto && (await mosquitto.unavailable({}));
+    if (!closed || !mosquitto || why) {
+      throw new Error(`no saturated mosquitto rate in '${of}' to take ${share * 100} % of: ${why}`);
+    }
+    log(`${s.name}: measuring mosquitto's saturated rate in ${of} (one run) to set the rate`);
+    base = (await attempt(mosquitto, closed)).measurement.rate;
+    saturatedRates.set(of, base);
+  }
+  return { ...s, rate: Math.round(base * share) };
 }
 
 const rows: Row[] = [];
@@ -114,14 +163,25 @@ const started = Date.now();
 const unavailable = new Map<string, string>(); // launcher + options → why not
 // Scenario by scenario; within one, the brokers take turns (repeat 1: A B C, repeat 2: A B C, ...)
 // so that a burst of load from elsewhere on the machine does not fall on one broker only.
-for (const s of selectedScenarios) {
+for (const listed of selectedScenarios) {
   const attempts = new Map<string, Attempt[]>();
   const scenarioRows = selectedBrokers.map((l) => {
-    const row: Row = { scenario: s.name, description: s.description, broker: l.name, status: 'ok' };
+    const row: Row = { scenario: listed.name, description: listed.description, broker: l.name, status: 'ok' };
     rows.push(row);
     attempts.set(l.name, []);
     return row;
   });
+  let s = listed;
+  if (s.kind === 'rate') {
+    try {
+      s = await resolveRate(s);
+    } catch (e) {
+      for (const row of scenarioRows)
+        Object.assign(row, { status: 'not available', reason: (e as Error).message });
+      log(`${s.name}: not available (${(e as Error).message})`);
+      continue;
+    }
+  }
   for (let r = 0; r < repeat; r++) {
     for (const [i, launcher] of selectedBrokers.entries()) {
       const row = scenarioRows[i]!;
@@ -151,23 +211,38 @@ for (const s of selectedScenarios) {
   for (const row of scenarioRows) {
     const list = attempts.get(row.broker)!;
     if (row.status !== 'ok' || !list.length) continue;
-    // The run with the median rate stands for the row; all runs are kept in the JSON.
-    const sorted = [...list].sort((a, b) => a.measurement.rate - b.measurement.rate);
+    // The run with the median rate stands for the row (at a fixed rate: the median CPU per message);
+    // all runs are kept in the JSON.
+    const key = (a: Attempt) =>
+      s.kind === 'rate' ? a.measurement.brokerCpuMicrosPerUnit : a.measurement.rate;
+    const sorted = [...list].sort((a, b) => key(a) - key(b));
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
     row.measurement = median.measurement;
     row.peakRssKb = median.peakRssKb;
     if (list.length > 1) row.runs = list.map((a) => ({ ...a.measurement, peakRssKb: a.peakRssKb }));
+    if (s.kind === 'throughput' && row.broker === 'mosquitto')
+      saturatedRates.set(s.name, median.measurement.rate);
   }
 }
 
 const ratios = computeRatios(rows);
 const out = [
   '',
-  formatResults(rows),
+  formatResults(rows.filter((r) => !isOpenLoop(r))),
   '',
   'Ratios (broker ÷ reference; rate: higher is better; CPU/unit, p99, peak RSS: lower is better):',
-  formatRatios(ratios),
+  formatRatios(ratios.filter((r) => !openLoopNames.has(r.scenario))),
 ];
+if (rows.some(isOpenLoop)) {
+  out.push(
+    '',
+    'Fixed rate, open loop (latency from the scheduled send time; CPU from the scheduler, to the ns):',
+    formatOpenLoopResults(rows.filter(isOpenLoop)),
+    '',
+    'Fixed-rate ratios (broker ÷ reference; lower is better):',
+    formatOpenLoopRatios(ratios.filter((r) => openLoopNames.has(r.scenario))),
+  );
+}
 const problems = rows.flatMap((r) =>
   (r.measurement?.problems ?? []).map((p) => `${r.scenario} ${r.broker}: ${p}`),
 );

@@ -17,8 +17,8 @@ interface ScenarioBase {
  * latency is what a message waits behind at most `window` others). A warm-up, then a measured
  * interval, then publishing stops and everything sent must arrive.
  */
-export interface ThroughputScenario extends ScenarioBase {
-  kind: 'throughput';
+/** Publishers and subscribers exchanging stamped messages, and how long: common to both message loads. */
+export interface MessageLoad {
   publishers: number;
   subscribers: number;
   /**
@@ -34,14 +34,18 @@ export interface ThroughputScenario extends ScenarioBase {
   /** Clients connect with clean session 0, so the broker keeps (and, with persistence, stores) their state. */
   persistentSessions?: boolean;
   payloadBytes: number;
-  /** Most messages sent and not yet delivered: in all for 'shared', per pair for 'pairs'. */
-  window: number;
-  /** Messages a publisher puts in one socket write. */
-  batch: number;
   warmupMs: number;
   measureMs: number;
   /** How long to wait, after publishing stops, for every message sent to arrive. */
   drainMs: number;
+}
+
+export interface ThroughputScenario extends ScenarioBase, MessageLoad {
+  kind: 'throughput';
+  /** Most messages sent and not yet delivered: in all for 'shared', per pair for 'pairs'. */
+  window: number;
+  /** Messages a publisher puts in one socket write. */
+  batch: number;
   /**
    * Upper bound on messages published in the whole run: far above what the warm-up and measured
    * interval need, a guard only (reaching it before the interval ends is reported as a problem).
@@ -81,13 +85,50 @@ export interface RetainedScenario extends ScenarioBase {
   quick?: Partial<Omit<RetainedScenario, 'kind' | 'quick'>>;
 }
 
-export type Scenario = ThroughputScenario | ConnectionsScenario | RetainedScenario;
+/**
+ * Open loop: every publisher sends on a fixed schedule whatever the broker does (no window, no
+ * waiting for acknowledgements), all publishers together `rate` messages per second, evenly spread
+ * (message g of the run is due at start + g ÷ rate, from publisher g mod publishers). Latency is
+ * measured from the *scheduled* send time, so a broker that stalls is charged for every message that
+ * waited behind the stall (no coordinated omission). What a hub with a few dozen boards sees, where
+ * the throughput scenarios only measure saturation.
+ */
+export interface RateScenario extends ScenarioBase, MessageLoad {
+  kind: 'rate';
+  /**
+   * Messages per second, all publishers together; or a share of mosquitto's saturated rate in a
+   * closed-loop scenario (`of`), measured in the same run (`npm run bench` measures it once if that
+   * scenario is not part of the run).
+   */
+  rate: number | { share: number; of: string };
+  /**
+   * Before the schedule starts, every client connected and nothing sent: the broker's CPU over this
+   * long is its idle cost with these connections (what a hub pays between messages).
+   */
+  idleMs: number;
+  /**
+   * Most QoS 1 messages a publisher may have unacknowledged: past it the run stops with a problem
+   * (packet identifiers stay unique; a broker that far behind has no figures worth having).
+   */
+  maxUnacked: number;
+  quick?: Partial<Omit<RateScenario, 'kind' | 'quick'>>;
+}
 
-/** 50 QoS 1 publisher/subscriber pairs: the base of the QoS 1 scenarios. */
-const qos1Pairs: ThroughputScenario = {
-  kind: 'throughput',
-  name: 'qos1-pairs',
-  description: '50 publisher/subscriber pairs, QoS 1 both ways, 64 B, one topic per pair',
+export type Scenario = ThroughputScenario | ConnectionsScenario | RetainedScenario | RateScenario;
+
+/** fan-in's clients: 500 publishers, one on each topic, and one wildcard subscriber. */
+const fanInClients = {
+  publishers: 500,
+  subscribers: 1,
+  routing: 'shared',
+  publishTopic: 'bench/in/{i}',
+  filter: 'bench/in/#',
+  qos: 0,
+  payloadBytes: 64,
+} as const;
+
+/** qos1-pairs' clients: 50 publishers, each to its own subscriber, QoS 1 both ways. */
+const pairClients = {
   publishers: 50,
   subscribers: 50,
   routing: 'pairs',
@@ -95,6 +136,14 @@ const qos1Pairs: ThroughputScenario = {
   filter: 'bench/pair/{i}',
   qos: 1,
   payloadBytes: 64,
+} as const;
+
+/** 50 QoS 1 publisher/subscriber pairs: the base of the QoS 1 scenarios. */
+const qos1Pairs: ThroughputScenario = {
+  kind: 'throughput',
+  name: 'qos1-pairs',
+  description: '50 publisher/subscriber pairs, QoS 1 both ways, 64 B, one topic per pair',
+  ...pairClients,
   window: 10,
   batch: 1,
   warmupMs: 1000,
@@ -116,13 +165,7 @@ export const scenarios: Scenario[] = [
     kind: 'throughput',
     name: 'fan-in',
     description: '500 publishers → 1 wildcard subscriber (bench/in/#), QoS 0, 64 B',
-    publishers: 500,
-    subscribers: 1,
-    routing: 'shared',
-    publishTopic: 'bench/in/{i}',
-    filter: 'bench/in/#',
-    qos: 0,
-    payloadBytes: 64,
+    ...fanInClients,
     window: 1000,
     batch: 4,
     warmupMs: 1000,
@@ -202,6 +245,102 @@ export const scenarios: Scenario[] = [
   },
 ];
 
+/** Open-loop fan-in: fan-in's clients, QoS 0, on a fixed schedule. */
+const fanInAtRate: RateScenario = {
+  kind: 'rate',
+  name: 'fan-in@5k',
+  description: 'fan-in (500 publishers → bench/in/#, QoS 0, 64 B) at a fixed 5,000 msg/s, open loop',
+  ...fanInClients,
+  rate: 5000,
+  idleMs: 1000,
+  warmupMs: 1000,
+  measureMs: 5000,
+  drainMs: 5000,
+  maxUnacked: 10_000,
+  quick: { publishers: 20, rate: 500, idleMs: 200, warmupMs: 200, measureMs: 600, drainMs: 3000 },
+};
+
+/** Open-loop QoS 1 pairs: qos1-pairs' clients on a fixed schedule. */
+const qos1PairsAtRate: RateScenario = {
+  kind: 'rate',
+  name: 'qos1-pairs@2k',
+  description: 'qos1-pairs (50 pairs, QoS 1 both ways, 64 B) at a fixed 2,000 msg/s, open loop',
+  ...pairClients,
+  rate: 2000,
+  idleMs: 1000,
+  warmupMs: 1000,
+  measureMs: 5000,
+  drainMs: 5000,
+  maxUnacked: 10_000,
+  quick: {
+    publishers: 5,
+    subscribers: 5,
+    rate: 500,
+    idleMs: 200,
+    warmupMs: 200,
+    measureMs: 600,
+    drainMs: 3000,
+  },
+};
+
+/**
+ * A hub: ~40 boards, each publishing its telemetry at QoS 1 once a second, and one subscriber on `#`
+ * (a dashboard, a recorder). Long enough for ~1,200 latency samples in the measured interval.
+ */
+const hub: RateScenario = {
+  kind: 'rate',
+  name: 'hub-40',
+  description: '40 boards each publish QoS 1 telemetry once a second (40 msg/s) → 1 subscriber on #',
+  publishers: 40,
+  subscribers: 1,
+  routing: 'shared',
+  publishTopic: 'hub/board/{i}/telemetry',
+  filter: '#',
+  qos: 1,
+  payloadBytes: 64,
+  rate: 40,
+  idleMs: 5000,
+  warmupMs: 2000,
+  measureMs: 30_000,
+  drainMs: 5000,
+  maxUnacked: 1000,
+  quick: { idleMs: 300, measureMs: 1000, warmupMs: 300, drainMs: 3000 },
+};
+
+/** `base` at a share of mosquitto's saturated rate in the closed-loop scenario `of`. */
+const atShare = (base: RateScenario, share: number, of: string): RateScenario => ({
+  ...base,
+  name: `${of}@${share * 100}%`,
+  description: `${of} at ${share * 100} % of mosquitto's saturated ${of} rate (measured in the same run), open loop`,
+  rate: { share, of },
+});
+
+/** The open-loop (fixed-rate) scenarios: `--scenario open-loop` selects them all. */
+export const openLoopScenarios: RateScenario[] = [
+  fanInAtRate,
+  qos1PairsAtRate,
+  {
+    ...qos1PairsAtRate,
+    name: 'qos1-durable@2k',
+    description: 'qos1-pairs@2k with persistent sessions and persistence on (as qos1-durable)',
+    persistentSessions: true,
+    broker: { persistence: true },
+  },
+  atShare(fanInAtRate, 0.2, 'fan-in'),
+  atShare(fanInAtRate, 0.5, 'fan-in'),
+  atShare(qos1PairsAtRate, 0.2, 'qos1-pairs'),
+  atShare(qos1PairsAtRate, 0.5, 'qos1-pairs'),
+  hub,
+  {
+    ...hub,
+    name: 'hub-40-durable',
+    description: 'hub-40 with persistent sessions and persistence on (as `mothership up` runs by default)',
+    persistentSessions: true,
+    broker: { persistence: true },
+  },
+];
+scenarios.push(...openLoopScenarios);
+
 /** The scenario with its `quick` overrides applied (small counts, for smoke tests). */
 export function quickVersion(s: Scenario): Scenario {
   const { quick, ...rest } = s;
@@ -209,6 +348,6 @@ export function quickVersion(s: Scenario): Scenario {
 }
 
 /** Messages each message published is delivered as (every subscriber of a shared topic gets one). */
-export function deliveriesPerPublish(s: ThroughputScenario): number {
+export function deliveriesPerPublish(s: MessageLoad): number {
   return s.routing === 'pairs' ? 1 : s.subscribers;
 }

@@ -38,6 +38,23 @@ export function threadCpuMicros(pid: number): Map<number, number> {
   return out;
 }
 
+/**
+ * CPU time a process has run so far, all its threads, in microseconds, to the nanosecond: the sum of
+ * /proc/<pid>/task/<tid>/schedstat's first field (the scheduler's sum_exec_runtime). utime + stime
+ * count 10 ms clock ticks, too coarse for a broker that works 40 times a second.
+ */
+export function processCpuMicrosPrecise(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return ns / 1000;
+}
+
 export interface MemoryKb {
   /** Resident set size now. */
   rssKb: number;

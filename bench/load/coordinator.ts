@@ -3,193 +3,18 @@
  * (the broker's CPU and memory from /proc, the generator's own CPU per thread), and checks that
  * every message sent was delivered.
  */
-import { Worker } from 'node:worker_threads';
-import hdr from 'hdr-histogram-js';
 import type { RunningBroker } from '../brokers/types.js';
-import { nowNs } from '../lib/mqtt-wire.js';
-import { memoryKb, processCpuMicros, threadCpuMicros } from '../lib/proc.js';
-import {
-  type ConnectionsScenario,
-  deliveriesPerPublish,
-  type RetainedScenario,
-  type Scenario,
-  type ThroughputScenario,
-} from '../scenarios.js';
-import {
-  C,
-  type FromWorker,
-  type Job,
-  SHARED_BYTES,
-  sharedViews,
-  T,
-  type ToWorker,
-  type WorkerReport,
-} from './protocol.js';
+import { memoryKb } from '../lib/proc.js';
+import type { ConnectionsScenario, RetainedScenario, Scenario, ThroughputScenario } from '../scenarios.js';
+import { count, drain } from './accounting.js';
+import { allConnected, collect, jobBase, LoadWorker, nextRun } from './load-worker.js';
+import { generatorLoad, type Measurement, mergeLatency, messageFigures, snapshot } from './measure.js';
+import { runOpenLoop } from './open-loop-run.js';
+import { C, SHARED_BYTES, sharedViews, T } from './protocol.js';
 
-export interface Latency {
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  samples: number;
-}
-
-export interface GeneratorLoad {
-  /** CPU of all generator threads together, in % of one core, over the measured interval. */
-  totalPercent: number;
-  /** The busiest generator thread, in % of one core: near 100 means the generator limits the run. */
-  busiestThreadPercent: number;
-  /** Generator CPU per unit (delivered message or connection), to set beside the broker's. */
-  microsPerUnit?: number;
-}
-
-export interface Measurement {
-  /** What the rate and CPU figures count: delivered messages, or accepted connections. */
-  unit: 'msg' | 'conn';
-  /** Units per second over the measured interval. */
-  rate: number;
-  latency: Latency | null;
-  /** What the latency measures. */
-  latencyOf: string;
-  brokerCpuMicrosPerUnit: number;
-  /** The broker's CPU over the measured interval, in % of one core. */
-  brokerCpuPercent: number;
-  baselineRssKb: number;
-  /** RSS growth per connection (idle scenario) or per retained message (retained scenario). */
-  rssPerItemKb: number | null;
-  rssItem: 'connection' | 'retained message' | null;
-  /** Messages (or connections) sent/expected and delivered over the whole run, warm-up and drain included. */
-  expected: number;
-  delivered: number;
-  lost: number;
-  outOfOrder: number;
-  generator: GeneratorLoad;
-  measuredMs: number;
-  problems: string[];
-}
+export type { Latency, Measurement } from './measure.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * Worker threads do not inherit the tsx loader in Node 20, so each worker registers it before
- * importing worker.ts.
- */
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })
-  .catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
-
-class LoadWorker {
-  private readonly worker: Worker;
-  private readonly inbox: FromWorker[] = [];
-  private waiter: (() => void) | null = null;
-  private failure: Error | null = null;
-
-  constructor(job: Job) {
-    this.worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: job });
-    this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'error') this.failure = new Error(`load worker failed: ${m.message}`);
-      else this.inbox.push(m);
-      this.wake();
-    });
-    this.worker.on('error', (e) => {
-      this.failure = e;
-      this.wake();
-    });
-    this.worker.on('exit', (code) => {
-      this.failure ??= new Error(`load worker exited (${code})`);
-      this.wake();
-    });
-  }
-
-  private wake() {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
-  }
-
-  send(m: ToWorker): void {
-    this.worker.postMessage(m);
-  }
-
-  async next<K extends FromWorker['type']>(
-    type: K,
-    timeoutMs: number,
-  ): Promise<Extract<FromWorker, { type: K }>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.inbox.findIndex((m) => m.type === type);
-      if (i >= 0) return this.inbox.splice(i, 1)[0] as Extract<FromWorker, { type: K }>;
-      if (this.failure) throw this.failure;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`load worker: no '${type}' within ${timeoutMs} ms`);
-      await new Promise<void>((r) => {
-        this.waiter = r;
-        setTimeout(r, Math.min(left, 250));
-      });
-    }
-  }
-
-  async close(): Promise<void> {
-    if (!this.failure) {
-      this.send({ type: 'close' });
-      await this.next('closed', 30_000).catch(() => {});
-    }
-    await this.worker.terminate();
-  }
-}
-
-interface Snapshot {
-  t: number;
-  brokerCpu: number;
-  threads: Map<number, number>;
-}
-
-function snapshot(broker: RunningBroker): Snapshot {
-  return { t: nowNs(), brokerCpu: processCpuMicros(broker.pid), threads: threadCpuMicros(process.pid) };
-}
-
-function generatorLoad(a: Snapshot, b: Snapshot, units: number): GeneratorLoad {
-  const wallMicros = (b.t - a.t) / 1000;
-  let total = 0;
-  let busiest = 0;
-  for (const [tid, cpu] of b.threads) {
-    const d = cpu - (a.threads.get(tid) ?? 0);
-    total += d;
-    busiest = Math.max(busiest, d);
-  }
-  return {
-    totalPercent: (100 * total) / wallMicros,
-    busiestThreadPercent: (100 * busiest) / wallMicros,
-    microsPerUnit: units > 0 ? total / units : undefined,
-  };
-}
-
-function mergeLatency(reports: WorkerReport[]): Latency | null {
-  const merged = hdr.build({ numberOfSignificantValueDigits: 3 });
-  for (const r of reports) if (r.histogram) merged.add(hdr.decodeFromCompressedBase64(r.histogram));
-  if (merged.totalCount === 0) return null;
-  return {
-    p50Ms: merged.getValueAtPercentile(50) / 1000,
-    p99Ms: merged.getValueAtPercentile(99) / 1000,
-    maxMs: merged.maxValue / 1000,
-    samples: merged.totalCount,
-  };
-}
-
-async function collect(workers: LoadWorker[]): Promise<WorkerReport[]> {
-  for (const w of workers) w.send({ type: 'report' });
-  return Promise.all(workers.map(async (w) => (await w.next('report', 30_000)).report));
-}
-
-let runCounter = 0;
-function jobBase(broker: RunningBroker, worker: number, workers: number) {
-  return {
-    host: broker.host,
-    port: broker.port,
-    clientPrefix: `bench${process.pid}r${runCounter}`,
-    worker,
-    workers,
-  };
-}
 
 export interface RunOptions {
   /** Load-generator threads (the coordinator is one more, mostly idle). */
@@ -201,7 +26,7 @@ export async function runScenario(
   broker: RunningBroker,
   options: RunOptions,
 ): Promise<Measurement> {
-  runCounter++;
+  nextRun();
   switch (s.kind) {
     case 'throughput':
       return runThroughput(s, broker, options);
@@ -209,6 +34,8 @@ export async function runScenario(
       return runConnections(s, broker, options);
     case 'retained':
       return runRetained(s, broker);
+    case 'rate':
+      return runOpenLoop(s, broker, options);
   }
 }
 
@@ -228,14 +55,7 @@ async function runThroughput(
   );
   const problems: string[] = [];
   try {
-    const ready = await Promise.all(workers.map((w) => w.next('ready', 120_000)));
-    const connected = ready.reduce((a, r) => a + r.connected, 0);
-    for (const r of ready) problems.push(...r.problems);
-    if (connected !== s.publishers + s.subscribers) {
-      throw new Error(
-        `only ${connected} of ${s.publishers + s.subscribers} clients connected: ${problems.join('; ')}`,
-      );
-    }
+    await allConnected(workers, s.publishers + s.subscribers, problems);
     const baselineRssKb = memoryKb(broker.pid).rssKb;
     for (const w of workers) w.send({ type: 'go' });
     await sleep(s.warmupMs);
@@ -253,45 +73,13 @@ async function runThroughput(
     for (const w of workers) w.send({ type: 'stop' });
     await Promise.all(workers.map((w) => w.next('stopped', 10_000)));
 
-    // Drain: everything published must arrive (QoS 1: and be acknowledged to its publisher).
-    const fanout = deliveriesPerPublish(s);
-    const done = () =>
-      Atomics.load(i32, C.DELIVERED) >= Atomics.load(i32, C.SENT) * fanout &&
-      (s.qos === 0 || Atomics.load(i32, C.PUBACKS) >= Atomics.load(i32, C.SENT));
-    const drainEnd = Date.now() + s.drainMs;
-    while (!done() && Date.now() < drainEnd) await sleep(10);
-    await sleep(50); // anything beyond the expected count (duplicates) shows up here
-
+    await drain(s, i32);
     const reports = await collect(workers);
-    const sent = Atomics.load(i32, C.SENT);
-    const expected = sent * fanout;
-    const delivered = Atomics.load(i32, C.DELIVERED);
-    const lostConnections = reports.reduce((x, r) => x + r.lostConnections, 0);
-    for (const r of reports) problems.push(...r.problems);
-    if (lostConnections) problems.push(`${lostConnections} connections lost during the run`);
-    if (s.qos > 0 && Atomics.load(i32, C.PUBACKS) !== sent) {
-      problems.push(`${Atomics.load(i32, C.PUBACKS)} PUBACKs for ${sent} QoS 1 messages`);
-    }
-    const measuredUs = (b.t - a.t) / 1000;
-    const deliveredIn = deliveredB - deliveredA;
-    const cpu = b.brokerCpu - a.brokerCpu;
+    const counts = count(s, i32, reports, problems);
     return {
-      unit: 'msg',
-      rate: deliveredIn / (measuredUs / 1e6),
+      ...messageFigures(a, b, deliveredB - deliveredA, counts, reports, baselineRssKb, problems),
       latency: mergeLatency(reports),
       latencyOf: 'publish → delivery, messages sent in the measured interval',
-      brokerCpuMicrosPerUnit: deliveredIn > 0 ? cpu / deliveredIn : Number.NaN,
-      brokerCpuPercent: (100 * cpu) / measuredUs,
-      baselineRssKb,
-      rssPerItemKb: null,
-      rssItem: null,
-      expected,
-      delivered,
-      lost: expected - delivered,
-      outOfOrder: reports.reduce((x, r) => x + r.outOfOrder, 0),
-      generator: generatorLoad(a, b, deliveredIn),
-      measuredMs: measuredUs / 1000,
-      problems,
     };
   } finally {
     await Promise.all(workers.map((w) => w.close()));

@@ -1,5 +1,10 @@
 /** What the coordinator (main thread) and the load workers tell each other. */
-import type { ConnectionsScenario, RetainedScenario, ThroughputScenario } from '../scenarios.js';
+import type {
+  ConnectionsScenario,
+  RateScenario,
+  RetainedScenario,
+  ThroughputScenario,
+} from '../scenarios.js';
 
 /** Int32 counters in the shared buffer, summed over all workers. */
 export const C = {
@@ -9,18 +14,19 @@ export const C = {
   PUBACKS: 3,
 } as const;
 /** Float64 slots (after the counters): the measured interval, in hrtime ns; latency is recorded for
- * messages sent inside it. */
+ * messages sent (open loop: scheduled) inside it. START: when an open-loop schedule begins. */
 export const T = {
   MEASURE_START: 0,
   MEASURE_END: 1,
+  START: 2,
 } as const;
-export const SHARED_BYTES = 64 + 16;
+export const SHARED_BYTES = 64 + 32;
 
 export function sharedViews(buf: SharedArrayBuffer): { i32: Int32Array; f64: Float64Array } {
-  return { i32: new Int32Array(buf, 0, 16), f64: new Float64Array(buf, 64, 2) };
+  return { i32: new Int32Array(buf, 0, 16), f64: new Float64Array(buf, 64, 4) };
 }
 
-interface JobBase {
+export interface JobBase {
   host: string;
   port: number;
   /** Unique per run, so client ids never collide with a previous scenario's. */
@@ -41,7 +47,18 @@ export interface RetainedJob extends JobBase {
   kind: 'retained';
   scenario: RetainedScenario;
 }
-export type Job = ThroughputJob | ConnectionsJob | RetainedJob;
+/**
+ * One thread of an open-loop run: either publishers (on a fixed schedule) or subscribers, never both,
+ * so a publisher thread's precise waits never delay a receive timestamp.
+ */
+export interface RateJob extends JobBase {
+  kind: 'rate';
+  role: 'publishers' | 'subscribers';
+  /** The scenario with its rate resolved to messages per second. */
+  scenario: RateScenario & { rate: number };
+  shared: SharedArrayBuffer;
+}
+export type Job = ThroughputJob | ConnectionsJob | RetainedJob | RateJob;
 
 export type ToWorker = { type: 'go' } | { type: 'stop' } | { type: 'report' } | { type: 'close' };
 
@@ -57,6 +74,10 @@ export interface WorkerReport {
   connected?: number;
   rounds?: { received: number; notRetained: number; ms: number }[];
   stored?: number;
+  /** Open loop: receipt − moment of the write() (µs), for messages scheduled in the measured interval. */
+  serviceHistogram?: string;
+  /** Open loop: moment of the write() − scheduled send time (µs): how late the generator itself was. */
+  lagHistogram?: string;
 }
 
 export type FromWorker =

@@ -2,46 +2,24 @@
  * One load-generator thread. The coordinator gives it a share of a scenario's clients; it connects
  * them, then publishes and receives as told, and reports counts and latencies.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import hdr from 'hdr-histogram-js';
 import mqttPacket from 'mqtt-packet';
-import { encodePubacks, nowNs, PAYLOAD_HEADER, publishTemplate, writeStamp } from '../lib/mqtt-wire.js';
+import { nowNs, PAYLOAD_HEADER, writeStamp } from '../lib/mqtt-wire.js';
 import { deliveriesPerPublish } from '../scenarios.js';
-import { type Client, mapLimit, openClient } from './client.js';
+import { mapLimit, openClient } from './client.js';
+import { openLoop } from './open-loop.js';
+import { C, type ConnectionsJob, type RetainedJob, sharedViews, T, type ThroughputJob } from './protocol.js';
+import { openPublisher, openSubscriber, stampMessage } from './stamped-clients.js';
 import {
-  C,
-  type ConnectionsJob,
-  type FromWorker,
-  type Job,
-  type RetainedJob,
-  sharedViews,
-  T,
-  type ThroughputJob,
-  type ToWorker,
-  type WorkerReport,
-} from './protocol.js';
-
-const port = parentPort!;
-const job = workerData as Job;
-const post = (m: FromWorker) => port.postMessage(m);
-
-const waiters = new Map<ToWorker['type'], () => void>();
-const stopHooks: (() => void)[] = [];
-let closeHook: () => Promise<void> = async () => {};
-let reportHook: () => WorkerReport = () => emptyReport();
-
-port.on('message', (m: ToWorker) => {
-  if (m.type === 'stop') for (const h of stopHooks) h();
-  if (m.type === 'report') post({ type: 'report', report: reportHook() });
-  if (m.type === 'close') {
-    closeHook().then(() => post({ type: 'closed' }));
-    return;
-  }
-  const w = waiters.get(m.type);
-  waiters.delete(m.type);
-  w?.();
-});
-const told = (type: ToWorker['type']) => new Promise<void>((r) => waiters.set(type, r));
+  encodeHistogram,
+  hooks,
+  job,
+  lostOf,
+  newHistogram,
+  post,
+  share,
+  told,
+  yieldIo,
+} from './worker-link.js';
 
 // Atomics.waitAsync is in Node 20 (V8) but in TypeScript's lib only from ES2024.
 const waitAsync = (
@@ -55,30 +33,7 @@ const waitAsync = (
   }
 ).waitAsync;
 
-const newHistogram = () => hdr.build({ numberOfSignificantValueDigits: 3 });
-const yieldIo = () => new Promise<void>((r) => setImmediate(r));
-
-function emptyReport(): WorkerReport {
-  return { histogram: '', outOfOrder: 0, problems: [], lostConnections: 0 };
-}
-
-function encodeHistogram(h: ReturnType<typeof newHistogram>): string {
-  return h.totalCount > 0 ? hdr.encodeIntoCompressedBase64(h) : '';
-}
-
-function lostOf(clients: Client[]): { lost: number; problems: string[] } {
-  const lost = clients.filter((c) => c.lostReason !== null);
-  return { lost: lost.length, problems: lost.slice(0, 5).map((c) => `${c.id}: ${c.lostReason}`) };
-}
-
-/** Indices k in [0, n) that belong to this worker. */
-function mine(n: number): number[] {
-  const out: number[] = [];
-  for (let k = job.worker; k < n; k += job.workers) out.push(k);
-  return out;
-}
-
-const fill = (pattern: string, i: number) => pattern.replaceAll('{i}', String(i));
+const mine = (n: number) => share(n);
 
 async function throughput(j: ThroughputJob): Promise<void> {
   const s = j.scenario;
@@ -86,7 +41,6 @@ async function throughput(j: ThroughputJob): Promise<void> {
   const fanout = deliveriesPerPublish(s);
   const pairs = s.routing === 'pairs';
   const hist = newHistogram();
-  let outOfOrder = 0;
   const problems: string[] = [];
 
   // Pair state (only used for 'pairs'): sent / delivered / acknowledged per pair, and a waker.
@@ -100,88 +54,49 @@ async function throughput(j: ThroughputJob): Promise<void> {
     w?.();
   };
 
-  const subs = await mapLimit(mine(s.subscribers), 32, async (k) => {
-    const c = await openClient({
-      host: j.host,
-      port: j.port,
-      clientId: `${j.clientPrefix}-s${k}`,
-      keepalive: 60,
-      clean: !s.persistentSessions,
-    });
-    const nextSeq = new Uint32Array(pairs ? 1 : s.publishers);
-    let n = 0;
-    let acks: number[] = [];
-    c.onPublish = (buf, p, _end, _flags, pid) => {
-      const ts = buf.readDoubleLE(p);
-      const sender = buf.readUInt32LE(p + 8);
-      const seq = buf.readUInt32LE(p + 12);
-      if (ts >= f64[T.MEASURE_START]! && ts < f64[T.MEASURE_END]!) {
-        hist.recordValue(Math.max(1, Math.round((c.now - ts) / 1000)));
-      }
-      const slot = pairs ? 0 : sender;
-      if (seq !== nextSeq[slot]) outOfOrder++;
-      nextSeq[slot] = seq + 1;
-      n++;
-      if (pid) acks.push(pid);
-    };
-    c.afterChunk = () => {
-      if (acks.length) {
-        c.socket.write(encodePubacks(acks));
-        acks = [];
-      }
-      if (n) {
-        Atomics.add(i32, C.DELIVERED, n);
-        Atomics.notify(i32, C.DELIVERED);
-        if (pairs) {
-          pairDelivered[k]! += n;
-          wakePair(k);
+  const stats = { outOfOrder: 0 };
+  const subs = await mapLimit(mine(s.subscribers), 32, (k) =>
+    openSubscriber(
+      j,
+      s,
+      k,
+      i32,
+      stats,
+      (buf, p, now) => {
+        const ts = buf.readDoubleLE(p);
+        if (ts >= f64[T.MEASURE_START]! && ts < f64[T.MEASURE_END]!) {
+          hist.recordValue(Math.max(1, Math.round((now - ts) / 1000)));
         }
-        n = 0;
-      }
-    };
-    await c.subscribe(fill(s.filter, k), s.qos);
-    return c;
-  });
+      },
+      (n) => {
+        if (!pairs) return;
+        pairDelivered[k]! += n;
+        wakePair(k);
+      },
+    ),
+  );
   problems.push(...subs.failures);
 
-  const pubIdx = mine(s.publishers);
-  const pubs = await mapLimit(pubIdx, 32, async (k) => {
-    const c = await openClient({
-      host: j.host,
-      port: j.port,
-      clientId: `${j.clientPrefix}-p${k}`,
-      keepalive: 60,
-      clean: !s.persistentSessions,
-    });
-    if (s.qos > 0) {
-      let acked = 0;
-      c.onPuback = () => {
-        acked++;
-      };
-      c.afterChunk = () => {
-        if (!acked) return;
-        Atomics.add(i32, C.PUBACKS, acked);
-        pairAcked[k]! += acked;
-        acked = 0;
-        if (pairs) wakePair(k);
-      };
-    }
-    return { k, c, tpl: publishTemplate(fill(s.publishTopic, k), s.qos, s.payloadBytes), seq: 0, pid: 0 };
-  });
+  const pubs = await mapLimit(mine(s.publishers), 32, (k) =>
+    openPublisher(j, s, k, i32, (n) => {
+      pairAcked[k]! += n;
+      if (pairs) wakePair(k);
+    }),
+  );
   problems.push(...pubs.failures);
 
   const allClients = [...subs.results, ...pubs.results.map((p) => p.c)];
-  reportHook = () => {
+  hooks.report = () => {
     const lost = lostOf(allClients);
     return {
       histogram: encodeHistogram(hist),
-      outOfOrder,
+      outOfOrder: stats.outOfOrder,
       problems: [...problems, ...lost.problems],
       lostConnections: lost.lost,
       connected: allClients.length,
     };
   };
-  closeHook = async () => {
+  hooks.close = async () => {
     await Promise.all(allClients.map((c) => c.close()));
   };
   post({ type: 'ready', connected: allClients.length, problems });
@@ -192,15 +107,7 @@ async function throughput(j: ThroughputJob): Promise<void> {
     const len = p.tpl.bytes.length;
     const buf = Buffer.allocUnsafe(n * len);
     const t = nowNs();
-    for (let m = 0; m < n; m++) {
-      const off = m * len;
-      p.tpl.bytes.copy(buf, off);
-      writeStamp(buf, off + p.tpl.payloadOffset, t, p.k, p.seq++);
-      if (p.tpl.packetIdOffset >= 0) {
-        p.pid = (p.pid % 65535) + 1;
-        buf.writeUInt16BE(p.pid, off + p.tpl.packetIdOffset);
-      }
-    }
+    for (let m = 0; m < n; m++) stampMessage(p, buf, m * len, t);
     return buf;
   };
   const stopped = () => Atomics.load(i32, C.STOP) !== 0;
@@ -268,7 +175,7 @@ async function throughput(j: ThroughputJob): Promise<void> {
     }
   };
 
-  stopHooks.push(() => {
+  hooks.stop.push(() => {
     for (let k = 0; k < s.publishers; k++) wakePair(k);
   });
   if (pairs) await Promise.all(pubs.results.map(pumpPair));
@@ -296,7 +203,7 @@ async function connections(j: ConnectionsJob): Promise<void> {
     return c;
   });
   const failures = made.failures;
-  reportHook = () => {
+  hooks.report = () => {
     const lost = lostOf(made.results);
     return {
       histogram: encodeHistogram(hist),
@@ -306,7 +213,7 @@ async function connections(j: ConnectionsJob): Promise<void> {
       connected: made.results.length - lost.lost,
     };
   };
-  closeHook = async () => {
+  hooks.close = async () => {
     // Reset rather than DISCONNECT: 10,000 polite closes leave 10,000 sockets in TIME_WAIT for a
     // minute, on a machine that other runs (and other people's tests) share. Nothing is measured now.
     for (let i = 0; i < made.results.length; i += 500) {
@@ -408,7 +315,7 @@ async function retained(j: RetainedJob): Promise<void> {
     if (sub.lostReason) problems.push(`${sub.id}: ${sub.lostReason}`);
     await sub.close();
   }
-  reportHook = () => ({
+  hooks.report = () => ({
     histogram: encodeHistogram(hist),
     outOfOrder: 0,
     problems,
@@ -420,5 +327,11 @@ async function retained(j: RetainedJob): Promise<void> {
 }
 
 const run =
-  job.kind === 'throughput' ? throughput(job) : job.kind === 'connections' ? connections(job) : retained(job);
+  job.kind === 'throughput'
+    ? throughput(job)
+    : job.kind === 'connections'
+      ? connections(job)
+      : job.kind === 'rate'
+        ? openLoop(job)
+        : retained(job);
 run.catch((e: Error) => post({ type: 'error', message: e?.stack ?? String(e) }));

@@ -1,6 +1,8 @@
 /**
- * A real Debian mosquitto broker on an ephemeral loopback port, the reference the pub/sub tests compare
- * against. Everything broker-specific stays here so the same tests can later run against Mothership's.
+ * A real Debian mosquitto broker on an ephemeral loopback port, the reference the tests compare
+ * against, and its tools. `launchMosquitto` is the one way tests start a broker from a mosquitto.conf
+ * (mosquitto itself, or `mothership up` given the same config): free port, config file, wait until it
+ * accepts connections, stop, restart, clean up.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,139 @@ import { promisify } from 'node:util';
 import { cliArgs } from './cli.js';
 
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel and released again. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Resolves once 127.0.0.1:port accepts a connection (polled every 50 ms). With `proc`, fails as
+ * soon as that process exits instead of waiting out the deadline.
+ */
+export async function waitForPort(port: number, timeoutMs = 5000, proc?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) {
+      throw new Error(`broker exited (${proc.exitCode ?? proc.signalCode}) before listening on ${port}`);
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect({ host: '127.0.0.1', port });
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`broker did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface LaunchOptions {
+  /** mosquitto.conf lines after `listener <port> 127.0.0.1`, which always comes first. */
+  config: string[];
+  /** Where the config is written (and the broker's working directory); default: a new temp dir, removed by close(). */
+  dir?: string;
+  /** The config's file name in `dir`; default mosquitto.conf. */
+  confName?: string;
+  /** Listen here instead of on a free port. */
+  port?: number;
+  /** Run this instead of `mosquitto -c <conf>` (e.g. `mothership up`), with the same port and config. */
+  command?: (conf: string, port: number) => [string, string[]];
+  /** Bounds a hang only: a broker that exits fails at once. Default 15 s (a loaded 2-core machine). */
+  startTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL. Default 3 s. */
+  stopTimeoutMs?: number;
+}
+
+export interface LaunchedBroker {
+  port: number;
+  dir: string;
+  /** What the broker wrote on stdout and stderr so far. */
+  log(): string;
+  /** SIGTERM (SIGKILL after stopTimeoutMs) and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL: no goodbye to anyone. */
+  kill(): Promise<void>;
+  /** Start again on the same port with the same config (after stop or kill). */
+  restart(): Promise<void>;
+  /** Kill if still running, and remove the files launchMosquitto made. */
+  close(): Promise<void>;
+}
+
+/** Starts mosquitto (or `command`) on 127.0.0.1 and resolves once it accepts connections. */
+export async function launchMosquitto(o: LaunchOptions): Promise<LaunchedBroker> {
+  const ownDir = o.dir === undefined;
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'mothership-mosquitto-'));
+  const port = o.port ?? (await freePort());
+  const conf = join(dir, o.confName ?? 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, ...o.config, ''].join('\n'));
+  const [command, args] = o.command?.(conf, port) ?? [MOSQUITTO_BIN, ['-c', conf]];
+  let proc: ChildProcess | undefined;
+  let log = '';
+
+  const launch = async () => {
+    const p = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir,
+      env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
+    });
+    const append = (d: Buffer) => {
+      log += d;
+      if (log.length > 256_000) log = log.slice(-128_000); // a long run's log stays bounded
+    };
+    p.stdout?.on('data', append);
+    p.stderr?.on('data', append);
+    proc = p;
+    try {
+      await waitForPort(port, o.startTimeoutMs ?? 15_000, p);
+    } catch (e) {
+      p.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}: ${log}`);
+    }
+  };
+  const end = async (signal: NodeJS.Signals) => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill(signal);
+    const guard = setTimeout(() => p.kill('SIGKILL'), o.stopTimeoutMs ?? 3000);
+    await exited;
+    clearTimeout(guard);
+  };
+  const removeFiles = () => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await launch();
+  } catch (e) {
+    removeFiles();
+    throw e;
+  }
+  return {
+    port,
+    dir,
+    log: () => log,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    restart: launch,
+    close: async () => {
+      await end('SIGKILL');
+      removeFiles();
+    },
+  };
+}
 
 export interface MosquittoOptions {
   /** allow_anonymous; true unless told otherwise */
@@ -24,79 +159,28 @@ export interface RunningMosquitto {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Starts mosquitto listening on 127.0.0.1 only and resolves once it accepts connections (at most 5 s). */
+/** Starts mosquitto listening on 127.0.0.1 only, for the pub/sub tools to run against. */
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<RunningMosquitto> {
-  const dir = mkdtempSync(join(tmpdir(), 'mothership-mosquitto-'));
-  const port = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
+  const broker = await launchMosquitto({
+    config: [
       `allow_anonymous ${opts.allowAnonymous === false ? 'false' : 'true'}`,
       'persistence false',
       ...(opts.extraConfig ?? []),
-      '',
-    ].join('\n'),
-  );
-  // PUBSUB_BROKER=mothership runs the same config under `mothership up -c`, so the flag-by-flag
-  // comparisons also prove our broker answers mosquitto's tools as mosquitto does.
-  const child: ChildProcess =
-    process.env.PUBSUB_BROKER === 'mothership'
-      ? spawn(process.execPath, cliArgs(['up', '-c', conf, '--no-mdns', '--no-persistence']), {
-          stdio: ['ignore', 'ignore', 'pipe'],
-          cwd: dir,
-          env: { ...process.env, MOTHERSHIP_NO_MDNS: '1' },
-        })
-      : spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += d;
+    ],
+    // PUBSUB_BROKER=mothership runs the same config under `mothership up -c`, so the flag-by-flag
+    // comparisons also prove our broker answers mosquitto's tools as mosquitto does.
+    command:
+      process.env.PUBSUB_BROKER === 'mothership'
+        ? (conf) => [process.execPath, cliArgs(['up', '-c', conf, '--no-mdns', '--no-persistence'])]
+        : undefined,
   });
-  const deadline = Date.now() + 5000;
-  for (let attempt = 0; attempt < 100 && Date.now() < deadline; attempt++) {
-    if (child.exitCode !== null) break;
-    if (await canConnect(port)) {
-      return {
-        port,
-        stop: async () => {
-          if (child.exitCode === null) {
-            const exited = new Promise((r) => child.once('exit', r));
-            child.kill('SIGTERM');
-            await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-            if (child.exitCode === null) child.kill('SIGKILL');
-          }
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-  throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
+  return {
+    port: broker.port,
+    stop: async () => {
+      await broker.stop();
+      await broker.close();
+    },
+  };
 }
 
 export interface ToolResult {

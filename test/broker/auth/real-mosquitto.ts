@@ -2,14 +2,10 @@
  * Debian's real mosquitto broker and mosquitto_passwd, for tests whose point is to compare our
  * behaviour with theirs. Everything stays on 127.0.0.1 with ephemeral ports.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-
-export const MOSQUITTO = '/usr/sbin/mosquitto';
+import { freePort, launchMosquitto } from '../../helpers/mosquitto.js';
 export const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
 
 export interface ToolResult {
@@ -38,17 +34,6 @@ export async function mosquittoPasswd(args: string[], input = ''): Promise<ToolR
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 export interface RealBroker {
   port: number;
   log(): string;
@@ -58,31 +43,14 @@ export interface RealBroker {
 /** Starts mosquitto on a free 127.0.0.1 port with `lines` (security settings) in its config. */
 export async function startMosquitto(dir: string, lines: string[]): Promise<RealBroker> {
   const port = await freePort();
-  const conf = join(dir, `mosquitto-${port}.conf`);
-  // Run as ourselves: as root, mosquitto would switch to user mosquitto, who cannot read our temp dir.
-  const user = `user ${userInfo().username}`;
-  await writeFile(conf, [user, `listener ${port} 127.0.0.1`, ...lines, 'log_type all', ''].join('\n'));
-  const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf]);
-  let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const deadline = Date.now() + 5000;
-  while (!/running/.test(log)) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${log}`);
-    if (Date.now() > deadline) throw new Error(`mosquitto did not start: ${log}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
+  const broker = await launchMosquitto({
+    dir,
     port,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+    confName: `mosquitto-${port}.conf`,
+    // Run as ourselves: as root, mosquitto would switch to user mosquitto, who cannot read our temp dir.
+    config: [`user ${userInfo().username}`, ...lines, 'log_type all'],
+  });
+  return { port, log: broker.log, stop: broker.stop };
 }
 
 export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; returnCode: number | undefined };
