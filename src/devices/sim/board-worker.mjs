@@ -21,6 +21,7 @@ const {
   mdnsPort,
   files,
   maxSockets,
+  reach,
 } = workerData;
 const post = (m) => parentPort.postMessage(m);
 const log = (text) => post({ type: 'line', t: Date.now(), text });
@@ -49,6 +50,7 @@ const tcp = createTcp({
   joined: () => wifiJoined,
   maxSockets: maxSockets ?? MAX_SOCKETS,
   udpSockets: () => udps.size,
+  reach,
 });
 const openSockets = tcp.openSockets;
 const postSockets = tcp.postSockets;
