@@ -34,6 +34,12 @@ export interface BoardOptions {
   reach?: 'loopback' | 'any';
   /** Keep only the newest this many lines in `lines` (default: all, as the tests read them). */
   maxLines?: number;
+  /**
+   * Run the worker's JS garbage collector this often (ms): proxies the JS side still holds keep
+   * Python objects alive, and a board that runs for long would outgrow the ESP32's heap for that
+   * alone. Default never (the tests' boards live briefly and measure the heap themselves).
+   */
+  jsGcMs?: number;
 }
 
 export interface Line {
