@@ -12,6 +12,8 @@ export default function setup(): void {
   const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
   try {
     execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
+    // as `npm run build`: the sim's .mjs and .py files next to its compiled code
+    execFileSync(process.execPath, ['scripts/copy-assets.mjs'], { cwd: root, stdio: 'pipe' });
   } catch (err) {
     const e = err as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`npm run build failed, so the CLI tests cannot run:\n${e.stdout ?? ''}${e.stderr ?? ''}`);

@@ -20,6 +20,10 @@ const commands: Record<
     load: () => import('./commands/passwd.js'),
   },
   certs: { summary: 'make a local CA and TLS certificates', load: () => import('./commands/certs.js') },
+  sim: {
+    summary: 'simulated boards running the real firmware (or --light ones)',
+    load: () => import('./commands/sim.js'),
+  },
 };
 
 export function usage(): string {

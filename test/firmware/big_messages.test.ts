@@ -2,7 +2,7 @@
 // past in small pieces without being allocated, reported once on <device>/error, and never drops
 // the link: not a retained 96 KB message that arrives at every subscribe, not a 24 KB one live.
 import { expect, it } from 'vitest';
-import { ESP32_HEAP } from './harness/board.js';
+import { ESP32_HEAP } from '../../src/devices/sim/board.js';
 import { AP, boardConfig } from './harness/config.js';
 import { bench } from './harness/fixture.js';
 import { mosquittoPub } from './harness/seeds.js';

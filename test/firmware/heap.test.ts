@@ -4,7 +4,7 @@
 // outside checker measures it: whatever qstr pool the firmware's names make the interpreter
 // allocate counts too. The figure less the pools' unfilled part is printed beside it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Board, type BoardOptions, ESP32_HEAP } from './harness/board.js';
+import { Board, type BoardOptions, ESP32_HEAP } from '../../src/devices/sim/board.js';
 import { startBroker, type TestBroker } from './harness/broker.js';
 import { AP, boardConfig } from './harness/config.js';
 import { mosquittoPub } from './harness/seeds.js';

@@ -3,7 +3,7 @@
 // it uses and its topics. A board that reconnects publishes it again with what changed.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Board, BoardOptions } from './harness/board.js';
+import type { Board, BoardOptions } from '../../src/devices/sim/board.js';
 import { AP, boardConfig } from './harness/config.js';
 import { bench } from './harness/fixture.js';
 import { mosquittoPub, mosquittoSub } from './harness/seeds.js';

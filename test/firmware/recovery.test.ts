@@ -2,7 +2,7 @@
 // boot and a broker that silently vanishes; its subscriptions work again and no QoS 1 message it
 // published is lost. Timings are scaled down through config.json (keepalive 2 s, backoff cap 2 s).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Board, ESP32_HEAP } from './harness/board.js';
+import { Board, ESP32_HEAP } from '../../src/devices/sim/board.js';
 import { startBroker, type TestBroker } from './harness/broker.js';
 import { AP, boardConfig, TEST_KEEPALIVE } from './harness/config.js';
 import { startProxy, type TcpProxy } from './harness/proxy.js';

@@ -1,6 +1,6 @@
 // Each app against the seeds' own mosquitto_pub / mosquitto_sub commands, same topics and payloads.
 import { describe, expect, it } from 'vitest';
-import type { Board, BoardOptions } from './harness/board.js';
+import type { Board, BoardOptions } from '../../src/devices/sim/board.js';
 import { AP, boardConfig } from './harness/config.js';
 import { bench } from './harness/fixture.js';
 import { mosquittoPub } from './harness/seeds.js';

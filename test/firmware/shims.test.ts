@@ -6,10 +6,10 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Board } from './harness/board.js';
+import { Board } from '../../src/devices/sim/board.js';
+import { ERRNO, lwipErrno, SND_BUF } from '../../src/devices/sim/lwip.mjs';
 import { freePort } from './harness/broker.js';
 import { AP, boardConfig } from './harness/config.js';
-import { ERRNO, lwipErrno, SND_BUF } from './harness/lwip.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

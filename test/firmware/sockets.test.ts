@@ -2,7 +2,7 @@
 // nothing by itself; only wait_closed() closes the socket), so a board with the ESP32's handful of
 // sockets reconnects after any number of failed attempts.
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Board } from './harness/board.js';
+import { Board } from '../../src/devices/sim/board.js';
 import { startBroker, type TestBroker } from './harness/broker.js';
 import { AP, boardConfig } from './harness/config.js';
 import { startProxy, type TcpProxy } from './harness/proxy.js';

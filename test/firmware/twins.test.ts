@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Board, FIRMWARE_DIR } from './harness/board.js';
+import { type Board, FIRMWARE_DIR } from '../../src/devices/sim/board.js';
 import { AP, boardConfig } from './harness/config.js';
 import { bench } from './harness/fixture.js';
 import { mosquittoPub } from './harness/seeds.js';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Board } from './harness/board.js';
+import { Board } from '../../src/devices/sim/board.js';
 import { AP, boardConfig } from './harness/config.js';
 
 const simple = process.argv[2];

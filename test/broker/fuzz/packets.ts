@@ -1,19 +1,8 @@
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { Random } from '../../../src/devices/sim/random.js';
 
-/** mulberry32: a small, fast, seedable PRNG, so every fuzz run can be replayed from its seed. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
+/** mulberry32 (the sim's seeded generator), so every fuzz run can be replayed from its seed. */
+export class Rng extends Random {
   int(maxExclusive: number): number {
     return Math.floor(this.next() * maxExclusive);
   }

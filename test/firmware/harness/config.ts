@@ -1,8 +1,11 @@
-// config.json for a test board: the example's shape with timings scaled down so the suite is fast.
+// config.json for a test board: the example's shape with timings scaled down so the suite is fast
+// (the same timings as `mothership sim --fast`).
+import { FAST_KEEPALIVE, FAST_TIMING } from '../../../src/devices/sim/board-config.js';
+
 export const AP = { ssid: 'workshop', password: 'hunter22' };
 
 /** Keepalive used by the tests (seconds); production default is 60. */
-export const TEST_KEEPALIVE = 2;
+export const TEST_KEEPALIVE = FAST_KEEPALIVE;
 
 export function boardConfig(
   device: string,
@@ -17,17 +20,7 @@ export function boardConfig(
       { ssid: AP.ssid, password: AP.password },
     ],
     broker: { host: '127.0.0.1', port, keepalive: TEST_KEEPALIVE },
-    timing: {
-      backoff_min_ms: 200,
-      backoff_max_ms: 2000,
-      retry_ms: 1000,
-      timeout_ms: 2000,
-      wifi_timeout_ms: 500,
-      watchdog_ms: 5000,
-      queue_max: 50,
-      stable_ms: 3000,
-      ...timing,
-    },
+    timing: { ...FAST_TIMING, ...timing },
     pins: { led: 2, button: 0, dht: 14, soil: 36 },
     app,
   };

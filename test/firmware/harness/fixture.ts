@@ -1,6 +1,6 @@
 // One broker for a test file, and the boards and mosquitto_subs a test starts, stopped after it.
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { Board, type BoardOptions } from './board.js';
+import { Board, type BoardOptions } from '../../../src/devices/sim/board.js';
 import { startBroker, type TestBroker } from './broker.js';
 import { mosquittoSub, type Sub } from './seeds.js';
 

@@ -1,6 +1,6 @@
 // Waiting on events rather than sleeping: conditions polled until they hold, and the seeds'
 // mosquitto_pub used to check that a board's subscription works.
-import type { Board } from './board.js';
+import type { Board } from '../../../src/devices/sim/board.js';
 import { mosquittoPub } from './seeds.js';
 
 export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -12,9 +12,9 @@ const lwipError = (e) => new Error(String(lwipErrno(e.code)));
 
 /**
  * post: to board.ts; inRange/joined: the Wi-Fi state; udpSockets: how many UDP sockets are open
- * (lwIP's limit counts both kinds).
+ * (lwIP's limit counts both kinds); reach: 'loopback' (tests: nothing else) or 'any' (the sim).
  */
-export function createTcp({ post, inRange, joined, maxSockets, udpSockets }) {
+export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach = 'loopback' }) {
   const socks = new Map();
   const orphans = [];
   let nextSid = 1;
@@ -44,12 +44,13 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets }) {
    * writable, connected or not: a refused connect is an ECONNRESET at the first write or read.
    */
   function netConnect(host, port) {
-    if (host !== '127.0.0.1' && host !== 'localhost') {
+    const loopback = host === '127.0.0.1' || host === 'localhost';
+    if (!loopback && reach !== 'any') {
       return Promise.reject(new Error(`test boards only reach loopback, not ${host}`));
     }
     if (openSockets() >= maxSockets) return Promise.reject(errno('ENFILE'));
     if (!inRange() || !joined()) return Promise.reject(errno('EHOSTUNREACH'));
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host: loopback ? '127.0.0.1' : host, port });
     const sid = nextSid++;
     const s = { socket, chunks: [], eof: false, connected: false, stalled: 0 };
     socks.set(sid, s);

@@ -1,12 +1,14 @@
 // One simulated ESP32: the real MicroPython 1.27 interpreter (WebAssembly) running the firmware
 // from firmware/ unchanged, with shims for network/machine/dht and asyncio streams bridged to
-// Node sockets. Each board runs in its own worker thread (board-worker.mjs). The test drives
-// the world around it: Wi-Fi, pins, the DHT22, the ADC.
+// Node sockets. Each board runs in its own worker thread (board-worker.mjs). Whoever holds it (a
+// firmware test, `mothership sim`) drives the world around it: Wi-Fi, pins, the DHT22, the ADC.
+import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The package's firmware/: three levels up from src/devices/sim (tsx, vitest) and dist/devices/sim. */
 export const FIRMWARE_DIR = join(here, '..', '..', '..', 'firmware');
 
 /** What an ESP32-WROOM-32 running MicroPython leaves to Python code. */
@@ -28,6 +30,16 @@ export interface BoardOptions {
   main?: string;
   /** lwIP's socket limit (TCP and UDP together); past it a new socket fails with ENFILE. Default 16. */
   maxSockets?: number;
+  /** Which brokers the board may reach: 'loopback' (the tests' rule, default) or 'any' host. */
+  reach?: 'loopback' | 'any';
+  /** Keep only the newest this many lines in `lines` (default: all, as the tests read them). */
+  maxLines?: number;
+  /**
+   * Run the worker's JS garbage collector this often (ms): proxies the JS side still holds keep
+   * Python objects alive, and a board that runs for long would outgrow the ESP32's heap for that
+   * alone. Default never (the tests' boards live briefly and measure the heap themselves).
+   */
+  jsGcMs?: number;
 }
 
 export interface Line {
@@ -64,7 +76,11 @@ export interface TlsHandshake {
   protocol?: string | null;
 }
 
-export class Board {
+/**
+ * Events: 'line' (Line), 'pin' (id, level) for a level the firmware set, 'wdt' when the watchdog
+ * fired, 'reset' when the firmware called machine.reset(), 'exit' (error or null) if the worker died.
+ */
+export class Board extends EventEmitter {
   readonly lines: Line[] = [];
   /** Output pin levels as last set by the firmware (and input levels set by the test). */
   readonly pins = new Map<number, number>();
@@ -86,9 +102,11 @@ export class Board {
   private stopped = false;
 
   private constructor(readonly opts: BoardOptions) {
+    super();
     this.worker = new Worker(new URL('./board-worker.mjs', import.meta.url), {
       workerData: {
         ...opts,
+        reach: opts.reach ?? 'loopback',
         firmwareDir: FIRMWARE_DIR,
         shimsDir: join(here, 'shims'),
         heapsize: ESP32_HEAP,
@@ -108,23 +126,33 @@ export class Board {
         } else b.onMessage(m);
       });
     });
+    b.worker.on('error', (e) => b.emit('exit', e));
+    b.worker.on('exit', () => {
+      if (!b.stopped) b.emit('exit', null);
+    });
     return b;
   }
 
   private onMessage(m: Msg): void {
     switch (m.type) {
-      case 'line':
-        this.lines.push({ t: m.t, text: m.text });
+      case 'line': {
+        const line = { t: m.t, text: m.text };
+        this.keep(this.lines, line);
         if (process.env.FIRMWARE_ECHO) console.log(`[${this.opts.app}] ${m.text}`);
+        this.emit('line', line);
         break;
+      }
       case 'pin':
         this.pins.set(m.id, m.v);
+        this.emit('pin', m.id, m.v);
         break;
       case 'wdt':
         this.wdtFired = true;
+        this.emit('wdt');
         break;
       case 'reset':
         this.resets++;
+        this.emit('reset');
         break;
       case 'join':
         this.wifiJoins++;
@@ -134,11 +162,11 @@ export class Board {
         this.maxOpenSockets = Math.max(this.maxOpenSockets, m.open);
         break;
       case 'udp':
-        this.udp.push({ what: m.what, host: m.host, port: m.port, t: Date.now() });
+        this.keep(this.udp, { what: m.what, host: m.host, port: m.port, t: Date.now() });
         break;
       case 'tls': {
         const { type: _, ...h } = m;
-        this.tls.push({ ...h, t: Date.now() });
+        this.keep(this.tls, { ...h, t: Date.now() });
         break;
       }
       case 'reply':
@@ -146,6 +174,12 @@ export class Board {
         this.replies.delete(m.id);
         break;
     }
+  }
+
+  /** Appends, dropping the oldest past maxLines: a board that runs for days holds a bounded log. */
+  private keep<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > (this.opts.maxLines ?? Number.POSITIVE_INFINITY)) list.shift();
   }
 
   private send(cmd: Record<string, unknown>): void {

@@ -1,5 +1,5 @@
 # Test shim for the ESP32's machine module; pin levels, the ADC, the watchdog and resets are
-# kept on the JS side (test/firmware/harness/board.ts) where the test can see and drive them.
+# kept on the JS side (src/devices/sim/board.ts) where a test or the sim can see and drive them.
 import jsboard
 
 PWRON_RESET = 1

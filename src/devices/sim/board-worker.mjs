@@ -21,6 +21,8 @@ const {
   mdnsPort,
   files,
   maxSockets,
+  reach,
+  jsGcMs,
 } = workerData;
 const post = (m) => parentPort.postMessage(m);
 const log = (text) => post({ type: 'line', t: Date.now(), text });
@@ -49,6 +51,7 @@ const tcp = createTcp({
   joined: () => wifiJoined,
   maxSockets: maxSockets ?? MAX_SOCKETS,
   udpSockets: () => udps.size,
+  reach,
 });
 const openSockets = tcp.openSockets;
 const postSockets = tcp.postSockets;
@@ -197,6 +200,10 @@ const evaluate = (stmts, expr) => {
 // so before measuring, let JS collect and run its finalizers, then collect on the Python side.
 v8.setFlagsFromString('--expose-gc');
 const jsGc = vm.runInNewContext('gc');
+// A board that runs for long (the sim) collects the JS side now and then: Python objects held only
+// by JS proxies are freed when the proxies are finalized, and until then they fill the 100 KB heap,
+// which a real board (no JS side) would not. Off in the tests, which measure without it.
+if (jsGcMs) setInterval(jsGc, jsGcMs);
 const heap = async () => {
   // Garbage can span both sides (a Python JsProxy holding a JS promise holding a PyProxy), so
   // collect alternately until neither side has anything left to give back.
