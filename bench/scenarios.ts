@@ -338,6 +338,14 @@ export const openLoopScenarios: RateScenario[] = [
     persistentSessions: true,
     broker: { persistence: true },
   },
+  {
+    // `--only mothership,mothership+hub` gives the history recorder's cost at 1,000 recorded msg/s.
+    ...hub,
+    name: 'hub@1k',
+    description: '40 boards publish QoS 1 telemetry at 1,000 msg/s in all → 1 subscriber on #',
+    rate: 1000,
+    measureMs: 15_000,
+  },
 ];
 scenarios.push(...openLoopScenarios);
 
