@@ -10,6 +10,10 @@ const commands: Record<
     summary: 'start the broker (MQTT 1883, WebSocket 8080 /mqtt)',
     load: () => import('./commands/up.js'),
   },
+  demo: {
+    summary: 'the broker plus six simulated boards running the real firmware',
+    load: () => import('./commands/demo.js'),
+  },
   pub: { summary: 'publish a message (mosquitto_pub flags)', load: () => import('./commands/pub.js') },
   sub: {
     summary: 'subscribe and print messages (mosquitto_sub flags)',

@@ -1,10 +1,10 @@
 /** `mothership up`: parses its flags and starts everything through the composition root. */
-import { parseArgs } from 'node:util';
 import { cliInvocation } from '../../app/banner.js';
 import { loadMothershipConfig } from '../../app/config-file.js';
-import { startMothership } from '../../app/mothership.js';
+import { type MothershipOptions, startMothership } from '../../app/mothership.js';
 import { runUntilSignalled } from '../../app/signals.js';
-import { ErrorCodes, MothershipError } from '../../errors.js';
+import type { MothershipError } from '../../errors.js';
+import { usageError as commandUsageError, parseCommandArgs } from '../command-args.js';
 
 const HELP = `Usage: mothership up [options]
 
@@ -27,7 +27,7 @@ Options:
   -h, --help          this help
 `;
 
-const options = {
+export const upFlags = {
   help: { type: 'boolean', short: 'h' },
   config: { type: 'string', short: 'c' },
   port: { type: 'string', short: 'p' },
@@ -46,7 +46,7 @@ const options = {
 const listenerFlags = new Set(['-p', '--port', '--ws-port', '--no-ws', '--host']);
 
 function usageError(message: string): MothershipError {
-  return new MothershipError(ErrorCodes.USAGE, `${message}\nRun 'mothership up --help' for the options.`);
+  return commandUsageError('up', message);
 }
 
 function portValue(flag: string, value: string | undefined): number | undefined {
@@ -57,37 +57,22 @@ function portValue(flag: string, value: string | undefined): number | undefined 
   return n;
 }
 
-function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    // node:util's wording, reduced to the one fact: which option, and what is wrong with it.
-    const option = /'([^']+)'/.exec(e.message)?.[1] ?? '';
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usageError(`unknown option '${option}'`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-      throw usageError(
-        /ambiguous/.test(e.message)
-          ? `${option} needs a value; for one that starts with '-', write ${option}=VALUE`
-          : `${args.at(-1)} needs a value`,
-      );
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
-      throw usageError(`unexpected argument '${option}'`);
-    throw usageError(e.message);
-  }
-}
-
 /** The listener flags given, in the order given. */
 function given(args: string[]): string[] {
   return args.map((a) => a.split('=')[0]!).filter((a) => listenerFlags.has(a));
 }
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+/**
+ * `up`'s flags (shared by `demo`) as the composition root's options; undefined for --help.
+ * `command` names the command in usage errors.
+ */
+export async function upOptions(
+  args: string[],
+  command = 'up',
+  defaults: { dataDir?: string } = {},
+): Promise<{ options: MothershipOptions; logJson: boolean } | undefined> {
+  const values = parseCommandArgs(command, args, upFlags);
+  if (values.help) return undefined;
   const port = portValue(args.includes('--port') ? '--port' : '-p', values.port);
   const wsPort = portValue('--ws-port', values['ws-port']);
   const config = values.config ? await loadMothershipConfig(values.config) : undefined;
@@ -96,34 +81,47 @@ export async function run(args: string[]): Promise<number> {
   const conflicting = config?.listenersConfigured ? given(args) : [];
   const first = config?.listeners[0]?.source ?? values.config;
   if (conflicting.some((f) => f !== '--no-ws'))
-    throw usageError(
+    throw commandUsageError(
+      command,
       `${conflicting.filter((f) => f !== '--no-ws').join(', ')} cannot be used with a config file that sets listeners (${first}): change the 'listener' lines in ${values.config} instead`,
     );
   const logJson = values['log-json'] ?? false;
-  const mothership = await startMothership({
-    ...(config ? { config } : {}),
-    ...(values.config ? { configPath: values.config } : {}),
-    port: port ?? 1883,
-    wsPort: values['no-ws'] ? undefined : (wsPort ?? 8080),
-    ...(values.host ? { host: values.host } : {}),
-    dataDir: values.data ?? './mothership-data',
-    persistence: !values['no-persistence'],
-    recover: values.recover ?? false,
-    mdns: !values['no-mdns'],
-    verbose: values.verbose ?? false,
-    logFormat: logJson ? 'json' : 'text',
-    warnings: conflicting.includes('--no-ws')
-      ? [
-          {
-            event: 'flag-ignored',
-            flag: '--no-ws',
-            text: `--no-ws has no effect with a config file that sets listeners (${first}): the config's listeners are the ones that start`,
-          },
-        ]
-      : [],
-    invocation: cliInvocation(),
-  });
+  return {
+    logJson,
+    options: {
+      ...(config ? { config } : {}),
+      ...(values.config ? { configPath: values.config } : {}),
+      port: port ?? 1883,
+      wsPort: values['no-ws'] ? undefined : (wsPort ?? 8080),
+      ...(values.host ? { host: values.host } : {}),
+      dataDir: values.data ?? defaults.dataDir ?? './mothership-data',
+      persistence: !values['no-persistence'],
+      recover: values.recover ?? false,
+      mdns: !values['no-mdns'],
+      verbose: values.verbose ?? false,
+      logFormat: logJson ? 'json' : 'text',
+      warnings: conflicting.includes('--no-ws')
+        ? [
+            {
+              event: 'flag-ignored',
+              flag: '--no-ws',
+              text: `--no-ws has no effect with a config file that sets listeners (${first}): the config's listeners are the ones that start`,
+            },
+          ]
+        : [],
+      invocation: cliInvocation(),
+    },
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const up = await upOptions(args);
+  if (!up) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const mothership = await startMothership(up.options);
   // With --log-json stdout carries only JSON records; the banner is for people, on stderr.
-  (logJson ? process.stderr : process.stdout).write(mothership.banner());
+  (up.logJson ? process.stderr : process.stdout).write(mothership.banner());
   return runUntilSignalled(mothership);
 }

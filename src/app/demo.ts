@@ -1,0 +1,72 @@
+/**
+ * `mothership demo`: the seeds' whole world on one machine: a broker with its hub, and one simulated
+ * board of each seed kind (machine1 + machine2, blue + green, mothership1, dht1), each running the
+ * unchanged firmware in its own MicroPython interpreter, connected over real TCP.
+ */
+import { Fleet } from '../devices/sim/fleet.js';
+import { fleetOf } from '../devices/sim/kinds.js';
+import { Random } from '../devices/sim/random.js';
+import { type Mothership, type MothershipOptions, startMothership } from './mothership.js';
+
+export const DEMO_BOARDS = 'conversation,led-remote,mothership,dht';
+
+export interface Demo {
+  mothership: Mothership;
+  fleet: Fleet;
+  /** What to try, printed under the banner. */
+  tryThis(): string;
+  stop(): Promise<void>;
+}
+
+export interface DemoOptions extends MothershipOptions {
+  /** Kinds and counts, as `mothership sim --boards` (default one of each seed kind). */
+  boards?: string;
+  seed?: number;
+  /** Board serial lines worth showing; default none. */
+  report?: (board: string, text: string, serial: boolean) => void;
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const mothership = await startMothership(options);
+  const mqtt = mothership.listeners.find((l) => l.protocol === 'mqtt' && !l.tls);
+  if (!mqtt) {
+    await mothership.stop();
+    throw new Error('the demo needs a plain MQTT listener for its boards (the config sets none)');
+  }
+  // The boards reach the broker over loopback: the demo works with no network at all.
+  const host = mqtt.host && mqtt.host !== '0.0.0.0' && mqtt.host !== '::' ? mqtt.host : '127.0.0.1';
+  let fleet: Fleet;
+  try {
+    fleet = await Fleet.start({
+      specs: fleetOf(options.boards ?? DEMO_BOARDS, 1),
+      broker: { host, port: mqtt.port },
+      fast: false,
+      rng: new Random(options.seed ?? Math.floor(Math.random() * 2 ** 32)),
+      calm: false,
+      report: options.report ?? (() => {}),
+    });
+  } catch (err) {
+    await mothership.stop();
+    throw err;
+  }
+  const port = mqtt.port === 1883 ? '' : ` -p ${mqtt.port}`;
+  const ws = mothership.listeners.find((l) => l.protocol === 'websockets' && !l.tls);
+  let stopping: Promise<void> | undefined;
+  return {
+    mothership,
+    fleet,
+    tryThis: () =>
+      [
+        `Demo: ${fleet.boards.length} simulated boards (${fleet.boards.map((b) => b.name).join(', ')}) running the real firmware.`,
+        ...(ws ? [`  Open   http://localhost:${ws.port}/  to see and control them.`] : []),
+        `  Watch  mosquitto_sub${port} -v -t 'blue/btn/0'          (blue's button, seed 002)`,
+        `  Light  mosquitto_pub${port} -t output -m on -q 1         (dht1's LED, seed 004)`,
+        `  Read   mosquitto_sub${port} -v -t testincr               (dht1's t=..C, h=..%. readings)`,
+        '',
+      ].join('\n'),
+    stop() {
+      stopping ??= fleet.stop().then(() => mothership.stop());
+      return stopping;
+    },
+  };
+}
