@@ -107,7 +107,7 @@ describe('mothership up', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^mothership up: --data needs a value\n/);
     const dashed = await runCli(['up', '--data', '-x']);
-    expect(dashed.stderr).toMatch(/--data needs a value; for one that starts with '-', write --data=VALUE/);
+    expect(dashed.stderr).toMatch(/--data needs a value \(write --data=VALUE for one starting with '-'\)/);
     const port = await runCli(['up', '-p', '70000']);
     expect(port.stderr).toMatch(/-p needs a port number 0\.\.65535, got '70000'/);
   });
