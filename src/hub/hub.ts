@@ -16,6 +16,7 @@ import { HttpError, sendError, sendJson } from './api/http-json.js';
 import { LiveUpdates } from './api/live.js';
 import { renderMetrics } from './api/metrics.js';
 import { hubRoutes, type Route } from './api/routes.js';
+import { StaticFiles } from './api/static-files.js';
 import type { BrokerView } from './broker-view.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import type { HistoryRecorder } from './history/index.js';
@@ -31,6 +32,8 @@ export interface HubOptions {
   routes?: Route[];
   /** The history recorder; its endpoints (messages, series, export) exist only with it. */
   history?: HistoryRecorder;
+  /** The dashboard's built files (dist/web), served at `/`; without it only the API answers. */
+  staticDir?: string;
 }
 
 export class Hub {
@@ -44,6 +47,7 @@ export class Hub {
   readonly http: HttpService;
   private readonly broker: BrokerView;
   readonly history: HistoryRecorder | undefined;
+  private readonly files: StaticFiles | undefined;
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -63,6 +67,7 @@ export class Hub {
       ...(options.routes ?? []),
     ];
     this.history = options.history;
+    this.files = options.staticDir !== undefined ? new StaticFiles(options.staticDir) : undefined;
     options.history?.attach(options.broker);
     this.http = {
       request: (req, res) => void this.serve(req, res),
@@ -86,6 +91,10 @@ export class Hub {
         ]);
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
         res.end(body);
+        return;
+      }
+      if (!url.pathname.startsWith('/api/') && this.files) {
+        await this.files.serve(req, res, url.pathname);
         return;
       }
       if (!url.pathname.startsWith('/api/')) {
