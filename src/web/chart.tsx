@@ -39,10 +39,10 @@ export function Chart({ topic, field, title, unit, latest, range: initial = '1h'
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const data = useRef<Data>([[], [], [], []]);
+  const shown = useRef({ from: Date.now() - 3600e3, to: Date.now() });
   const [range, setRange] = useState(initial);
   const [count, setCount] = useState(0);
   const [error, setError] = useState<string | undefined>(undefined);
-  const [window_, setWindow] = useState<{ from: number; to: number }>({ from: 0, to: 0 });
   const span = RANGES.find(([r]) => r === range)![1];
 
   useEffect(() => {
@@ -56,7 +56,13 @@ export function Chart({ topic, field, title, unit, latest, range: initial = '1h'
         height: 180,
         legend: { show: false },
         cursor: { drag: { x: true, y: false } },
-        scales: { x: { time: true } },
+        // The whole chosen range, not just where the samples are: a gap reads as a gap.
+        scales: {
+          x: {
+            time: true,
+            range: () => [shown.current.from / 1000, Math.max(shown.current.to, Date.now()) / 1000],
+          },
+        },
         axes: [axis, { ...axis, size: 44 }],
         series: [
           {},
@@ -82,7 +88,7 @@ export function Chart({ topic, field, title, unit, latest, range: initial = '1h'
     let current = true;
     const to = Date.now();
     const from = to - span;
-    setWindow({ from, to });
+    shown.current = { from, to };
     const width = Math.max(50, Math.round(box.current?.clientWidth ?? 300));
     api<{ points: Point[] }>(
       `/api/series/points?topic=${q(topic)}&field=${q(field)}&from=${from}&to=${to}&width=${width}`,
@@ -128,7 +134,8 @@ export function Chart({ topic, field, title, unit, latest, range: initial = '1h'
   }, [latest, field]);
 
   const last = data.current[1][count - 1];
-  const exportQuery = `topic=${q(topic)}&field=${q(field)}&from=${window_.from}&to=${Date.now()}`;
+  const now = Date.now();
+  const exportQuery = `topic=${q(topic)}&field=${q(field)}&from=${now - span}&to=${now}`;
   return (
     <section class="card chart" data-chart={`${topic} ${field}`} data-points={count}>
       <header>

@@ -147,6 +147,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
       ? fileURLToPath(new URL('../../docs/screenshots', import.meta.url))
       : join(scratch(), 'screenshots');
   mkdirSync(folder, { recursive: true });
+  await page.evaluate('window.scrollTo(0, 0)');
   const png = await page.screenshot({ path: join(folder, `${name}.png`), fullPage: false });
   expect(png.subarray(1, 4).toString()).toBe('PNG');
   const size = page.viewportSize()!;
@@ -158,6 +159,9 @@ export interface BoardOptions {
   pub: string[];
   sub: string[];
   pins?: Record<string, number>;
+  /** A user of the hub's password file, when anonymous access is off. */
+  username?: string;
+  password?: string;
 }
 
 /** A board as our firmware behaves: will and retained status, then a retained info, then its subscriptions. */
@@ -166,6 +170,7 @@ export async function board(hub: Hub, id: string, o: BoardOptions): Promise<Mqtt
     clientId: id,
     keepalive: 60,
     reconnectPeriod: 0,
+    ...(o.username ? { username: o.username, password: o.password ?? '' } : {}),
     will: { topic: `${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
   });
   await client.publishAsync(`${id}/status`, 'online', { qos: 1, retain: true });

@@ -10,6 +10,8 @@ import { VirtualList } from '../virtual-list';
 interface Row {
   node: TopicNode;
   depth: number;
+  /** A closing row: the hub sends at most 1000 children of a node; this many more are not shown. */
+  more?: number;
 }
 
 const ROW = 52;
@@ -18,7 +20,10 @@ function flatten(nodes: TopicNode[], open: Map<string, TopicNode[]>, depth = 0, 
   for (const node of nodes) {
     out.push({ node, depth });
     const children = open.get(node.topic);
-    if (children) flatten(children, open, depth + 1, out);
+    if (!children) continue;
+    flatten(children, open, depth + 1, out);
+    if (node.children > children.length)
+      out.push({ node, depth: depth + 1, more: node.children - children.length });
   }
   return out;
 }
@@ -134,45 +139,55 @@ export function TopicsScreen() {
       <VirtualList
         items={rows}
         rowHeight={ROW}
-        render={({ node, depth }) => (
-          <div class="tree-row" style={{ paddingLeft: `${8 + depth * 16}px` }} data-topic={node.topic}>
-            {node.children > 0 && !found ? (
-              <button
-                type="button"
-                class="expander"
-                aria-label={`open ${node.topic}`}
-                onClick={() => toggle(node)}
-              >
-                {open.has(node.topic) ? '▾' : '▸'}
-              </button>
-            ) : (
-              <span class="expander" />
-            )}
-            <a class="tree-name" href={`#/topic/${encodeURIComponent(node.topic)}`}>
-              {found ? node.topic : node.name || '(empty)'}
-              {node.retained && (
-                <span class="badge" title="retained">
-                  R
-                </span>
+        render={({ node, depth, more }) =>
+          more !== undefined ? (
+            <div
+              class="tree-row muted"
+              style={{ paddingLeft: `${40 + depth * 16}px` }}
+              data-more={node.topic}
+            >
+              {more} more under {node.topic}: search to find them
+            </div>
+          ) : (
+            <div class="tree-row" style={{ paddingLeft: `${8 + depth * 16}px` }} data-topic={node.topic}>
+              {node.children > 0 && !found ? (
+                <button
+                  type="button"
+                  class="expander"
+                  aria-label={`open ${node.topic}`}
+                  onClick={() => toggle(node)}
+                >
+                  {open.has(node.topic) ? '▾' : '▸'}
+                </button>
+              ) : (
+                <span class="expander" />
               )}
-            </a>
-            <span class="counts muted">
-              {node.messagesBelow} msg
-              {node.rate > 0 && ` · ${node.rate.toFixed(1)}/s`}
-              {node.children > 0 && node.retainedBelow > 0 && ` · ${node.retainedBelow} retained`}
-            </span>
-            {node.retainedBelow > 0 && (
-              <button
-                type="button"
-                class="small"
-                aria-label={`clear retained ${node.topic}`}
-                onClick={() => askClear(node)}
-              >
-                Clear
-              </button>
-            )}
-          </div>
-        )}
+              <a class="tree-name" href={`#/topic/${encodeURIComponent(node.topic)}`}>
+                {found ? node.topic : node.name || '(empty)'}
+                {node.retained && (
+                  <span class="badge" title="retained">
+                    R
+                  </span>
+                )}
+              </a>
+              <span class="counts muted">
+                {node.messagesBelow} msg
+                {node.rate > 0 && ` · ${node.rate.toFixed(1)}/s`}
+                {node.children > 0 && node.retainedBelow > 0 && ` · ${node.retainedBelow} retained`}
+              </span>
+              {node.retainedBelow > 0 && (
+                <button
+                  type="button"
+                  class="small"
+                  aria-label={`clear retained ${node.topic}`}
+                  onClick={() => askClear(node)}
+                >
+                  Clear
+                </button>
+              )}
+            </div>
+          )
+        }
       />
     </div>
   );
