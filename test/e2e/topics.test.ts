@@ -55,11 +55,13 @@ describe('dashboard: topics', () => {
     await page.locator('.tree-row[data-topic="sensors/json"] a').click();
     await page.locator('[data-screen="topic"] h2:has-text("sensors/json")').waitFor();
     const first = page.locator('[data-messages] li pre').first();
-    await expect(first.textContent()).resolves.toBe('{"a.b":2.5,"t":22}');
+    await expect.poll(() => first.textContent(), { timeout: 30_000 }).toBe('{"a.b":2.5,"t":22}');
     await page.click('fieldset[aria-label="view"] button:has-text("json")');
-    await expect(first.textContent()).resolves.toBe('{\n  "a.b": 2.5,\n  "t": 22\n}');
+    await expect.poll(() => first.textContent(), { timeout: 30_000 }).toBe('{\n  "a.b": 2.5,\n  "t": 22\n}');
     await page.click('fieldset[aria-label="view"] button:has-text("hex")');
-    await expect(first.textContent()).resolves.toMatch(/^000000 {2}7b 22 61 2e 62 22 3a 32/);
+    await expect
+      .poll(() => first.textContent(), { timeout: 30_000 })
+      .toMatch(/^000000 {2}7b 22 61 2e 62 22 3a 32/);
     // A key with a dot is one field, not a path.
     await page.locator('[data-chart="sensors/json /a.b"][data-points="2"]').waitFor();
     await page.locator('[data-chart="sensors/json /t"][data-points="2"]').waitFor();
