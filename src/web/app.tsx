@@ -138,9 +138,10 @@ export function App() {
               live.restart();
             }}
           />
-        ) : me ? (
+        ) : (
+          // Not waiting for /api/me: the screen's own requests go out at once (a 401 brings the login).
           <Screen route={route} />
-        ) : null}
+        )}
       </main>
     </>
   );

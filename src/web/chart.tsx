@@ -4,8 +4,7 @@
  * what is shown as CSV or NDJSON.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
+import type uPlot from 'uplot';
 import { type ApiError, api, type LiveMessage, type Point, q } from './api';
 import { fieldValue } from './fields';
 
@@ -29,6 +28,13 @@ interface Props {
   range?: string;
 }
 
+/** uPlot is fetched the first time a chart shows: the Devices screen loads without it. */
+let uPlotModule: Promise<{ default: typeof uPlot }> | undefined;
+const loadUPlot = () => {
+  uPlotModule ??= import('uplot') as Promise<{ default: typeof uPlot }>;
+  return uPlotModule;
+};
+
 type Data = [number[], (number | null)[], (number | null)[], (number | null)[]];
 
 function color(name: string): string {
@@ -47,39 +53,44 @@ export function Chart({ topic, field, title, unit, latest, range: initial = '1h'
 
   useEffect(() => {
     const el = box.current!;
-    const width = Math.max(200, el.clientWidth);
-    const fg = color('--muted');
-    const axis = { stroke: fg, grid: { stroke: color('--line'), width: 1 }, ticks: { stroke: fg } };
-    const u = new uPlot(
-      {
-        width,
-        height: 180,
-        legend: { show: false },
-        cursor: { drag: { x: true, y: false } },
-        // The whole chosen range, not just where the samples are: a gap reads as a gap.
-        scales: {
-          x: {
-            time: true,
-            range: () => [shown.current.from / 1000, Math.max(shown.current.to, Date.now()) / 1000],
+    let cancelled = false;
+    let resize: ResizeObserver | undefined;
+    loadUPlot().then(({ default: UPlot }) => {
+      if (cancelled) return;
+      const fg = color('--muted');
+      const axis = { stroke: fg, grid: { stroke: color('--line'), width: 1 }, ticks: { stroke: fg } };
+      const u = new UPlot(
+        {
+          width: Math.max(200, el.clientWidth),
+          height: 180,
+          legend: { show: false },
+          cursor: { drag: { x: true, y: false } },
+          // The whole chosen range, not just where the samples are: a gap reads as a gap.
+          scales: {
+            x: {
+              time: true,
+              range: () => [shown.current.from / 1000, Math.max(shown.current.to, Date.now()) / 1000],
+            },
           },
+          axes: [axis, { ...axis, size: 44 }],
+          series: [
+            {},
+            { label: 'avg', stroke: color('--accent'), width: 2, spanGaps: true },
+            { label: 'min', stroke: color('--accent-faint'), width: 1, spanGaps: true },
+            { label: 'max', stroke: color('--accent-faint'), width: 1, spanGaps: true },
+          ],
         },
-        axes: [axis, { ...axis, size: 44 }],
-        series: [
-          {},
-          { label: 'avg', stroke: color('--accent'), width: 2, spanGaps: true },
-          { label: 'min', stroke: color('--accent-faint'), width: 1, spanGaps: true },
-          { label: 'max', stroke: color('--accent-faint'), width: 1, spanGaps: true },
-        ],
-      },
-      data.current,
-      el,
-    );
-    plot.current = u;
-    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height: 180 }));
-    resize.observe(el);
+        data.current,
+        el,
+      );
+      plot.current = u;
+      resize = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height: 180 }));
+      resize.observe(el);
+    });
     return () => {
-      resize.disconnect();
-      u.destroy();
+      cancelled = true;
+      resize?.disconnect();
+      plot.current?.destroy();
       plot.current = null;
     };
   }, []);
