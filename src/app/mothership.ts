@@ -3,12 +3,14 @@
  * listeners, logging and the mDNS announcement from one typed set of options; the CLI only parses
  * flags and calls it. Every feature folder (hub, bridge, devices) is wired here and nowhere else.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/mosquitto-conf.js';
 import { historyConfigOf } from '../hub/history/history-directives.js';
 import { HistoryRecorder } from '../hub/history/index.js';
 import { Hub } from '../hub/hub.js';
+import { LAYOUTS_FILE, LayoutStore } from '../hub/layouts/layout-store.js';
 import { Broker } from '../index.js';
 import type { Listener, ListenOptions } from '../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../transport/mdns.js';
@@ -190,6 +192,9 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
           access,
           listener: () => listeners.find((l) => l.protocol === 'websockets')?.name ?? 'ws',
           staticDir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
+          layouts: new LayoutStore(dataDir === undefined ? undefined : join(dataDir, LAYOUTS_FILE), (err) =>
+            log.warn({ event: 'layouts-unreadable', err: err.message }, `Dashboard layouts: ${err.message}`),
+          ),
           ...(dataDir !== undefined ? { history: openHistory(dataDir, config, log) } : {}),
         });
   try {

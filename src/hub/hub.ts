@@ -13,6 +13,7 @@ import type { HttpService } from '../transport/listen-options.js';
 import { historyRoutes } from './api/history-routes.js';
 import { HttpAccess } from './api/http-access.js';
 import { HttpError, sendError, sendJson } from './api/http-json.js';
+import { layoutRoutes } from './api/layout-routes.js';
 import { LiveUpdates } from './api/live.js';
 import { renderMetrics } from './api/metrics.js';
 import { hubRoutes, type Route } from './api/routes.js';
@@ -20,6 +21,7 @@ import { StaticFiles } from './api/static-files.js';
 import type { BrokerView } from './broker-view.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import type { HistoryRecorder } from './history/index.js';
+import type { LayoutStore } from './layouts/layout-store.js';
 import { TopicTree } from './topics/topic-tree.js';
 
 export interface HubOptions {
@@ -34,6 +36,8 @@ export interface HubOptions {
   history?: HistoryRecorder;
   /** The dashboard's built files (dist/web), served at `/`; without it only the API answers. */
   staticDir?: string;
+  /** The tiles added to board pages (/api/layouts); without it that endpoint does not exist. */
+  layouts?: LayoutStore;
 }
 
 export class Hub {
@@ -64,6 +68,7 @@ export class Hub {
         access: this.access,
       }),
       ...(options.history ? historyRoutes(options.history, this.access) : []),
+      ...(options.layouts ? layoutRoutes(options.layouts, this.access) : []),
       ...(options.routes ?? []),
     ];
     this.history = options.history;

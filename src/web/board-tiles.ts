@@ -7,9 +7,30 @@ import type { Device } from './api';
 export type TileSpec =
   | { kind: 'gauge'; title: string; topic: string; field: string; unit: string; min: number; max: number }
   | { kind: 'chart'; title: string; topic: string; field: string; unit: string }
-  | { kind: 'switch'; title: string; topic: string; on: string; off: string; qos: 0 | 1 | 2 }
+  | {
+      kind: 'switch';
+      title: string;
+      topic: string;
+      on: string;
+      off: string;
+      qos: 0 | 1 | 2;
+      retain?: boolean;
+    }
   | { kind: 'state'; title: string; topic: string; states: Record<string, string>; otherwise: string }
-  | { kind: 'log'; title: string; topics: string[] };
+  | { kind: 'log'; title: string; topics: string[] }
+  | { kind: 'number'; title: string; topic: string; field: string; unit: string }
+  | { kind: 'button'; title: string; topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean }
+  | {
+      kind: 'slider';
+      title: string;
+      topic: string;
+      field: string;
+      min: number;
+      max: number;
+      payload: string;
+      qos: 0 | 1 | 2;
+      retain: boolean;
+    };
 
 export function boardTiles(device: Device): TileSpec[] {
   const info = device.info;

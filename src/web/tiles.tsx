@@ -33,6 +33,12 @@ export function Tile({ spec, latest, recent }: TileProps) {
     }
     case 'log':
       return <Log spec={spec} recent={recent} />;
+    case 'number':
+      return <BigNumber spec={spec} message={latest.get(spec.topic)} />;
+    case 'button':
+      return <Button spec={spec} />;
+    case 'slider':
+      return <Slider spec={spec} value={fieldValue(latest.get(spec.topic), spec.field)} />;
     case 'chart':
       return (
         <Chart
@@ -68,41 +74,25 @@ function Gauge({ spec, value }: { spec: Extract<TileSpec, { kind: 'gauge' }>; va
   );
 }
 
-function Switch({ spec, value }: { spec: Extract<TileSpec, { kind: 'switch' }>; value: string | undefined }) {
+/** Publishing from a tile: a 403 (no write on the topic) makes the tile read-only and says why. */
+function usePublisher(topic: string, qos: 0 | 1 | 2, retain = false) {
   const [busy, setBusy] = useState(false);
   const [refused, setRefused] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  const isOn = value === spec.on;
-  const flip = async () => {
+  const send = async (payload: string) => {
     setBusy(true);
     setError(undefined);
     try {
-      await api('/api/publish', { topic: spec.topic, payload: isOn ? spec.off : spec.on, qos: spec.qos });
+      await api('/api/publish', { topic, payload, qos, retain });
     } catch (e) {
-      // 403: the rules give this user no write on the topic; the tile stays read-only and says why.
       if (e instanceof ApiError && e.status === 403) setRefused(e.message);
       else setError((e as Error).message);
     } finally {
       setBusy(false);
     }
   };
-  return (
-    <section class="card tile" data-tile="switch" data-topic={spec.topic}>
-      <h3>{spec.title}</h3>
-      <button
-        type="button"
-        role="switch"
-        aria-checked={isOn}
-        class={`switch ${isOn ? 'on' : ''}`}
-        disabled={busy || refused !== undefined}
-        onClick={flip}
-      >
-        <span class="knob" />
-        <span class="label">{value === undefined ? 'unknown' : isOn ? 'on' : 'off'}</span>
-      </button>
-      <small class="muted">
-        {spec.topic} · QoS {spec.qos}
-      </small>
+  const messages = (
+    <>
       {refused && (
         <p class="error" role="alert">
           Read-only: {refused}
@@ -113,6 +103,95 @@ function Switch({ spec, value }: { spec: Extract<TileSpec, { kind: 'switch' }>; 
           {error}
         </p>
       )}
+    </>
+  );
+  return { send, disabled: busy || refused !== undefined, messages };
+}
+
+function Switch({ spec, value }: { spec: Extract<TileSpec, { kind: 'switch' }>; value: string | undefined }) {
+  const pub = usePublisher(spec.topic, spec.qos, spec.retain);
+  const isOn = value === spec.on;
+  return (
+    <section class="card tile" data-tile="switch" data-topic={spec.topic}>
+      <h3>{spec.title}</h3>
+      <button
+        type="button"
+        role="switch"
+        aria-checked={isOn}
+        class={`switch ${isOn ? 'on' : ''}`}
+        disabled={pub.disabled}
+        onClick={() => pub.send(isOn ? spec.off : spec.on)}
+      >
+        <span class="knob" />
+        <span class="label">{value === undefined ? 'unknown' : isOn ? 'on' : 'off'}</span>
+      </button>
+      <small class="muted">
+        {spec.topic} · QoS {spec.qos}
+      </small>
+      {pub.messages}
+    </section>
+  );
+}
+
+function Button({ spec }: { spec: Extract<TileSpec, { kind: 'button' }> }) {
+  const pub = usePublisher(spec.topic, spec.qos, spec.retain);
+  return (
+    <section class="card tile" data-tile="button" data-topic={spec.topic}>
+      <h3>{spec.title}</h3>
+      <button type="button" class="primary" disabled={pub.disabled} onClick={() => pub.send(spec.payload)}>
+        Send “{spec.payload}”
+      </button>
+      <small class="muted">{spec.topic}</small>
+      {pub.messages}
+    </section>
+  );
+}
+
+function Slider({ spec, value }: { spec: Extract<TileSpec, { kind: 'slider' }>; value: number | undefined }) {
+  const pub = usePublisher(spec.topic, spec.qos, spec.retain);
+  const [moving, setMoving] = useState<number | undefined>(undefined);
+  const shown = moving ?? value ?? spec.min;
+  return (
+    <section class="card tile" data-tile="slider" data-topic={spec.topic}>
+      <h3>{spec.title}</h3>
+      <span class="big" data-value>
+        {shown}
+      </span>
+      <input
+        type="range"
+        min={spec.min}
+        max={spec.max}
+        value={shown}
+        disabled={pub.disabled}
+        onInput={(e) => setMoving(Number((e.currentTarget as HTMLInputElement).value))}
+        onChange={(e) => {
+          const v = (e.currentTarget as HTMLInputElement).value;
+          setMoving(undefined);
+          pub.send(spec.payload.replaceAll('{{value}}', v));
+        }}
+      />
+      <small class="muted">{spec.topic}</small>
+      {pub.messages}
+    </section>
+  );
+}
+
+function BigNumber({
+  spec,
+  message,
+}: {
+  spec: Extract<TileSpec, { kind: 'number' }>;
+  message: LiveMessage | undefined;
+}) {
+  const v = fieldValue(message, spec.field);
+  const text = v !== undefined ? `${+v.toFixed(2)}${spec.unit ? ` ${spec.unit}` : ''}` : message?.payload;
+  return (
+    <section class="card tile" data-tile="number" data-topic={spec.topic}>
+      <h3>{spec.title}</h3>
+      <span class="big huge" data-value>
+        {text ?? '–'}
+      </span>
+      <small class="muted">{spec.topic}</small>
     </section>
   );
 }

@@ -1,7 +1,9 @@
 /** One board: its tiles (from its info), its topics with live values, recent messages, client details. */
 import { useEffect, useState } from 'preact/hooks';
+import { AddTile, useLayout } from '../add-tile';
 import { api, type Device, type LiveMessage, q, type StoredMessage } from '../api';
 import { boardTiles, tileTopics } from '../board-tiles';
+import { customSpec } from '../custom-tiles';
 import { ago, bytes, clock, signal } from '../format';
 import { useApi, useFrames, useNow, useViewport } from '../hooks';
 import { Tile } from '../tiles';
@@ -13,7 +15,8 @@ export function DeviceScreen({ id }: { id: string }) {
   const [recent, setRecent] = useState<LiveMessage[]>([]);
   const now = useNow();
   const device = pushed ?? fetched.data;
-  const tiles = device ? boardTiles(device) : [];
+  const layout = useLayout(id);
+  const tiles = [...(device ? boardTiles(device) : []), ...layout.tiles.map(customSpec)];
   const topics = [...new Set([`${id}/#`, ...tileTopics(tiles), ...(device?.info?.pub ?? [])])];
   useViewport({ topics, devices: true });
   useFrames((f) => {
@@ -71,10 +74,48 @@ export function DeviceScreen({ id }: { id: string }) {
       </h2>
       {tiles.length > 0 && (
         <div class="tiles">
-          {tiles.map((t) => (
-            <Tile key={`${t.kind} ${t.title}`} spec={t} latest={latest} recent={recent} />
+          {tiles.map((t, i) => (
+            <Tile key={`${i} ${t.kind} ${t.title}`} spec={t} latest={latest} recent={recent} />
           ))}
         </div>
+      )}
+      <AddTile
+        topics={[
+          ...new Set([
+            ...(device.info?.pub ?? []),
+            ...(device.info?.sub ?? []),
+            ...[...latest.keys()].sort(),
+          ]),
+        ]}
+        latest={latest}
+        onAdd={(tile) => layout.save([...layout.tiles, tile])}
+      />
+      {layout.error && (
+        <p class="error" role="alert" data-layout-error>
+          {layout.error}
+        </p>
+      )}
+      {layout.tiles.length > 0 && (
+        <section class="card">
+          <h3>Tiles you added</h3>
+          <ul class="kv">
+            {layout.tiles.map((t, i) => (
+              <li key={`${i} ${t.title}`} data-custom={t.title}>
+                {t.title}{' '}
+                <span class="muted">
+                  {t.kind} · {t.topic}
+                </span>
+                <button
+                  type="button"
+                  class="small push"
+                  onClick={() => layout.save(layout.tiles.filter((_, j) => j !== i))}
+                >
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
       )}
       <section class="card">
         <h3>Topics</h3>
