@@ -83,8 +83,6 @@ try {
     await page.goto(base);
     await page.locator(`[data-device="board${BOARDS - 1}"]`).waitFor();
     loads.push(performance.now() - t0);
-    if (process.env.DIAG) console.log(await page.evaluate(`JSON.stringify(performance.getEntries().map(e => [e.name.replace(location.origin,''), Math.round(e.startTime), Math.round(e.duration)]))`));
-    if (process.env.DIAG) console.log(await page.evaluate(`JSON.stringify(performance.getEntries().map(e => [e.name.replace(location.origin,''), Math.round(e.startTime), Math.round(e.duration)]))`));
     const t1 = performance.now();
     await page.click('nav a:has-text("Topics")');
     await page.locator('.tree-row[data-topic="board0"]').waitFor();
