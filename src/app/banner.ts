@@ -23,6 +23,8 @@ export interface BannerInput {
   mdns: boolean;
   /** How to run the CLI the way this process was started (see cliInvocation). */
   invocation: string;
+  /** The hub serves the dashboard on the WebSocket listeners' port. */
+  dashboard?: boolean;
 }
 
 const anonymousWords: Record<AnonymousPolicy, string> = {
@@ -74,6 +76,11 @@ export function banner(input: BannerInput): string {
     const path = l.protocol === 'websockets' ? '/mqtt' : '';
     const urls = reachableAt(l).map((h) => `${scheme}://${urlHost(h)}:${l.port}${path}`);
     lines.push(`  ${(l.protocol === 'websockets' ? 'WebSocket' : 'MQTT').padEnd(10)} ${urls.join('  ')}`);
+  }
+  const web = input.dashboard ? listeners.find((l) => l.protocol === 'websockets') : undefined;
+  if (web) {
+    const urls = reachableAt(web).map((h) => `${web.tls ? 'https' : 'http'}://${urlHost(h)}:${web.port}/`);
+    lines.push(`  Dashboard  ${urls.join('  ')}`);
   }
   if (anonymous.policy === 'per-listener')
     lines.push('  Anonymous  per listener (per_listener_settings true)');

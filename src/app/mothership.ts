@@ -3,11 +3,14 @@
  * listeners, logging and the mDNS announcement from one typed set of options; the CLI only parses
  * flags and calls it. Every feature folder (hub, bridge, devices) is wired here and nowhere else.
  */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/mosquitto-conf.js';
 import { historyConfigOf } from '../hub/history/history-directives.js';
 import { HistoryRecorder } from '../hub/history/index.js';
 import { Hub } from '../hub/hub.js';
+import { LAYOUTS_FILE, LayoutStore } from '../hub/layouts/layout-store.js';
 import { Broker } from '../index.js';
 import type { Listener, ListenOptions } from '../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../transport/mdns.js';
@@ -43,6 +46,8 @@ export interface MothershipOptions {
   invocation?: string;
   /** The hub (API, live updates, /metrics) on the WebSocket listeners' port (default on). */
   hub?: boolean;
+  /** The dashboard's built files the hub serves at `/` (default: this package's dist/web). */
+  dashboardDir?: string;
 }
 
 export interface Mothership {
@@ -63,6 +68,12 @@ export interface Mothership {
   /** Stops everything: clients get a shutdown DISCONNECT, the store is flushed, mDNS says goodbye. */
   stop(): Promise<void>;
 }
+
+/**
+ * The package's dist/web, where scripts/build-web.mjs puts the dashboard: two levels up from this
+ * module both as src/app/mothership.ts (tests) and as dist/app/mothership.js (installed).
+ */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
 /**
  * Behind a reverse proxy on this host every WebSocket client arrives from loopback, so the LAN rule
@@ -180,6 +191,10 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
           broker,
           access,
           listener: () => listeners.find((l) => l.protocol === 'websockets')?.name ?? 'ws',
+          staticDir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
+          layouts: new LayoutStore(dataDir === undefined ? undefined : join(dataDir, LAYOUTS_FILE), (err) =>
+            log.warn({ event: 'layouts-unreadable', err: err.message }, `Dashboard layouts: ${err.message}`),
+          ),
           ...(dataDir !== undefined ? { history: openHistory(dataDir, config, log) } : {}),
         });
   try {
@@ -221,6 +236,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
         data: dataDir,
         mdns: advertisement !== undefined,
         invocation: options.invocation ?? 'mothership',
+        dashboard: hub !== undefined,
       }),
     async reload() {
       try {

@@ -13,12 +13,15 @@ import type { HttpService } from '../transport/listen-options.js';
 import { historyRoutes } from './api/history-routes.js';
 import { HttpAccess } from './api/http-access.js';
 import { HttpError, sendError, sendJson } from './api/http-json.js';
+import { layoutRoutes } from './api/layout-routes.js';
 import { LiveUpdates } from './api/live.js';
 import { renderMetrics } from './api/metrics.js';
 import { hubRoutes, type Route } from './api/routes.js';
+import { StaticFiles } from './api/static-files.js';
 import type { BrokerView } from './broker-view.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import type { HistoryRecorder } from './history/index.js';
+import type { LayoutStore } from './layouts/layout-store.js';
 import { TopicTree } from './topics/topic-tree.js';
 
 export interface HubOptions {
@@ -31,6 +34,10 @@ export interface HubOptions {
   routes?: Route[];
   /** The history recorder; its endpoints (messages, series, export) exist only with it. */
   history?: HistoryRecorder;
+  /** The dashboard's built files (dist/web), served at `/`; without it only the API answers. */
+  staticDir?: string;
+  /** The tiles added to board pages (/api/layouts); without it that endpoint does not exist. */
+  layouts?: LayoutStore;
 }
 
 export class Hub {
@@ -44,6 +51,7 @@ export class Hub {
   readonly http: HttpService;
   private readonly broker: BrokerView;
   readonly history: HistoryRecorder | undefined;
+  private readonly files: StaticFiles | undefined;
 
   constructor(options: HubOptions) {
     this.broker = options.broker;
@@ -60,9 +68,11 @@ export class Hub {
         access: this.access,
       }),
       ...(options.history ? historyRoutes(options.history, this.access) : []),
+      ...(options.layouts ? layoutRoutes(options.layouts, this.access) : []),
       ...(options.routes ?? []),
     ];
     this.history = options.history;
+    this.files = options.staticDir !== undefined ? new StaticFiles(options.staticDir) : undefined;
     options.history?.attach(options.broker);
     this.http = {
       request: (req, res) => void this.serve(req, res),
@@ -86,6 +96,10 @@ export class Hub {
         ]);
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
         res.end(body);
+        return;
+      }
+      if (!url.pathname.startsWith('/api/') && this.files) {
+        await this.files.serve(req, res, url.pathname);
         return;
       }
       if (!url.pathname.startsWith('/api/')) {

@@ -1,4 +1,4 @@
-// What `mothership up` prints and logs: URLs with bracketed IPv6, no LAN address for a loopback-only
+// What `mothership up` prints and logs: URLs with bracketed IPv6, the dashboard's URL that opens it, no LAN address for a loopback-only
 // broker, a "Try it" line that runs as printed (with -u/-P when anonymous access is off), --log-json
 // keeping stdout pure JSON, disconnect lines with address and protocol, -p never silently ignored.
 import { execFile } from 'node:child_process';
@@ -46,6 +46,12 @@ describe('mothership up: banner', () => {
     expect(out).toMatch(/WebSocket {2}ws:\/\/\[::1\]:\d+\/mqtt\n/);
     expect(out).not.toMatch(/On a board, set/);
     expect(out).toMatch(/Boards cannot reach this broker: it listens on loopback only/);
+    // The dashboard's URL, on the WebSocket port, opens the page.
+    const dashboard = out.match(/^ {2}Dashboard {2}(http:\/\/\[::1\]:\d+\/)$/m)?.[1];
+    expect(dashboard).toBeDefined();
+    const page = await fetch(dashboard!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Mothership</title>');
   });
 
   it('a loopback-only config listener does not print a LAN address either', async () => {
@@ -56,7 +62,9 @@ describe('mothership up: banner', () => {
 
   it('the Try it line runs as printed: the pub reaches the sub', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'ms-try-'));
-    const [sub, pub] = tryIt(await up(['-v', '-p', '0', '--no-ws', '--host', '127.0.0.1'], cwd));
+    const out = await up(['-v', '-p', '0', '--no-ws', '--host', '127.0.0.1'], cwd);
+    expect(out).not.toMatch(/Dashboard/); // no WebSocket port, no page
+    const [sub, pub] = tryIt(out);
     expect(sub).not.toMatch(/-u /);
     const received = runPrinted(`${sub} -C 1 -W 15`, cwd);
     await running!.waitFor(/Received SUBSCRIBE from/);

@@ -1,0 +1,79 @@
+/** One topic: its live value, its last 100 messages (text, JSON or hex), and a chart per numeric series. */
+import { useState } from 'preact/hooks';
+import { type LiveMessage, q, type Series, type StoredMessage } from '../api';
+import { Chart } from '../chart';
+import { clock, hex, payloadBytes, prettyJson } from '../format';
+import { useApi, useFrames, useViewport } from '../hooks';
+
+type View = 'text' | 'json' | 'hex';
+
+function shown(m: { payload: string; encoding: 'utf8' | 'base64' }, view: View): string {
+  if (view === 'hex') return hex(payloadBytes(m.payload, m.encoding));
+  if (m.encoding === 'base64')
+    return `(binary, ${payloadBytes(m.payload, m.encoding).length} bytes: see hex)`;
+  if (view === 'json') return prettyJson(m.payload) ?? m.payload;
+  return m.payload;
+}
+
+export function TopicScreen({ topic }: { topic: string }) {
+  const stored = useApi<{ messages: StoredMessage[] }>(`/api/messages?topic=${q(topic)}&limit=100`);
+  const series = useApi<{ series: Series[] }>(`/api/series?filter=${q(topic)}`);
+  const [live, setLive] = useState<LiveMessage[]>([]);
+  const [view, setView] = useState<View>('text');
+  useViewport({ topics: [topic] });
+  useFrames((f) => {
+    const mine = f.messages?.filter((m) => m.topic === topic) ?? [];
+    if (mine.length > 0) setLive([...mine, ...live].slice(0, 100));
+  });
+  const latest = live[0];
+  const seen = new Set(live.map((m) => `${m.at} ${m.payload}`));
+  const rows = [
+    ...live.map((m) => ({ ...m, time: m.at, clientId: null as string | null })),
+    ...(stored.data?.messages ?? []).filter((m) => !seen.has(`${m.time} ${m.payload}`)),
+  ].slice(0, 100);
+  const charts = (series.data?.series ?? []).filter((s) => s.topic === topic);
+  return (
+    <div class="screen" data-screen="topic">
+      <h2 class="topic-title">{topic}</h2>
+      <p>
+        <a href={`#/publish?topic=${encodeURIComponent(topic)}`}>Publish to this topic</a>
+      </p>
+      {charts.map((s) => (
+        <Chart
+          key={s.field}
+          topic={topic}
+          field={s.field}
+          unit={s.unit}
+          title={`${topic} ${s.field}`}
+          latest={latest}
+        />
+      ))}
+      <section class="card">
+        <header>
+          <h3>Messages</h3>
+          <fieldset class="ranges" aria-label="view">
+            {(['text', 'json', 'hex'] as View[]).map((v) => (
+              <button type="button" key={v} class={v === view ? 'on' : ''} onClick={() => setView(v)}>
+                {v}
+              </button>
+            ))}
+          </fieldset>
+        </header>
+        {stored.error && <p class="error">{stored.error.message}</p>}
+        <ol class="messages" data-messages>
+          {rows.map((m) => (
+            <li key={`${m.time} ${m.payload}`}>
+              <div class="meta muted">
+                {clock(m.time)} · QoS {m.qos}
+                {m.retain && ' · retained'}
+                {m.clientId && ` · from ${m.clientId}`}
+              </div>
+              <pre>{shown(m, view)}</pre>
+            </li>
+          ))}
+          {rows.length === 0 && <li class="muted">No messages recorded for this topic.</li>}
+        </ol>
+      </section>
+    </div>
+  );
+}
