@@ -63,6 +63,21 @@ module.exports = {
       to: { path: '^src/app/' },
     },
     {
+      name: 'web-is-browser-code',
+      comment:
+        'src/web runs in the browser: it may share the hub API types and pure parsers, never Node-side layers.',
+      severity: 'error',
+      from: { path: '^src/web/' },
+      to: { path: '^src/(broker|transport|store|config|app|cli|devices|bridge)/' },
+    },
+    {
+      name: 'nothing-imports-web',
+      comment: 'The dashboard is built into static files; the hub serves them, no server code imports them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/web/' },
+      to: { path: '^src/web/' },
+    },
+    {
       name: 'nothing-imports-cli',
       comment: 'src/cli only parses flags and calls what is below it.',
       severity: 'error',
