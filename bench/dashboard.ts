@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { chromium } from 'playwright-core';
 import { startMothership } from '../src/app/mothership.js';
+import { launch } from '../test/e2e/chromium.js';
 
 const quick = process.argv.includes('--quick');
 const TOPICS = quick ? 1_000 : 10_000;
@@ -55,19 +55,7 @@ for (let b = 0; b < BOARDS; b++) {
 }
 await c.endAsync();
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launch();
 const loads: number[] = [];
 const trees: number[] = [];
 let rows = 0;

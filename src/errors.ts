@@ -37,6 +37,8 @@ export const ErrorCodes = {
   HUB_CROSS_SITE: 'MS_HUB_CROSS_SITE',
   /** The hub's API: no such endpoint, device, client or topic. HTTP 404. */
   HUB_NOT_FOUND: 'MS_HUB_NOT_FOUND',
+  /** The hub's API failed on a request in a way it did not expect (a bug): HTTP 500, the hub goes on. */
+  HUB_INTERNAL: 'MS_HUB_INTERNAL',
   /** The history database cannot be opened (folder not writable, written by a newer Mothership). */
   HISTORY_UNAVAILABLE: 'MS_HISTORY_UNAVAILABLE',
 } as const;

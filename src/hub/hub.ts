@@ -131,7 +131,7 @@ export class Hub {
     } catch (err) {
       if (err instanceof HttpError) sendError(res, err);
       else if (!res.headersSent)
-        sendJson(res, 500, { error: { code: 'MS_INTERNAL', message: (err as Error).message } });
+        sendJson(res, 500, { error: { code: ErrorCodes.HUB_INTERNAL, message: (err as Error).message } });
       else res.destroy();
     }
   }

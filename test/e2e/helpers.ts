@@ -11,8 +11,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { launch } from './chromium.js';
+
+export { launch };
+
 import { mothershipDirectives } from '../../src/app/config-file.js';
 import { type Mothership, startMothership } from '../../src/app/mothership.js';
 import { parseConfig } from '../../src/config/mosquitto-conf.js';
@@ -111,22 +115,6 @@ export function rig(configLines = ''): Rig {
     removeScratch();
   });
   return r;
-}
-
-export async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 }
 
 export async function openPage(browser: Browser, url: string, viewport = PHONE): Promise<Page> {

@@ -24,30 +24,25 @@ export interface HistoryConfig {
 
 const SECTION = 'history';
 
-export function historyConfig(state: { section<T>(key: string, init: () => T): T }): HistoryConfig {
-  return state.section<HistoryConfig>(SECTION, () => ({
+/** What `mothership up` records with no history_* lines. */
+function defaultHistoryConfig(): HistoryConfig {
+  return {
     enabled: true,
     include: undefined,
     exclude: [],
     retention: [],
     maxBytes: undefined,
     messagesPerTopic: undefined,
-  }));
+  };
+}
+
+export function historyConfig(state: { section<T>(key: string, init: () => T): T }): HistoryConfig {
+  return state.section<HistoryConfig>(SECTION, defaultHistoryConfig);
 }
 
 /** The history settings a loaded config holds (the defaults when it has none). */
 export function historyConfigOf(config: { sections: Map<string, unknown> } | undefined): HistoryConfig {
-  const s = config?.sections.get(SECTION) as HistoryConfig | undefined;
-  return (
-    s ?? {
-      enabled: true,
-      include: undefined,
-      exclude: [],
-      retention: [],
-      maxBytes: undefined,
-      messagesPerTopic: undefined,
-    }
-  );
+  return (config?.sections.get(SECTION) as HistoryConfig | undefined) ?? defaultHistoryConfig();
 }
 
 const filterForm = 'an MQTT topic filter (e.g. sensors/#)';
