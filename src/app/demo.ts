@@ -6,6 +6,7 @@
 import { Fleet } from '../devices/sim/fleet.js';
 import { fleetOf } from '../devices/sim/kinds.js';
 import { Random } from '../devices/sim/random.js';
+import { ErrorCodes, MothershipError } from '../errors.js';
 import { type Mothership, type MothershipOptions, startMothership } from './mothership.js';
 
 export const DEMO_BOARDS = 'conversation,led-remote,mothership,dht';
@@ -31,7 +32,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const mqtt = mothership.listeners.find((l) => l.protocol === 'mqtt' && !l.tls);
   if (!mqtt) {
     await mothership.stop();
-    throw new Error('the demo needs a plain MQTT listener for its boards (the config sets none)');
+    throw new MothershipError(
+      ErrorCodes.USAGE,
+      "the demo's boards need a plain (non-TLS) MQTT listener, and the config sets none: add 'listener 1883'",
+    );
   }
   // The boards reach the broker over loopback: the demo works with no network at all.
   const host = mqtt.host && mqtt.host !== '0.0.0.0' && mqtt.host !== '::' ? mqtt.host : '127.0.0.1';

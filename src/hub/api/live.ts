@@ -86,7 +86,13 @@ export class LiveUpdates {
 
   /** Takes the upgrade if it is for LIVE_PATH (refusing it with 401/403 when not allowed). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== LIVE_PATH) return false;
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      return false; // not a target we can read: not ours (the WebSocket server refuses it)
+    }
+    if (path !== LIVE_PATH) return false;
     const refuse = (status: string) => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };

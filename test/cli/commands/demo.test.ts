@@ -82,4 +82,20 @@ describe('mothership demo: the seeds world in one command', () => {
     expect(await demo.exited()).toBe(0);
     running = undefined;
   }, 300_000);
+
+  it('a config with only a WebSocket listener is one clear line, not a stack trace', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'ms-demo-conf-'));
+    const conf = join(dir, 'ws-only.conf');
+    writeFileSync(conf, 'listener 0 127.0.0.1\nprotocol websockets\n');
+    const demo = startCli(['demo', '-c', conf, '--no-mdns']);
+    running = demo;
+    expect(await demo.exited()).toBe(1);
+    expect(demo.stderr().trim().split('\n')).toEqual([
+      "mothership demo: the demo's boards need a plain (non-TLS) MQTT listener, and the config sets none: add 'listener 1883'",
+    ]);
+    running = undefined;
+  }, 60_000);
 });
