@@ -41,6 +41,14 @@ export const ErrorCodes = {
   HUB_INTERNAL: 'MS_HUB_INTERNAL',
   /** The history database cannot be opened (folder not writable, written by a newer Mothership). */
   HISTORY_UNAVAILABLE: 'MS_HISTORY_UNAVAILABLE',
+  /** Flashing: the ESP32 ROM bootloader never answered SYNC after the reset sequence. */
+  FLASH_NO_BOOTLOADER: 'MS_FLASH_NO_BOOTLOADER',
+  /** Flashing: the MD5 the chip computed over the written flash is not the image's. */
+  FLASH_VERIFY_FAILED: 'MS_FLASH_VERIFY_FAILED',
+  /** Flashing: the serial line closed (board unplugged) during the transfer. */
+  FLASH_LINK_CLOSED: 'MS_FLASH_LINK_CLOSED',
+  /** Flashing: the bootloader refused a command or stopped answering mid-way. */
+  FLASH_FAILED: 'MS_FLASH_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

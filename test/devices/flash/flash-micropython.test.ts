@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FlashProgress, flashMicroPython } from '../../../src/devices/flash/flash-micropython.js';
+import { type ModemSignals, type SerialLink, serialPortLink } from '../../../src/devices/flash/link.js';
+import { ErrorCodes, isMothershipError } from '../../../src/errors.js';
+import { openPtyPair, type PtyPair } from './pty-pair.js';
+import { type RomLoaderOptions, SimulatedRomLoader } from './rom-loader-sim.js';
+
+/** An image shaped like a MicroPython build: 0xE9 header, code-like runs, random tables, SLIP's bytes. */
+function fakeFirmware(length: number): Uint8Array {
+  const image = new Uint8Array(length);
+  const text = Buffer.from('MicroPython v1.27.0 on ESP32; machine.Pin network.WLAN umqtt ');
+  for (let i = 0; i < length; i += 4096) {
+    const chunk = (i / 4096) % 3 === 0 ? randomBytes(4096) : Buffer.alloc(4096, text);
+    image.set(chunk.subarray(0, Math.min(4096, length - i)), i);
+  }
+  image.set([0xe9, 0x06, 0x02, 0x20, 0xc0, 0xdb, 0xc0, 0xdb], 0);
+  return image;
+}
+
+interface Bench {
+  pair: PtyPair;
+  sim: SimulatedRomLoader;
+  link: SerialLink;
+  /** DTR/RTS states the flasher set, in order. */
+  signals: ModemSignals[];
+}
+
+let bench: Bench | undefined;
+
+async function setUp(options: RomLoaderOptions = {}): Promise<Bench> {
+  const pair = await openPtyPair();
+  const sim = new SimulatedRomLoader(pair.board, options);
+  const signals: ModemSignals[] = [];
+  // The data and the baud rate go through the real serialport on a pty; a pty has no modem lines,
+  // so DTR/RTS go to the simulated board's auto-reset circuit directly.
+  const link: SerialLink = {
+    ...serialPortLink(pair.host),
+    setSignals: async (s) => {
+      signals.push(s);
+      sim.setSignals(s);
+    },
+  };
+  bench = { pair, sim, link, signals };
+  return bench;
+}
+
+afterEach(async () => {
+  await bench?.pair.close();
+  bench = undefined;
+});
+
+async function flashError(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('flashing succeeded; expected an error');
+    },
+    (err: unknown) => err,
+  );
+}
+
+describe('flashMicroPython against a simulated ESP32 ROM loader on a pseudo-terminal', () => {
+  it('writes the image byte for byte at 0x1000 on an ESP32, verifies it and reports progress', async () => {
+    const { sim, link } = await setUp({ chip: 'ESP32' });
+    const image = fakeFirmware(200_003); // not a multiple of 4: padded with 0xFF
+    const progress: FlashProgress[] = [];
+
+    const result = await flashMicroPython(link, image, { onProgress: (p) => progress.push(p) });
+
+    expect(result.chip).toBe('ESP32');
+    expect(result.offset).toBe(0x1000);
+    expect(Buffer.from(sim.flash.subarray(0x1000, 0x1000 + image.length)).equals(Buffer.from(image))).toBe(
+      true,
+    );
+    expect([...sim.flash.subarray(0x1000 + image.length, 0x1000 + result.size)]).toEqual([0xff]);
+    expect(sim.flash[0xfff]).toBe(0xff);
+    expect(result.md5).toBe(sim.md5(0x1000, result.size));
+    // Reset into the bootloader, then flash commands in the ROM's order, MD5 last.
+    expect(sim.downloadBoots).toBeGreaterThanOrEqual(1);
+    const ops = sim.commands.filter((op) => op !== 0x08);
+    expect(ops.indexOf(0x0d)).toBeLessThan(ops.indexOf(0x0b));
+    expect(ops.indexOf(0x0b)).toBeLessThan(ops.indexOf(0x10));
+    expect(ops.filter((op) => op === 0x11).length).toBeGreaterThan(10);
+    expect(ops.at(-1)).toBe(0x13);
+    // Progress climbs to the whole image; the board is then reset to run it, not left in download mode.
+    expect(progress.length).toBeGreaterThan(10);
+    expect(progress.map((p) => p.written)).toEqual([...progress.map((p) => p.written)].sort((a, b) => a - b));
+    expect(progress.at(-1)).toEqual({ written: result.size, total: result.size });
+    await expect.poll(() => sim.resets).toBe(sim.downloadBoots + 1);
+  });
+
+  it('detects an ESP32-S3 and writes at 0 by default', async () => {
+    const { sim, link } = await setUp({ chip: 'ESP32-S3' });
+    const image = fakeFirmware(50_000);
+
+    const result = await flashMicroPython(link, image);
+
+    expect(result).toMatchObject({ chip: 'ESP32-S3', offset: 0, size: 50_000 });
+    expect(Buffer.from(sim.flash.subarray(0, image.length)).equals(Buffer.from(image))).toBe(true);
+    expect(result.md5).toBe(createHash('md5').update(image).digest('hex'));
+  });
+
+  it('writes where it is told and switches both sides to the baud rate asked for', async () => {
+    const { sim, link, pair } = await setUp({ chip: 'ESP32' });
+    const image = fakeFirmware(30_000);
+
+    await flashMicroPython(link, image, { offset: 0x10000, baud: 460800 });
+
+    expect(sim.baud).toBe(460800);
+    expect(pair.host.baudRate).toBe(460800);
+    expect(Buffer.from(sim.flash.subarray(0x10000, 0x10000 + image.length)).equals(Buffer.from(image))).toBe(
+      true,
+    );
+  });
+
+  it('reports a verification error, not success, when a block reaches flash corrupted', async () => {
+    const { sim, link } = await setUp({ chip: 'ESP32', corruptBlock: 7 });
+    const image = fakeFirmware(100_000);
+
+    const err = await flashError(flashMicroPython(link, image));
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_VERIFY_FAILED)).toBe(true);
+    expect((err as Error).message).toMatch(/verification failed.*MD5/);
+    // Not reset into a broken firmware: the board stays in its bootloader for another try.
+    expect(sim.resets).toBe(sim.downloadBoots);
+  });
+
+  it('gives the hold-BOOT hint after a bounded number of resets when the chip never answers', async () => {
+    const { sim, link, signals } = await setUp({ chip: 'ESP32', deaf: true });
+
+    const err = await flashError(flashMicroPython(link, fakeFirmware(4096), { connectAttempts: 3 }));
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_NO_BOOTLOADER)).toBe(true);
+    expect((err as Error).message).toMatch(/Hold the BOOT button while it connects/);
+    // One reset pulse (EN low: RTS without DTR) per attempt, and nothing was answered.
+    expect(signals.filter((s) => s.rts && !s.dtr)).toHaveLength(3);
+    expect(sim.commands).toEqual([]);
+  });
+
+  it('fails clearly when the line goes away in the middle of the write', async () => {
+    const { link, pair } = await setUp({
+      chip: 'ESP32',
+      onBlock: (seq) => {
+        if (seq === 5) void pair.unplug();
+      },
+    });
+
+    const err = await flashError(flashMicroPython(link, fakeFirmware(100_000)));
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_LINK_CLOSED)).toBe(true);
+    expect((err as Error).message).toMatch(/serial line to the board closed while flashing/);
+  });
+
+  it('refuses an empty image before touching the board', async () => {
+    const { signals, link } = await setUp();
+
+    const err = await flashError(flashMicroPython(link, new Uint8Array(0)));
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_FAILED)).toBe(true);
+    expect(signals).toEqual([]);
+  });
+});
