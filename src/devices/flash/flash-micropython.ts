@@ -57,7 +57,10 @@ class QuietTransport extends Transport {
   }
 }
 
-/** Flashes `image` and verifies it by MD5; leaves the board reset into the new firmware. */
+/**
+ * Flashes `image` and verifies it by MD5; leaves the board reset into the new firmware. The link
+ * stays open and its stream paused, holding what the board printed since: resume() it to read on.
+ */
 export async function flashMicroPython(
   link: SerialLink,
   image: Uint8Array,
@@ -100,7 +103,7 @@ export async function flashMicroPython(
   } catch (err) {
     throw asFlashError(err);
   } finally {
-    await transport.disconnect().catch(() => {});
+    await port.close();
     port.dispose();
   }
 }

@@ -48,19 +48,19 @@ export class WebSerialPort {
     if (this.linkGone) throw this.linkGone;
     const stream = this.link.stream;
     let onData: (chunk: Buffer) => void = () => {};
-    let onEnd: () => void = () => {};
+    let end: () => void = () => {};
     this.readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
         onData = (chunk) => controller.enqueue(new Uint8Array(chunk));
-        onEnd = () => {
+        end = () => {
           try {
-            controller.close();
+            controller.close(); // esptool-js's read loop sees `done` and stops
           } catch {
-            // already closed by cancel()
+            // already closed or cancelled
           }
         };
         stream.on('data', onData);
-        stream.once('close', onEnd);
+        stream.once('close', end);
         stream.resume();
       },
       cancel: () => this.detach?.(),
@@ -76,16 +76,21 @@ export class WebSerialPort {
         }),
     });
     this.detach = () => {
+      this.detach = null;
       stream.off('data', onData);
-      stream.off('close', onEnd);
+      stream.off('close', end);
+      end();
     };
   }
 
+  /**
+   * Ends the streams without waiting for their locks (esptool-js's Transport.disconnect() waits
+   * for them, and a write that failed on an unplugged port never releases its writer).
+   */
   async close(): Promise<void> {
     // Paused, the bytes that arrive before the next reader are kept rather than dropped.
     this.link.stream.pause();
     this.detach?.();
-    this.detach = null;
     this.readable = null;
     this.writable = null;
   }
