@@ -215,8 +215,30 @@ function words(...values: number[]): Uint8Array {
   return new Uint8Array(out);
 }
 
+/** The ROM loader's error byte (esptool's serial protocol documentation). */
+const ROM_ERRORS: Record<number, string> = {
+  5: 'received message is invalid',
+  6: 'failed to act on received message',
+  7: 'invalid CRC in message',
+  8: 'flash write error (read back differs)',
+  9: 'flash read error',
+  10: 'flash read length error',
+  11: 'deflate error',
+};
+
 function asFlashError(err: unknown): MothershipError {
   if (err instanceof MothershipError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  // esptool-js words a refused command "Failed to <what> failed with status <status>,<error>".
+  const refused = /^Failed to (.+?) failed with status \d+,(\d+)/.exec(message);
+  if (refused) {
+    const code = Number(refused[2]);
+    const reason = ROM_ERRORS[code] ?? 'unknown error';
+    return new MothershipError(
+      ErrorCodes.FLASH_FAILED,
+      `the bootloader refused to ${refused[1]}: ${reason} (ROM error 0x${code.toString(16).padStart(2, '0')})`,
+      { cause: err },
+    );
+  }
   return new MothershipError(ErrorCodes.FLASH_FAILED, `flashing failed: ${message}`, { cause: err });
 }

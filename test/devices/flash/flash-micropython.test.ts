@@ -126,7 +126,7 @@ describe('flashMicroPython against a simulated ESP32 ROM loader on a pseudo-term
   });
 
   it('gives the hold-BOOT hint after a bounded number of resets when the chip never answers', async () => {
-    const { sim, link, signals } = await setUp({ chip: 'ESP32', deaf: true });
+    const { sim, link, signals } = await setUp({ chip: 'ESP32', noAutoReset: true });
 
     const err = await flashError(flashMicroPython(link, fakeFirmware(4096), { connectAttempts: 3 }));
 
@@ -135,6 +135,30 @@ describe('flashMicroPython against a simulated ESP32 ROM loader on a pseudo-term
     // One reset pulse (EN low: RTS without DTR) per attempt, and nothing was answered.
     expect(signals.filter((s) => s.rts && !s.dtr)).toHaveLength(3);
     expect(sim.commands).toEqual([]);
+  });
+
+  it('flashes a board without auto-reset once BOOT was held while it reset, as the hint says', async () => {
+    const { sim, link } = await setUp({ chip: 'ESP32', noAutoReset: true, heldInBootloader: true });
+    const image = fakeFirmware(20_000);
+
+    const result = await flashMicroPython(link, image);
+
+    expect(result.offset).toBe(0x1000);
+    expect(Buffer.from(sim.flash.subarray(0x1000, 0x1000 + image.length)).equals(Buffer.from(image))).toBe(
+      true,
+    );
+  });
+
+  it("names the bootloader's reason when it refuses a command (an image larger than the flash)", async () => {
+    const { sim, link } = await setUp({ chip: 'ESP32', flashSize: 4 * 1024 * 1024 });
+
+    const err = await flashError(flashMicroPython(link, fakeFirmware(4 * 1024 * 1024)));
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_FAILED)).toBe(true);
+    expect((err as Error).message).toMatch(
+      /bootloader refused to set SPI flash parameters: received message is invalid \(ROM error 0x05\)/,
+    );
+    expect(sim.commands).not.toContain(0x10); // nothing erased
   });
 
   it('fails clearly when the line goes away in the middle of the write', async () => {

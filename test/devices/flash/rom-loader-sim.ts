@@ -15,8 +15,10 @@ export type SimChip = 'ESP32' | 'ESP32-S3' | 'ESP32-C3';
 export interface RomLoaderOptions {
   chip?: SimChip;
   flashSize?: number;
-  /** A board without the auto-reset circuit: the lines do nothing, it never enters the bootloader. */
-  deaf?: boolean;
+  /** A board without the auto-reset circuit: DTR/RTS do nothing. */
+  noAutoReset?: boolean;
+  /** Already in download mode at start: someone held BOOT and tapped EN (the flasher's hint). */
+  heldInBootloader?: boolean;
   /** Flip one byte of this FLASH_DEFL_DATA block (0-based) on its way to flash: a bad write. */
   corruptBlock?: number;
   /** Called on each FLASH_DEFL_DATA block before it is answered (a test may pull the plug there). */
@@ -77,13 +79,14 @@ export class SimulatedRomLoader extends EventEmitter {
     this.chip = options.chip ?? 'ESP32';
     this.flash = new Uint8Array(options.flashSize ?? 4 * 1024 * 1024).fill(0xff);
     line.on('data', (chunk: Buffer) => this.receive(chunk));
+    if (options.heldInBootloader) this.enterDownloadMode();
   }
 
   /** The host's DTR/RTS, through the auto-reset circuit: RTS alone pulls EN low, DTR alone IO0. */
   setSignals(signals: ModemSignals): void {
     const enWasHigh = !(this.signals.rts && !this.signals.dtr);
     this.signals = { ...signals };
-    if (this.options.deaf) return;
+    if (this.options.noAutoReset) return;
     const enHigh = !(signals.rts && !signals.dtr);
     if (!enHigh) {
       clearTimeout(this.bootTimer);
@@ -105,14 +108,19 @@ export class SimulatedRomLoader extends EventEmitter {
   private boot(): void {
     this.resets++;
     const io0Low = this.signals.dtr && !this.signals.rts;
-    this.inDownloadMode = io0Low;
-    this.write = null;
-    this.spiAttached = false;
-    if (io0Low) this.downloadBoots++;
+    if (io0Low) this.enterDownloadMode();
+    else this.inDownloadMode = false;
     const mode = io0Low
       ? 'boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download'
       : 'boot:0x13 (SPI_FAST_FLASH_BOOT)';
     this.send(Buffer.from(`ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),${mode}\r\n`));
+  }
+
+  private enterDownloadMode(): void {
+    this.inDownloadMode = true;
+    this.downloadBoots++;
+    this.write = null;
+    this.spiAttached = false;
   }
 
   private receive(chunk: Buffer): void {
