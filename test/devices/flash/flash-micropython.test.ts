@@ -89,13 +89,13 @@ describe('flashMicroPython against a simulated ESP32 ROM loader on a pseudo-term
     await expect.poll(() => sim.resets).toBe(sim.downloadBoots + 1);
   });
 
-  it('detects an ESP32-S3 and writes at 0 by default', async () => {
-    const { sim, link } = await setUp({ chip: 'ESP32-S3' });
+  it.each(['ESP32-S3', 'ESP32-C3'] as const)('detects an %s and writes at 0 by default', async (chip) => {
+    const { sim, link } = await setUp({ chip });
     const image = fakeFirmware(50_000);
 
     const result = await flashMicroPython(link, image);
 
-    expect(result).toMatchObject({ chip: 'ESP32-S3', offset: 0, size: 50_000 });
+    expect(result).toMatchObject({ chip, offset: 0, size: 50_000 });
     expect(Buffer.from(sim.flash.subarray(0, image.length)).equals(Buffer.from(image))).toBe(true);
     expect(result.md5).toBe(createHash('md5').update(image).digest('hex'));
   });
