@@ -69,6 +69,10 @@ export async function flashMicroPython(
   if (image.length === 0) {
     throw new MothershipError(ErrorCodes.FLASH_FAILED, 'the firmware image is empty');
   }
+  // A closed port would only look like a silent chip (and earn the BOOT hint) to esptool-js.
+  if (link.stream.destroyed || !link.stream.writable || link.isOpen?.() === false) {
+    throw new MothershipError(ErrorCodes.FLASH_LINK_CLOSED, 'the serial port is not open');
+  }
   let linkGone: ((err: Error) => void) | undefined;
   const gone = new Promise<never>((_, reject) => {
     linkGone = (err) =>

@@ -15,10 +15,13 @@ export interface SerialLink {
   setSignals(signals: ModemSignals): Promise<void>;
   /** Changes this side's baud rate; without it the flasher stays at the ROM's 115200. */
   setBaudRate?(baud: number): Promise<void>;
+  /** False for a closed port whose stream would hold writes until it reopens (serialport does). */
+  isOpen?(): boolean;
 }
 
 /** What the flasher uses of a `serialport` SerialPort (a Duplex with set() and update()). */
 export interface SerialPortLike extends Duplex {
+  readonly isOpen: boolean;
   set(options: { dtr?: boolean; rts?: boolean }, callback?: (err: Error | null) => void): void;
   update(options: { baudRate: number }, callback?: (err: Error | null) => void): void;
 }
@@ -32,5 +35,6 @@ export function serialPortLink(port: SerialPortLike): SerialLink {
     // Both lines every time: serialport fills an omitted line with its default (asserted).
     setSignals: ({ dtr, rts }) => call((done) => port.set({ dtr, rts }, done)),
     setBaudRate: (baudRate) => call((done) => port.update({ baudRate }, done)),
+    isOpen: () => port.isOpen,
   };
 }

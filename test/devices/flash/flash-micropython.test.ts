@@ -175,6 +175,17 @@ describe('flashMicroPython against a simulated ESP32 ROM loader on a pseudo-term
     expect((err as Error).message).toMatch(/serial line to the board closed while flashing/);
   });
 
+  it('says the port is closed, not that the chip is silent, when given a closed port', async () => {
+    const { pair, signals, link } = await setUp();
+    await new Promise<void>((resolve) => pair.host.close(() => resolve()));
+
+    const err = await flashError(flashMicroPython(link, fakeFirmware(4096)));
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_LINK_CLOSED)).toBe(true);
+    expect((err as Error).message).toMatch(/serial port is not open/);
+    expect(signals).toEqual([]);
+  });
+
   it('refuses an empty image before touching the board', async () => {
     const { signals, link } = await setUp();
 
