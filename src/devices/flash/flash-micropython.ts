@@ -3,7 +3,7 @@
 // `esptool --no-stub`: the flasher stub is chip code we could not test without the chip, while
 // everything said here is checked against a simulated ROM loader (test/devices/flash/).
 import { createHash } from 'node:crypto';
-import { ESPError, ESPLoader, Transport } from 'esptool-js';
+import type { ESPLoader } from 'esptool-js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import type { ModemSignals, SerialLink } from './link.js';
 import { WebSerialPort } from './web-serial-port.js';
@@ -49,14 +49,6 @@ const BOOT_HINT =
   'no answer from the ESP32 bootloader. Hold the BOOT button while it connects ' +
   '(press and hold BOOT, tap EN/RESET, then run again), and check that nothing else has the port open';
 
-/** esptool-js's Transport, whose trace lines would go to console.log whatever its tracing flag says. */
-class QuietTransport extends Transport {
-  onTrace: ((line: string) => void) | undefined;
-  override trace(message: string): void {
-    this.onTrace?.(message);
-  }
-}
-
 /**
  * Flashes `image` and verifies it by MD5; leaves the board reset into the new firmware. The link
  * stays open and its stream paused, holding what the board printed since: resume() it to read on.
@@ -87,8 +79,11 @@ export async function flashMicroPython(
   });
   gone.catch(() => {});
   const port = new WebSerialPort(link, (err) => linkGone?.(err));
-  const transport = new QuietTransport(port as never, false);
-  transport.onTrace = options.onLog;
+  // Loaded on use: esptool-js takes about half a second to import, which no other command should pay.
+  const { ESPError, ESPLoader, Transport } = await import('esptool-js');
+  // Its Transport's trace lines would go to console.log whatever its tracing flag says.
+  const transport = new Transport(port as never, false);
+  transport.trace = (line: string) => options.onLog?.(line);
   const loader = new ESPLoader({
     transport,
     baudrate: options.baud ?? ROM_BAUD,
@@ -99,7 +94,13 @@ export async function flashMicroPython(
       write: (text) => options.onLog?.(text),
     },
   });
-  const work = run(loader, link, image, options);
+  const work = run(loader, link, image, options).catch((err: unknown) => {
+    // esptool-js's word for "no SYNC answer after every reset round".
+    if (err instanceof ESPError && /failed to connect/i.test(err.message)) {
+      throw new MothershipError(ErrorCodes.FLASH_NO_BOOTLOADER, BOOT_HINT, { cause: err });
+    }
+    throw err;
+  });
   // esptool-js would go on polling a dead line until its own timeouts: the link's end wins the race.
   work.catch(() => {});
   try {
@@ -118,14 +119,7 @@ async function run(
   image: Uint8Array,
   options: FlashOptions,
 ): Promise<FlashResult> {
-  try {
-    await loader.detectChip('default_reset', options.connectAttempts ?? 7);
-  } catch (err) {
-    if (err instanceof ESPError && /connect/i.test(err.message)) {
-      throw new MothershipError(ErrorCodes.FLASH_NO_BOOTLOADER, BOOT_HINT, { cause: err });
-    }
-    throw err;
-  }
+  await loader.detectChip('default_reset', options.connectAttempts ?? 7);
   const chip = loader.chip.CHIP_NAME;
   const offset = options.offset ?? loader.chip.BOOTLOADER_FLASH_OFFSET ?? 0;
   const padded = padTo4(image);
