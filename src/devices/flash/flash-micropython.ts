@@ -46,8 +46,9 @@ const ROM_FLASH_WRITE_SIZE = 0x400;
 const MIN_FLASH_SIZE = 4 * 1024 * 1024;
 
 const BOOT_HINT =
-  'no answer from the ESP32 bootloader. Hold the BOOT button while it connects ' +
-  '(press and hold BOOT, tap EN/RESET, then run again), and check that nothing else has the port open';
+  'no answer from the ESP32 bootloader. Hold the BOOT button while it connects: run this again ' +
+  'holding BOOT (on boards without auto-reset: hold BOOT, tap EN/RESET, then run it); ' +
+  'also close other programs using the port, and try another USB cable (charge-only ones carry no data)';
 
 /**
  * Flashes `image` and verifies it by MD5; leaves the board reset into the new firmware. The link
