@@ -1,6 +1,7 @@
 // The part of the browser's Web Serial `SerialPort` that esptool-js's Transport uses (open,
 // close, readable, writable, setSignals, getInfo, setBaudRate), over a Node SerialLink. The link
 // stays open across esptool-js's close/open cycles: we own it, esptool-js only borrows it.
+import { ErrorCodes, MothershipError } from '../../errors.js';
 import type { SerialLink } from './link.js';
 
 interface WebSignals {
@@ -99,7 +100,16 @@ export class WebSerialPort {
     if (signals.dataTerminalReady !== undefined) this.signals.dtr = signals.dataTerminalReady;
     if (signals.requestToSend !== undefined) this.signals.rts = signals.requestToSend;
     if (this.linkGone) throw this.linkGone;
-    await this.link.setSignals({ ...this.signals });
+    try {
+      await this.link.setSignals({ ...this.signals });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new MothershipError(
+        ErrorCodes.FLASH_FAILED,
+        `cannot set DTR/RTS on the serial port to reset the board into its bootloader (${why})`,
+        { cause: err },
+      );
+    }
   }
 
   get setBaudRate(): ((baud: number) => Promise<void>) | undefined {

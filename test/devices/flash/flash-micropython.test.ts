@@ -186,6 +186,16 @@ describe('flashMicroPython against a simulated ESP32 ROM loader on a pseudo-term
     expect(signals).toEqual([]);
   });
 
+  it('says so when the port has no modem lines to reset the board with', async () => {
+    const { pair, sim } = await setUp();
+    // The plain serialport adapter: on a pty, serialport's set({dtr, rts}) fails (no TIOCMSET).
+    const err = await flashError(flashMicroPython(serialPortLink(pair.host), fakeFirmware(4096)));
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_FAILED)).toBe(true);
+    expect((err as Error).message).toMatch(/cannot set DTR\/RTS on the serial port .*ioctl/);
+    expect(sim.resets).toBe(0);
+  });
+
   it('refuses an empty image before touching the board', async () => {
     const { signals, link } = await setUp();
 
