@@ -67,6 +67,7 @@ class MQTTClient:
     _pid = 0
     _inflight = 0
     _sub_pid = 0
+    _suback = None  # an Event while a SUBSCRIBE waits for its SUBACK (mqtt_connect.subscribe)
     _down = None  # an Event per link, set when it dies
     _w = None
     _why = None  # what ended the last link
@@ -107,14 +108,13 @@ class MQTTClient:
         self._subs = []  # [filter, qos, callback]
         self._outbox = []  # [topic, msg, retain, pid]; pid 0 = never sent
         self._puback = asyncio.Event()
-        self._suback = asyncio.Event()
         self._kick = asyncio.Event()
         self._lock = asyncio.Lock()
         self.up = asyncio.Event()  # set while connected and subscribed
 
     def subscribe(self, topic_filter, callback, qos=1):
         # Calls callback(topic: str, msg: bytes) for every message matching topic_filter. Kept for
-        # the client's lifetime; the broker keeps it in the board's session.
+        # the client's lifetime, and sent again whenever the broker has lost the board's session.
         self._subs.append([topic_filter, qos, callback])
         if self.connected:
             asyncio.create_task(self._connecting("subscribe"))
@@ -239,7 +239,7 @@ class MQTTClient:
                     if struct.unpack("!H", data)[0] == self._inflight:
                         self._puback.set()
                 elif h & 0xF0 == 0x90:  # SUBACK
-                    if struct.unpack("!H", data[:2])[0] == self._sub_pid:
+                    if self._suback and struct.unpack("!H", data[:2])[0] == self._sub_pid:
                         self._suback_rc = data[2:]
                         self._suback.set()
         except Exception as e:

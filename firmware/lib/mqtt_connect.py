@@ -146,8 +146,11 @@ async def subscribe(c):
     for f, qos, _ in c._subs:
         data += _s(f) + bytes((qos,))
     c._sub_pid = c._pid
-    c._suback.clear()
-    await c._send(b"\x82" + _remaining_length(len(data)) + data)
-    await asyncio.wait_for_ms(c._suback.wait(), c.timeout_ms)
+    c._suback = asyncio.Event()  # only while waiting: not on the heap while the link lives
+    try:
+        await c._send(b"\x82" + _remaining_length(len(data)) + data)
+        await asyncio.wait_for_ms(c._suback.wait(), c.timeout_ms)
+    finally:
+        c._suback = None
     if 0x80 in c._suback_rc:
         c.log("mqtt: broker refused a subscription", bytes(c._suback_rc))
