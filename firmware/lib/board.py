@@ -1,7 +1,8 @@
 # Builds this board's MQTT client from config.json: Wi-Fi, watchdog, broker, last will, and what
 # <device>/info says about the board. Everything that differs per board lives in config.json, never
 # in code. This module runs once at boot; setup() drops it from sys.modules and the app deletes
-# setup and describe, so its bytecode does not stay on the heap.
+# setup and describe, so its bytecode does not stay on the heap. Its names and strings of up to 10
+# characters stay interned for good, though, so there are few of them (see reset_cause).
 import json
 import sys
 import machine
@@ -34,12 +35,14 @@ def load(path="config.json"):
 
 
 def reset_cause():
+    # machine's constant name, then the label published on <device>/reset_cause. One string split
+    # when needed: as separate literals each label would stay interned for good.
     c = machine.reset_cause()
-    for name, label in (("PWRON_RESET", "power-on"), ("HARD_RESET", "hard-reset"),
-                        ("WDT_RESET", "watchdog"), ("DEEPSLEEP_RESET", "deep-sleep"),
-                        ("SOFT_RESET", "soft-reset")):
-        if getattr(machine, name, None) == c:
-            return label
+    t = ("PWRON_RESET power-on HARD_RESET hard-reset WDT_RESET watchdog DEEPSLEEP_RESET deep-sleep "
+         "SOFT_RESET soft-reset").split()
+    for i in range(0, len(t), 2):
+        if getattr(machine, t[i], None) == c:
+            return t[i + 1]
     return "unknown(%d)" % c
 
 
@@ -64,16 +67,16 @@ def setup(path="config.json"):
     wdt = machine.WDT(timeout=t["watchdog_ms"]) if t["watchdog_ms"] else None
     host = b.get("host") or "mdns"  # no address given: find the broker over mDNS
     client = MQTTClient(
-        dev, host, b.get("port", 8883 if tls else 1883), discover=host == "mdns",
+        dev, host, b.get("port", 8883 if tls else 1883),
         user=b.get("user"), password=b.get("password"), keepalive=b.get("keepalive", 60),
         ssl=ssl, status_topic=dev + "/status", queue_max=t["queue_max"],
         backoff_min_ms=t["backoff_min_ms"], backoff_max_ms=t["backoff_max_ms"],
         retry_ms=t["retry_ms"], timeout_ms=t["timeout_ms"], wifi=wifi, wdt=wdt,
         stable_ms=t["stable_ms"], msg_max=b.get("msg_max", 4096),
     )
-    cause = reset_cause()
-    print("board:", dev, "reset cause", cause)
-    client.queue(dev + "/reset_cause", cause, retain=True)
+    c = reset_cause()
+    print("board: %s reset cause %s" % (dev, c))
+    client.queue(dev + "/reset_cause", c, retain=True)
     describe(cfg, client, None, {}, ())  # until the app says more
     sys.modules.pop("board", None)
     return cfg, client

@@ -3,19 +3,20 @@
 # This file is what a live link runs. Connecting (backoff, Wi-Fi, finding the broker, CONNECT,
 # status, <device>/info, subscriptions) is mqtt_connect.py, loaded for each connect and freed
 # again, so its code is not on the heap while the link lives.
+# Heap: each name in this file, and each string of up to 10 characters, stays interned for good,
+# and a docstring stays on the heap with its function: hence comments instead of docstrings, and
+# state that starts at a constant kept as a class attribute (no code in __init__ for it).
 import asyncio
 import struct
 import sys
 from time import ticks_ms, ticks_diff
 
-PINGREQ = b"\xc0\x00"
 
-
-def topic_matches(filt, topic):
+def topic_matches(topic_filter, topic):
     # MQTT 3.1.1 section 4.7: '+' is one level, '#' is this level and every level below.
-    if filt == topic:
+    if topic_filter == topic:
         return True
-    f = filt.split("/")
+    f = topic_filter.split("/")
     t = topic.split("/")
     if topic[:1] == "$" and f[0] in ("+", "#"):
         return False
@@ -28,12 +29,12 @@ def topic_matches(filt, topic):
 
 
 def _remaining_length(n):
-    out = bytearray()
+    buf = bytearray()
     while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
+        buf.append(n & 0x7F | 0x80)
         n >>= 7
-    out.append(n)
-    return out
+    buf.append(n)
+    return buf
 
 
 def _s(b):
@@ -47,23 +48,43 @@ def _publish_packet(topic, msg, retain, qos, pid, dup):
         msg = msg.encode()
     t = _s(topic)
     n = len(t) + len(msg) + (2 if qos else 0)
-    head = bytearray((0x30 | (0x08 if dup else 0) | (qos << 1) | (1 if retain else 0),))
-    head += _remaining_length(n) + t
+    buf = bytearray((0x30 | (0x08 if dup else 0) | (qos << 1) | (1 if retain else 0),))
+    buf += _remaining_length(n) + t
     if qos:
-        head += struct.pack("!H", pid)
-    return head + msg
+        buf += struct.pack("!H", pid)
+    return buf + msg
 
 
 class MQTTClient:
+    info = None  # <device>/info template (board.describe), filled in at each connect
+    connected = False
+    connects = 0
+    dropped = 0  # QoS 1 messages dropped from a full outbox
+    dropped_qos0 = 0  # QoS 0 messages published while offline
+    too_big = 0  # incoming messages over msg_max, skipped
+    last_rx = 0
+    _last_ping = 0
+    _pid = 0
+    _inflight = 0
+    _sub_pid = 0
+    _suback = None  # an Event while a SUBSCRIBE waits for its SUBACK (mqtt_connect.subscribe)
+    _down = None  # an Event per link, set when it dies
+    _w = None
+    _why = None  # what ended the last link
+    _rx_pid = None  # last QoS 1 message received: a DUP of it is acked, not delivered
+    _delay = 0  # backoff before the next connect (mqtt_connect)
+    _kicked = 0  # links closed by the broker right after connecting, in a row
+    _t_up = None  # ticks_ms() when the current link came up
+
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=60,
                  ssl=None, status_topic=None, queue_max=16, backoff_min_ms=1000,
                  backoff_max_ms=60000, retry_ms=5000, timeout_ms=10000, wifi=None,
-                 wdt=None, log=print, discover=False, stable_ms=30000, msg_max=4096):
+                 wdt=None, log=print, stable_ms=30000, msg_max=4096):
         self.client_id = client_id
-        # discover: find the broker over mDNS (DNS-SD _mqtt._tcp) whenever host is None; the
-        # address found is kept until a connect to it fails, then looked up again.
-        self.discover = discover
-        self.host = None if discover else host
+        # host "mdns": find the broker over mDNS (DNS-SD _mqtt._tcp) whenever self.host is None;
+        # the address found is kept until a connect to it fails, then looked up again.
+        self.mdns = host == "mdns"
+        self.host = None if self.mdns else host
         self.port = port
         self.user = user
         self.password = password
@@ -84,35 +105,16 @@ class MQTTClient:
         # Ping at a quarter of the keepalive: the broker hears from us well within its 1.5x limit,
         # and our own deadline (no packet at all for one keepalive) notices a dead link in <= 1.25x.
         self._tick = max(50, min(1000, keepalive * 125))
-        self.info = None  # <device>/info template (board.describe), filled in at each connect
         self._subs = []  # [filter, qos, callback]
         self._outbox = []  # [topic, msg, retain, pid]; pid 0 = never sent
-        self._pid = 0
-        self._inflight = 0
         self._puback = asyncio.Event()
-        self._suback = asyncio.Event()
-        self._sub_pid = 0
         self._kick = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._down = None
-        self._w = None
-        self.connected = False
         self.up = asyncio.Event()  # set while connected and subscribed
-        self.last_rx = 0
-        self._last_ping = 0
-        self.connects = 0
-        self.dropped = 0  # QoS 1 messages dropped from a full outbox
-        self.dropped_qos0 = 0  # QoS 0 messages published while offline
-        self.too_big = 0  # incoming messages over msg_max, skipped
-        self._why = None  # what ended the last link
-        self._rx_pid = None  # last QoS 1 message received: a DUP of it is acked, not delivered
-        self._delay = 0  # backoff before the next connect (mqtt_connect)
-        self._kicked = 0  # links closed by the broker right after connecting, in a row
-        self._t_up = None  # ticks_ms() when the current link came up
 
     def subscribe(self, topic_filter, callback, qos=1):
-        """Call callback(topic: str, msg: bytes) for every message matching topic_filter.
-        Kept for the client's lifetime and renewed after every reconnect."""
+        # Calls callback(topic: str, msg: bytes) for every message matching topic_filter. Kept for
+        # the client's lifetime, and sent again whenever the broker has lost the board's session.
         self._subs.append([topic_filter, qos, callback])
         if self.connected:
             asyncio.create_task(self._connecting("subscribe"))
@@ -130,8 +132,8 @@ class MQTTClient:
             self._link_down(e)
 
     def queue(self, topic, msg, retain=False):
-        """Publish at QoS 1 through the outbox, which survives a dead link; a full outbox drops
-        its oldest message and counts it in .dropped. Safe to call before run()."""
+        # Publishes at QoS 1 through the outbox, which survives a dead link; a full outbox drops
+        # its oldest message and counts it in .dropped. Safe to call before run().
         if len(self._outbox) >= self.queue_max:
             self._outbox.pop(0)
             self.dropped += 1
@@ -142,12 +144,12 @@ class MQTTClient:
         return len(self._outbox)
 
     async def run(self):
-        """Connect, serve and reconnect forever. Never returns, never resets the board."""
+        # Connects, serves and reconnects forever. Never returns, never resets the board.
         asyncio.create_task(self._outbox_loop())
         while True:
-            reader = await self._connecting("connect")
-            if reader:
-                await self._serve(reader)
+            t = await self._connecting("connect")  # the link's reader task, if it came up
+            if t:
+                await self._serve(t)
 
     async def _connecting(self, step):
         # mqtt_connect.<step>(self), with that module loaded only for the call.
@@ -156,7 +158,7 @@ class MQTTClient:
 
             return await getattr(mqtt_connect, step)(self)
         except Exception as e:  # e.g. no heap to load it, or a SUBSCRIBE sent while up that failed
-            self.log("mqtt:", step, "failed:", repr(e))
+            self.log("mqtt: %s failed: %r" % (step, e))
             self._link_down(e)
             self.feed()
             await asyncio.sleep_ms(1000)
@@ -167,7 +169,7 @@ class MQTTClient:
         if self.wdt:
             self.wdt.feed()
 
-    async def _serve(self, reader):
+    async def _serve(self, t):
         # The link is up (mqtt_connect set it up): ping, watch it and feed the watchdog until it dies.
         try:
             while not self._down.is_set():
@@ -175,19 +177,19 @@ class MQTTClient:
                 if self.wifi and not self.wifi[0].isconnected():
                     raise OSError("wifi lost")
                 now = ticks_ms()
-                ka = self.keepalive * 1000
-                if ticks_diff(now, self.last_rx) > ka:
+                k = self.keepalive * 1000
+                if ticks_diff(now, self.last_rx) > k:
                     raise OSError("keepalive: broker silent for %d ms" % ticks_diff(now, self.last_rx))
-                if ticks_diff(now, self._last_ping) >= ka // 4:
+                if ticks_diff(now, self._last_ping) >= k // 4:
                     self._last_ping = now
-                    await self._send(PINGREQ)
+                    await self._send(b"\xc0\x00")  # PINGREQ
                 await asyncio.sleep_ms(self._tick)
         except Exception as e:
             self._link_down(e)
         finally:
             self.connected = False
             self.up.clear()
-            reader.cancel()
+            t.cancel()  # the reader
             await self._close()
             self.log("mqtt: down")
 
@@ -207,43 +209,38 @@ class MQTTClient:
             except Exception:
                 pass
 
-    async def _send(self, pkt):
+    async def _send(self, data):
         async with self._lock:
             w = self._w
             if w is None:
                 raise OSError("not connected")
-            w.write(pkt)
+            w.write(data)
             # A write that cannot drain (peer gone, buffers full) is a dead link too.
             await asyncio.wait_for_ms(w.drain(), self.timeout_ms)
-
-    def _next_pid(self):
-        self._pid = self._pid % 65535 + 1
-        return self._pid
 
     async def _reader(self, r):
         try:
             while True:
-                hdr = (await r.readexactly(1))[0]
+                h = (await r.readexactly(1))[0]  # fixed header: packet type and flags
                 n = 0
-                sh = 0
+                s = 0
                 while True:
                     b = (await r.readexactly(1))[0]
-                    n |= (b & 0x7F) << sh
-                    sh += 7
+                    n |= (b & 0x7F) << s
+                    s += 7
                     if not b & 0x80:
                         break
                 self.last_rx = ticks_ms()
-                kind = hdr & 0xF0
-                if kind == 0x30:
-                    await self._on_publish(r, hdr, n)
+                if h & 0xF0 == 0x30:
+                    await self._on_publish(r, h, n)
                     continue
-                body = await r.readexactly(n) if n else b""
-                if kind == 0x40:
-                    if struct.unpack("!H", body)[0] == self._inflight:
+                data = await r.readexactly(n) if n else b""
+                if h & 0xF0 == 0x40:  # PUBACK
+                    if struct.unpack("!H", data)[0] == self._inflight:
                         self._puback.set()
-                elif kind == 0x90:
-                    if struct.unpack("!H", body[:2])[0] == self._sub_pid:
-                        self._suback_rc = body[2:]
+                elif h & 0xF0 == 0x90:  # SUBACK
+                    if self._suback and struct.unpack("!H", data[:2])[0] == self._sub_pid:
+                        self._suback_rc = data[2:]
                         self._suback.set()
         except Exception as e:
             self._link_down(e)
@@ -258,17 +255,17 @@ class MQTTClient:
             n -= k or 0
             self.last_rx = ticks_ms()
 
-    async def _on_publish(self, r, hdr, n):
+    async def _on_publish(self, r, h, n):
         # The payload is read on its own, so it is held once; one over msg_max is never held.
-        qos = (hdr >> 1) & 3
-        tl = struct.unpack("!H", await r.readexactly(2))[0]
-        n -= 2 + tl + (2 if qos else 0)
-        big = tl > self.msg_max or n > self.msg_max
-        if tl > self.msg_max:
-            await self._skip(r, tl)
+        qos = (h >> 1) & 3
+        k = struct.unpack("!H", await r.readexactly(2))[0]  # topic length
+        n -= 2 + k + (2 if qos else 0)
+        big = k > self.msg_max or n > self.msg_max
+        if k > self.msg_max:
+            await self._skip(r, k)
             topic = "?"
         else:
-            topic = (await r.readexactly(tl)).decode()
+            topic = (await r.readexactly(k)).decode()
         pid = await r.readexactly(2) if qos else None
         if big:
             await self._skip(r, n)
@@ -277,7 +274,7 @@ class MQTTClient:
         if qos:
             # PUBACK first: a slow or failing callback must not make the broker resend.
             await self._send(b"\x40\x02" + pid)
-            if hdr & 0x08 and pid == self._rx_pid:
+            if h & 0x08 and pid == self._rx_pid:
                 return  # redelivered after our PUBACK was lost: already handled
             self._rx_pid = pid
         if big:
@@ -286,14 +283,14 @@ class MQTTClient:
                 self.queue(self.client_id + "/error", "mqtt: %d bytes on %s over msg_max %d, skipped"
                            % (n, topic, self.msg_max))
             return
-        for f, _, cb in self._subs:
+        for f, _, callback in self._subs:
             if topic_matches(f, topic):
                 try:
-                    x = cb(topic, msg)
+                    x = callback(topic, msg)
                     if x is not None and hasattr(x, "send"):
                         asyncio.create_task(x)
                 except Exception as e:
-                    self.log("mqtt: callback for", f, "failed:", repr(e))
+                    self.log("mqtt: callback for %s failed: %r" % (f, e))
 
     async def _outbox_loop(self):
         while True:
@@ -304,7 +301,8 @@ class MQTTClient:
             m = self._outbox[0]
             dup = m[3] != 0
             if not dup:
-                m[3] = self._next_pid()
+                self._pid = self._pid % 65535 + 1
+                m[3] = self._pid
             self._inflight = m[3]
             self._puback.clear()
             try:

@@ -2,6 +2,8 @@
 # broker's address, CONNECT/CONNACK, then the session: retained `online` on <device>/status,
 # retained <device>/info, the subscriptions. The client imports this module for each connect and
 # drops it from sys.modules afterwards, so none of this code is on the heap while the link lives.
+# Its names and short strings are interned for good at the first connect, though: log lines are
+# formatted from strings longer than 10 characters (never interned), locals reuse common names.
 import asyncio
 import struct
 import sys
@@ -18,7 +20,7 @@ async def connect(c):
     if d:
         # Jitter: a fleet that lost the same broker must not come back in lockstep.
         d = d // 2 + getrandbits(16) % (d // 2 + 1)
-        c.log("mqtt: next attempt in", d, "ms")
+        c.log("mqtt: next attempt in %d ms" % d)
         t = ticks_ms()
         while ticks_diff(ticks_ms(), t) < d:
             c.feed()
@@ -38,12 +40,12 @@ async def connect(c):
     except Exception as e:
         c.log("mqtt: connect failed:", repr(e))
         await c._close()
-        if c.discover:
+        if c.mdns:
             c.host = None  # the broker may have moved: ask again next time
         return None
     c._t_up = ticks_ms()
     c._down = asyncio.Event()
-    reader = asyncio.create_task(c._reader(r))
+    t = asyncio.create_task(c._reader(r))
     try:
         c.connected = True
         c.connects += 1
@@ -56,10 +58,10 @@ async def connect(c):
             await subscribe(c)
         c.up.set()
         c._kick.set()
-        c.log("mqtt: up", c.connects)
+        c.log("mqtt: up %d" % c.connects)
     except Exception as e:
         c._link_down(e)
-    return reader
+    return t
 
 
 def _ended(c):
@@ -96,25 +98,25 @@ async def _open(c):
         asyncio.open_connection(c.host, c.port, ssl=c.ssl), c.timeout_ms)
     c._w = w
     flags = 0  # persistent session: the broker keeps our subscriptions and QoS 1 messages
-    payload = _s(c.client_id)
+    data = _s(c.client_id)  # the payload
     if c.status_topic:
         flags |= 0x04 | 0x08 | 0x20  # will, will QoS 1, will retain
-        payload += _s(c.status_topic) + _s(b"offline")
+        data += _s(c.status_topic) + _s(b"offline")
     if c.user is not None:
         flags |= 0x80
-        payload += _s(c.user)
+        data += _s(c.user)
         if c.password is not None:
             flags |= 0x40
-            payload += _s(c.password)
-    vh = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", c.keepalive)
-    await c._send(b"\x10" + _remaining_length(len(vh) + len(payload)) + vh + payload)
-    ack = await asyncio.wait_for_ms(r.readexactly(4), c.timeout_ms)
-    if ack[0] != 0x20 or ack[1] != 2:
+            data += _s(c.password)
+    buf = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", c.keepalive)  # variable header
+    await c._send(b"\x10" + _remaining_length(len(buf) + len(data)) + buf + data)
+    buf = await asyncio.wait_for_ms(r.readexactly(4), c.timeout_ms)  # CONNACK
+    if buf[0] != 0x20 or buf[1] != 2:
         raise OSError("not a CONNACK")
-    if ack[3]:
-        raise OSError("CONNACK refused, return code %d" % ack[3])
+    if buf[3]:
+        raise OSError("CONNACK refused, return code %d" % buf[3])
     c.last_rx = c._last_ping = ticks_ms()
-    return r, ack[2] & 1  # the reader, and whether the broker kept our session
+    return r, buf[2] & 1  # the reader, and whether the broker kept our session
 
 
 def _info(c):
@@ -139,13 +141,16 @@ def _info(c):
 
 async def subscribe(c):
     # One SUBSCRIBE carries every filter: one round trip after a reconnect, whatever the count.
-    pid = c._next_pid()
-    body = struct.pack("!H", pid)
-    for f, q, _ in c._subs:
-        body += _s(f) + bytes((q,))
-    c._sub_pid = pid
-    c._suback.clear()
-    await c._send(b"\x82" + _remaining_length(len(body)) + body)
-    await asyncio.wait_for_ms(c._suback.wait(), c.timeout_ms)
+    c._pid = c._pid % 65535 + 1
+    data = struct.pack("!H", c._pid)
+    for f, qos, _ in c._subs:
+        data += _s(f) + bytes((qos,))
+    c._sub_pid = c._pid
+    c._suback = asyncio.Event()  # only while waiting: not on the heap while the link lives
+    try:
+        await c._send(b"\x82" + _remaining_length(len(data)) + data)
+        await asyncio.wait_for_ms(c._suback.wait(), c.timeout_ms)
+    finally:
+        c._suback = None
     if 0x80 in c._suback_rc:
         c.log("mqtt: broker refused a subscription", bytes(c._suback_rc))
