@@ -68,6 +68,7 @@ class MQTTClient:
     _inflight = 0
     _sub_pid = 0
     _suback = None  # an Event while a SUBSCRIBE waits for its SUBACK (mqtt_connect.subscribe)
+    _subbed = False  # the broker acknowledged every filter in _subs
     _down = None  # an Event per link, set when it dies
     _w = None
     _why = None  # what ended the last link
@@ -116,6 +117,7 @@ class MQTTClient:
         # Calls callback(topic: str, msg: bytes) for every message matching topic_filter. Kept for
         # the client's lifetime, and sent again whenever the broker has lost the board's session.
         self._subs.append([topic_filter, qos, callback])
+        self._subbed = False  # a kept session does not hold this one yet
         if self.connected:
             asyncio.create_task(self._connecting("subscribe"))
 

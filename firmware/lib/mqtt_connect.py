@@ -54,7 +54,8 @@ async def connect(c):
         if c.info:
             # QoS 0: sent again at every connect, so a copy queued in the outbox would only be stale.
             await c._send(_publish_packet(c.client_id + "/info", _info(c), True, 0, 0, False))
-        if c._subs and not session:
+        # A kept session holds our filters only if a SUBACK for all of them came back.
+        if c._subs and not (session and c._subbed):
             await subscribe(c)
         c.up.set()
         c._kick.set()
@@ -146,11 +147,13 @@ async def subscribe(c):
     for f, qos, _ in c._subs:
         data += _s(f) + bytes((qos,))
     c._sub_pid = c._pid
+    c._subbed = False
     c._suback = asyncio.Event()  # only while waiting: not on the heap while the link lives
     try:
         await c._send(b"\x82" + _remaining_length(len(data)) + data)
         await asyncio.wait_for_ms(c._suback.wait(), c.timeout_ms)
     finally:
         c._suback = None
+    c._subbed = True
     if 0x80 in c._suback_rc:
         c.log("mqtt: broker refused a subscription", bytes(c._suback_rc))

@@ -4,6 +4,7 @@
 import { expect, it } from 'vitest';
 import { AP, boardConfig } from './harness/config.js';
 import { bench } from './harness/fixture.js';
+import { startProxy } from './harness/proxy.js';
 import { mosquittoPub } from './harness/seeds.js';
 import { until } from './harness/wait.js';
 
@@ -38,4 +39,26 @@ it('a QoS 1 command sent while the board was offline reaches it when it is back'
   await mosquittoPub(t.broker.port, ['-t', 'output', '-m', 'off', '-q', '1']);
   await until(() => b.pins.get(2) === 0, 10_000, 'the LED switched off');
   expect(b.resets).toBe(0);
+});
+
+it('a link lost between CONNACK and SUBACK does not leave the kept session without subscriptions', {
+  timeout: 60_000,
+}, async () => {
+  // The broker keeps the board's session from its first CONNECT, but the SUBSCRIBE never arrives:
+  // at the next connect the broker says "session present", and the board must subscribe anyway.
+  const proxy = await startProxy(t.broker.port);
+  try {
+    proxy.set('cut-at-subscribe');
+    const b = await t.board({
+      app: 'dht',
+      config: boardConfig('esp32-halfsub', proxy.port, { interval_ms: 500 }),
+      accessPoints: { [AP.ssid]: AP.password },
+    });
+    await b.waitFor(/^mqtt: up 2$/, 30_000);
+    expect(proxy.accepted).toBeGreaterThanOrEqual(2);
+    await mosquittoPub(t.broker.port, ['-t', 'output', '-m', 'on', '-q', '1']);
+    await until(() => b.pins.get(2) === 1, 15_000, 'the LED switched on: the board subscribed again');
+  } finally {
+    await proxy.close();
+  }
 });

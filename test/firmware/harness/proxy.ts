@@ -1,9 +1,9 @@
 // A TCP proxy between a board and the broker, so a test can make the broker vanish without a
 // FIN (blackhole), lose only what the board sends (uplink-lost), refuse connections, or forward
-// normally.
+// normally, or cut the link just before the board's first SUBSCRIBE reaches the broker.
 import net from 'node:net';
 
-export type ProxyMode = 'forward' | 'blackhole' | 'uplink-lost' | 'refuse';
+export type ProxyMode = 'forward' | 'blackhole' | 'uplink-lost' | 'refuse' | 'cut-at-subscribe';
 
 export interface TcpProxy {
   port: number;
@@ -24,6 +24,18 @@ interface Pair {
   silent: boolean;
   /** What the board sends is dropped; the broker still reaches the board. */
   deaf?: boolean;
+  /** cut-at-subscribe: the board's bytes not yet forwarded, split into whole packets. */
+  pending?: Buffer;
+}
+
+/** The length of the first whole MQTT packet in `b`, or 0 when it is not all there yet. */
+function firstPacketLength(b: Buffer): number {
+  let length = 0;
+  for (let i = 1, shift = 0; i < b.length && i <= 4; i++, shift += 7) {
+    length += (b[i]! & 0x7f) << shift;
+    if ((b[i]! & 0x80) === 0) return b.length >= 1 + i + length ? 1 + i + length : 0;
+  }
+  return 0;
 }
 
 export async function startProxy(targetPort: number): Promise<TcpProxy> {
@@ -89,7 +101,23 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
       client.write(d);
     });
     client.on('data', (d) => {
-      if (!p.silent && !p.deaf) up.write(d);
+      if (p.silent || p.deaf) return;
+      if (proxy.mode !== 'cut-at-subscribe') {
+        up.write(d);
+        return;
+      }
+      // Forward whole packets until a SUBSCRIBE, then drop the link with it unsent (once).
+      let b = p.pending ? Buffer.concat([p.pending, d]) : d;
+      for (let n = firstPacketLength(b); n > 0; n = firstPacketLength(b)) {
+        if (b[0]! >> 4 === 8) {
+          proxy.mode = 'forward';
+          drop(p);
+          return;
+        }
+        up.write(b.subarray(0, n));
+        b = b.subarray(n);
+      }
+      p.pending = b;
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
