@@ -97,4 +97,44 @@ describe('dashboard: topics', () => {
     await c.endAsync();
     await page.context().close();
   }, 120_000);
+  it('ticking two messages shows their diff: changed JSON keys highlighted, text line by line', async () => {
+    const { browser, hub } = r;
+    const c = await mqtt.connectAsync(hub.mqttUrl, { reconnectPeriod: 0 });
+    await c.publishAsync('diff/json', '{"t":21.5,"h":40,"ip":"10.0.0.2"}', { qos: 1 });
+    await c.publishAsync('diff/json', '{"t":22,"h":40,"led":"on"}', { qos: 1 });
+    await c.publishAsync('diff/text', 't=24.1C\nh=26.5%', { qos: 1 });
+    await c.publishAsync('diff/text', 't=24.3C\nh=26.5%', { qos: 1 });
+    await eventually(async () => {
+      const res = await fetch(`${hub.base}/api/messages?topic=diff/text`);
+      return ((await res.json()) as { messages: unknown[] }).messages.length === 2 ? true : undefined;
+    }, 'the recorded messages');
+    const page = await openPage(browser, `${hub.base}/#/topic/diff%2Fjson`);
+    const ticks = page.locator('[data-messages] input.pick');
+    await expect.poll(() => ticks.count(), { timeout: 30_000 }).toBe(2);
+    await ticks.nth(0).check();
+    expect(await page.locator('[data-diff]').count()).toBe(0);
+    await ticks.nth(1).check();
+    const d = page.locator('[data-diff="json"]');
+    await d.locator('text=3 keys differ.').waitFor();
+    await d.locator('tr[data-path="/t"][data-kind="changed"]:has-text("21.5 → 22")').waitFor();
+    await d.locator('tr[data-path="/h"][data-kind="same"]').waitFor();
+    await d.locator('tr[data-path="/ip"][data-kind="removed"]').waitFor();
+    await d.locator('tr[data-path="/led"][data-kind="added"]:has-text(\'"on"\')').waitFor();
+    // The changed key is highlighted, the same one is not.
+    const bg = (path: string) =>
+      d.locator(`tr[data-path="${path}"]`).evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await bg('/t')).not.toBe(await bg('/h'));
+    await screenshot(page, 'topic-diff-phone');
+
+    await page.goto(`${hub.base}/#/topic/diff%2Ftext`);
+    await expect.poll(() => ticks.count(), { timeout: 30_000 }).toBe(2);
+    await ticks.nth(0).check();
+    await ticks.nth(1).check();
+    const lines = page.locator('[data-diff="text"] [data-kind]');
+    await expect
+      .poll(async () => (await lines.allTextContents()).join('|'), { timeout: 30_000 })
+      .toBe('− t=24.1C|+ t=24.3C|  h=26.5%');
+    await c.endAsync();
+    await page.context().close();
+  }, 120_000);
 });
