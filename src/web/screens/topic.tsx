@@ -2,7 +2,7 @@
  * One topic: its live value, its last 100 messages (text, JSON or hex; tick two to see their diff), and a
  * chart per numeric series.
  */
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { type LiveMessage, q, type Series, type StoredMessage } from '../api';
 import { Chart } from '../chart';
 import { clock, hex, payloadBytes, prettyJson } from '../format';
@@ -32,6 +32,7 @@ export function TopicScreen({ topic }: { topic: string }) {
     if (mine.length > 0) setLive([...mine, ...live].slice(0, 100));
   });
   const latest = live[0];
+  const latestByTopic = useMemo(() => new Map(latest ? [[topic, latest]] : []), [latest, topic]);
   const seen = new Set(live.map((m) => `${m.at} ${m.payload}`));
   const rows = [
     ...live.map((m) => ({ ...m, time: m.at, clientId: null as string | null })),
@@ -49,14 +50,7 @@ export function TopicScreen({ topic }: { topic: string }) {
         <a href={`#/publish?topic=${encodeURIComponent(topic)}`}>Publish to this topic</a>
       </p>
       {charts.map((s) => (
-        <Chart
-          key={s.field}
-          topic={topic}
-          field={s.field}
-          unit={s.unit}
-          title={`${topic} ${s.field}`}
-          latest={latest}
-        />
+        <Chart key={s.field} series={[{ topic, field: s.field }]} unit={s.unit} latest={latestByTopic} />
       ))}
       {compared.length === 2 && (
         <MessageDiff a={compared[0]!} b={compared[1]!} onClose={() => setPicked([])} />
