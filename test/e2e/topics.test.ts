@@ -8,6 +8,11 @@ import { DESKTOP, openPage, rig, screenshot } from './helpers.js';
 
 const r = rig();
 
+/** What the page's window offers, for code run in it (the tests compile without the DOM's types). */
+interface BrowserWindow {
+  getComputedStyle(el: unknown): { backgroundColor: string };
+}
+
 describe('dashboard: topics', () => {
   it('opens levels lazily, and clears a branch of retained messages after saying how many', async () => {
     const { browser, hub } = r;
@@ -122,7 +127,9 @@ describe('dashboard: topics', () => {
     await d.locator('tr[data-path="/led"][data-kind="added"]:has-text(\'"on"\')').waitFor();
     // The changed key is highlighted, the same one is not.
     const bg = (path: string) =>
-      d.locator(`tr[data-path="${path}"]`).evaluate((el) => getComputedStyle(el).backgroundColor);
+      d
+        .locator(`tr[data-path="${path}"]`)
+        .evaluate((el) => (globalThis as unknown as BrowserWindow).getComputedStyle(el).backgroundColor);
     expect(await bg('/t')).not.toBe(await bg('/h'));
     await screenshot(page, 'topic-diff-phone');
 
@@ -134,6 +141,26 @@ describe('dashboard: topics', () => {
     await expect
       .poll(async () => (await lines.allTextContents()).join('|'), { timeout: 30_000 })
       .toBe('− t=24.1C|+ t=24.3C|  h=26.5%');
+    await c.endAsync();
+    await page.context().close();
+  }, 120_000);
+  it('open levels stay live: counts and rates below the top change, and a new topic appears, without reopening', async () => {
+    const { browser, hub } = r;
+    const c = await mqtt.connectAsync(hub.mqttUrl, { reconnectPeriod: 0 });
+    await c.publishAsync('live/room/temp', '20', { qos: 1, retain: true });
+    const page = await openPage(browser, `${hub.base}/#/topics`);
+    await page.locator('.tree-row[data-topic="live"] button.expander').click();
+    await page.locator('.tree-row[data-topic="live/room"] button.expander').click();
+    const temp = page.locator('.tree-row[data-topic="live/room/temp"]');
+    await temp.locator('text=1 msg').waitFor();
+    for (let i = 0; i < 5; i++) await c.publishAsync('live/room/temp', String(21 + i), { qos: 1 });
+    await c.publishAsync('live/room/humidity', '40', { qos: 1 });
+    // Two levels down, from the live socket: the new count and a rate, and the new sibling.
+    await temp.locator('text=6 msg').waitFor();
+    await temp.locator('text=/\\d+(\\.\\d)?\\/s/').waitFor();
+    await page.locator('.tree-row[data-topic="live/room/humidity"]').locator('text=1 msg').waitFor();
+    await page.locator('.tree-row[data-topic="live/room"]').locator('text=7 msg').waitFor();
+    await page.locator('.tree-row[data-topic="live"]').locator('text=7 msg').waitFor();
     await c.endAsync();
     await page.context().close();
   }, 120_000);
