@@ -72,6 +72,8 @@ export function Chart({ series, title, unit, latest, range: initial = '1h' }: Pr
   const [fetchWindow, setFetchWindow] = useState<Window | null>(null);
   const [shown, setShown] = useState<Window | null>(null);
   const [count, setCount] = useState(0);
+  /** How many windows were fetched and drawn (a test or the bench waits for the next one). */
+  const [loads, setLoads] = useState(0);
   const [error, setError] = useState<string | undefined>(undefined);
   const key = series.map(seriesLabel).join('\n');
   const visible = (): Window =>
@@ -204,6 +206,7 @@ export function Chart({ series, title, unit, latest, range: initial = '1h' }: Pr
         points.current = fetched;
         plot.current?.setScale('x', { min: visible().from / 1000, max: visible().to / 1000 });
         redraw();
+        setLoads((n) => n + 1);
         setError(undefined);
       },
       (e: ApiError) => current && setError(e.message),
@@ -247,6 +250,7 @@ export function Chart({ series, title, unit, latest, range: initial = '1h' }: Pr
       data-from={Math.round(v.from)}
       data-to={Math.round(v.to)}
       data-shown={inView}
+      data-loads={loads}
     >
       <header>
         <h3>{title ?? seriesLabel(series[0]!)}</h3>

@@ -50,7 +50,7 @@ describe('dashboard: publish', () => {
     await page
       .locator('[role="alert"]:has-text("user property \'no equals sign\' is not name=value")')
       .waitFor();
-    await screenshot(page, 'publish-phone');
+    await screenshot(page, 'publish-properties-phone');
     expect(got).toHaveLength(1);
     await c.endAsync();
     await page.context().close();
