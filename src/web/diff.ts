@@ -3,7 +3,7 @@
  * (each leaf by its JSON Pointer: added, removed, changed or the same), else line by line (the
  * longest common subsequence, so a changed line reads as one removed and one added).
  */
-import { pathPointer } from '../hub/history/payload-fields';
+import { pathPointer } from '../hub/history/payload-fields.js';
 
 export interface KeyChange {
   path: string;
