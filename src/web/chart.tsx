@@ -133,7 +133,14 @@ export function Chart({ series, title, unit, latest, range: initial = '1h' }: Pr
               },
             },
           },
-          axes: [axis, { ...axis, size: 44 }],
+          // The value axis as wide as its longest label (1013.2 hPa beside 7 m/s).
+          axes: [
+            axis,
+            {
+              ...axis,
+              size: (_u, values) => 16 + 7 * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
+            },
+          ],
           series: [{}, ...lines],
           hooks: {
             setSelect: [

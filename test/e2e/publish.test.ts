@@ -43,6 +43,7 @@ describe('dashboard: publish', () => {
     expect(p.properties?.userProperties).toEqual({ site: ['lab', 'attic'], note: 'a=b' });
     expect(p.properties?.messageExpiryInterval).toBeLessThanOrEqual(60);
     expect(p.properties?.messageExpiryInterval).toBeGreaterThan(0);
+    await screenshot(page, 'publish-properties-phone');
 
     // A line that is not name=value is refused before anything is sent.
     await page.fill('textarea[name="userProperties"]', 'no equals sign');
@@ -50,7 +51,6 @@ describe('dashboard: publish', () => {
     await page
       .locator('[role="alert"]:has-text("user property \'no equals sign\' is not name=value")')
       .waitFor();
-    await screenshot(page, 'publish-properties-phone');
     expect(got).toHaveLength(1);
     await c.endAsync();
     await page.context().close();

@@ -105,8 +105,9 @@ describe('dashboard: topics', () => {
   it('ticking two messages shows their diff: changed JSON keys highlighted, text line by line', async () => {
     const { browser, hub } = r;
     const c = await mqtt.connectAsync(hub.mqttUrl, { reconnectPeriod: 0 });
-    await c.publishAsync('diff/json', '{"t":21.5,"h":40,"ip":"10.0.0.2"}', { qos: 1 });
-    await c.publishAsync('diff/json', '{"t":22,"h":40,"led":"on"}', { qos: 1 });
+    // Text values only: no chart above the messages (the screenshot shows the diff).
+    await c.publishAsync('diff/json', '{"mode":"auto","room":"hall","ip":"10.0.0.2"}', { qos: 1 });
+    await c.publishAsync('diff/json', '{"mode":"eco","room":"hall","color":"blue"}', { qos: 1 });
     await c.publishAsync('diff/text', 't=24.1C\nh=26.5%', { qos: 1 });
     await c.publishAsync('diff/text', 't=24.3C\nh=26.5%', { qos: 1 });
     await eventually(async () => {
@@ -121,16 +122,16 @@ describe('dashboard: topics', () => {
     await ticks.nth(1).check();
     const d = page.locator('[data-diff="json"]');
     await d.locator('text=3 keys differ.').waitFor();
-    await d.locator('tr[data-path="/t"][data-kind="changed"]:has-text("21.5 → 22")').waitFor();
-    await d.locator('tr[data-path="/h"][data-kind="same"]').waitFor();
+    await d.locator('tr[data-path="/mode"][data-kind="changed"]:has-text(\'"auto" → "eco"\')').waitFor();
+    await d.locator('tr[data-path="/room"][data-kind="same"]').waitFor();
     await d.locator('tr[data-path="/ip"][data-kind="removed"]').waitFor();
-    await d.locator('tr[data-path="/led"][data-kind="added"]:has-text(\'"on"\')').waitFor();
+    await d.locator('tr[data-path="/color"][data-kind="added"]:has-text(\'"blue"\')').waitFor();
     // The changed key is highlighted, the same one is not.
     const bg = (path: string) =>
       d
         .locator(`tr[data-path="${path}"]`)
         .evaluate((el) => (globalThis as unknown as BrowserWindow).getComputedStyle(el).backgroundColor);
-    expect(await bg('/t')).not.toBe(await bg('/h'));
+    expect(await bg('/mode')).not.toBe(await bg('/room'));
     await screenshot(page, 'topic-diff-phone');
 
     await page.goto(`${hub.base}/#/topic/diff%2Ftext`);
