@@ -8,6 +8,7 @@
  *   --workers N                   load-generator threads (default 2)
  *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
  *   --out FILE                    where to write the JSON (default bench/results/latest.json)
+ *   --dashboard                   the dashboard's figures in headless Chromium instead (bench/dashboard.ts)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -46,8 +47,14 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     out: { type: 'string', default: join(here, 'results', 'latest.json') },
     repeat: { type: 'string' },
+    dashboard: { type: 'boolean', default: false },
   },
 });
+// `--dashboard`: the dashboard's figures in Chromium (bench/dashboard.ts, which reads --quick) instead.
+if (values.dashboard) {
+  await import('./dashboard.js');
+  process.exit(0);
+}
 const list = (s: string | undefined) =>
   s
     ?.split(',')

@@ -104,6 +104,35 @@ export function AddTile({ topics, latest, onAdd }: Props) {
               </datalist>
             </label>
           )}
+          {draft.kind === 'chart' && (
+            <fieldset class="also" data-also>
+              <legend>Also plot</legend>
+              {[...latest.keys()]
+                .sort()
+                .flatMap((topic) => fieldsOf(latest.get(topic)).map((field) => ({ topic, field })))
+                .filter((s) => s.topic !== draft.topic || s.field !== draft.field)
+                .map((s) => {
+                  const on = (draft.series ?? []).some((x) => x.topic === s.topic && x.field === s.field);
+                  return (
+                    <label class="check" key={`${s.topic} ${s.field}`}>
+                      <input
+                        type="checkbox"
+                        data-series={`${s.topic} ${s.field}`}
+                        checked={on}
+                        onChange={() =>
+                          set({
+                            series: on
+                              ? (draft.series ?? []).filter((x) => x.topic !== s.topic || x.field !== s.field)
+                              : [...(draft.series ?? []), s],
+                          })
+                        }
+                      />
+                      {s.topic} {s.field}
+                    </label>
+                  );
+                })}
+            </fieldset>
+          )}
           {(draft.kind === 'gauge' || draft.kind === 'slider') && (
             <div class="inline">
               <label>

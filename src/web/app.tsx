@@ -1,15 +1,18 @@
 /** The shell: routes (in the URL's hash, so any static server works), navigation, login, live status. */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, type Me, onLoginRequired } from './api';
 import { useLiveState } from './hooks';
+import { lazyScreen } from './lazy-screen';
 import { live } from './live';
-import { ClientsScreen } from './screens/clients';
-import { DeviceScreen } from './screens/device';
 import { DevicesScreen } from './screens/devices';
-import { LoginScreen } from './screens/login';
-import { PublishScreen } from './screens/publish';
-import { TopicScreen } from './screens/topic';
-import { TopicsScreen } from './screens/topics';
+
+// Only the home screen is in the first load; the others come when first shown.
+const DeviceScreen = lazyScreen(() => import('./screens/device').then((m) => m.DeviceScreen));
+const TopicScreen = lazyScreen(() => import('./screens/topic').then((m) => m.TopicScreen));
+const TopicsScreen = lazyScreen(() => import('./screens/topics').then((m) => m.TopicsScreen));
+const PublishScreen = lazyScreen(() => import('./screens/publish').then((m) => m.PublishScreen));
+const ClientsScreen = lazyScreen(() => import('./screens/clients').then((m) => m.ClientsScreen));
+const LoginScreen = lazyScreen(() => import('./screens/login').then((m) => m.LoginScreen));
 
 interface Route {
   name: 'devices' | 'device' | 'topics' | 'topic' | 'publish' | 'clients';
@@ -84,7 +87,8 @@ export function App() {
       },
       (e: Error & { status?: number }) => e.status !== 401 && setProblem(e.message),
     );
-  useEffect(() => {
+  // Before the first paint, not after it: on a slow phone the first frame comes late.
+  useLayoutEffect(() => {
     live.start();
     const off = onLoginRequired(() => setNeedLogin(true));
     loadMe();

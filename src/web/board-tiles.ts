@@ -6,7 +6,15 @@ import type { Device } from './api';
 
 export type TileSpec =
   | { kind: 'gauge'; title: string; topic: string; field: string; unit: string; min: number; max: number }
-  | { kind: 'chart'; title: string; topic: string; field: string; unit: string }
+  | {
+      kind: 'chart';
+      title: string;
+      topic: string;
+      field: string;
+      unit: string;
+      /** More series drawn on the same chart. */
+      more?: { topic: string; field: string }[];
+    }
   | {
       kind: 'switch';
       title: string;
@@ -90,5 +98,15 @@ export function boardTiles(device: Device): TileSpec[] {
 
 /** Every topic the tiles read, for the live viewport. */
 export function tileTopics(tiles: TileSpec[]): string[] {
-  return [...new Set(tiles.flatMap((t) => (t.kind === 'log' ? t.topics : [t.topic])))];
+  return [
+    ...new Set(
+      tiles.flatMap((t) =>
+        t.kind === 'log'
+          ? t.topics
+          : t.kind === 'chart'
+            ? [t.topic, ...(t.more ?? []).map((m) => m.topic)]
+            : [t.topic],
+      ),
+    ),
+  ];
 }

@@ -57,7 +57,7 @@ export function customSpec(t: CustomTile): TileSpec {
     case 'number':
       return { kind: 'number', title: t.title, topic: t.topic, field, unit };
     case 'chart':
-      return { kind: 'chart', title: t.title, topic: t.topic, field, unit };
+      return { kind: 'chart', title: t.title, topic: t.topic, field, unit, more: t.series ?? [] };
     case 'log':
       return { kind: 'log', title: t.title, topics: [t.topic] };
   }

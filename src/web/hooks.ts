@@ -1,5 +1,5 @@
 /** Hooks the screens share: the live viewport and frames, fetched API data, a ticking clock. */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { type ApiError, api } from './api';
 import { type Frame, type LiveState, live, type Viewport } from './live';
 
@@ -44,7 +44,8 @@ export function useApi<T>(path: string | null): Fetched<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [n, setN] = useState(0);
-  useEffect(() => {
+  // Asked at once when the screen mounts (a plain effect waits for the first paint, late on a slow phone).
+  useLayoutEffect(() => {
     if (path === null) return;
     let current = true;
     api<T>(path).then(

@@ -7,7 +7,8 @@ import type { Device, LiveMessage, TopicNode } from './api';
 
 export interface Viewport {
   topics?: string[];
-  tree?: string | null;
+  /** A node of the topic tree (null: the top level), or several: each comes back when it changes. */
+  tree?: string | null | (string | null)[];
   devices?: boolean;
 }
 
@@ -15,6 +16,7 @@ export interface Frame {
   at: number;
   messages?: LiveMessage[];
   tree?: { parent: string | null; children: TopicNode[] };
+  trees?: { parent: string | null; children: TopicNode[] }[];
   devices?: Device[];
 }
 

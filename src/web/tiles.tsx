@@ -42,11 +42,10 @@ export function Tile({ spec, latest, recent }: TileProps) {
     case 'chart':
       return (
         <Chart
-          topic={spec.topic}
-          field={spec.field}
+          series={[{ topic: spec.topic, field: spec.field }, ...(spec.more ?? [])]}
           title={spec.title}
           unit={spec.unit}
-          latest={latest.get(spec.topic)}
+          latest={latest}
         />
       );
   }

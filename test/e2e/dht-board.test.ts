@@ -49,11 +49,15 @@ describe('dashboard: the DHT board', () => {
     await page.locator('[data-tile="gauge"][data-field="/t"] [data-value]:has-text("24.1 °C")').waitFor();
     await page.locator('[data-tile="gauge"][data-field="/h"] [data-value]:has-text("26.5 %")').waitFor();
     await page.locator('[data-chart="testincr /h"] [data-last]:has-text("26.5 %")').waitFor();
-    // The export link gives what is shown, as CSV.
-    const href = await temperature.locator('a:has-text("CSV")').getAttribute('href');
-    const csv = await (await fetch(`${hub.base}${href}`)).text();
-    expect(csv.split('\r\n')[0]).toBe('time,epoch_ms,topic,field,value,unit');
-    expect(csv).toContain(',testincr,/t,22.7,°C');
+    // The export gives what is shown, as CSV: the three recorded readings and the live one.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      temperature.locator('button:text-is("CSV")').click(),
+    ]);
+    const csv = Buffer.concat(await (await download.createReadStream()).toArray()).toString();
+    const rows = csv.trim().split('\n');
+    expect(rows[0]).toBe('time,testincr /t avg,testincr /t min,testincr /t max,testincr /t count');
+    expect(rows.slice(1).map((row) => row.split(',')[1])).toEqual(['21.5', '22', '22.7', '24.1']);
     await screenshot(page, 'dht-phone');
     await page.setViewportSize(DESKTOP);
     await screenshot(page, 'dht-desktop');

@@ -8,6 +8,11 @@ import { DESKTOP, openPage, rig, screenshot } from './helpers.js';
 
 const r = rig();
 
+/** What the page's window offers, for code run in it (the tests compile without the DOM's types). */
+interface BrowserWindow {
+  getComputedStyle(el: unknown): { backgroundColor: string };
+}
+
 describe('dashboard: topics', () => {
   it('opens levels lazily, and clears a branch of retained messages after saying how many', async () => {
     const { browser, hub } = r;
@@ -94,6 +99,69 @@ describe('dashboard: topics', () => {
     await page.locator('.tree-row[data-topic="bulk/t0998"]').waitFor();
     await page.locator('[data-more="bulk"]:has-text("1001 more under bulk: search to find them")').waitFor();
     expect(await page.locator('.tree-row[data-topic="bulk/t0000"]').count()).toBe(0);
+    await c.endAsync();
+    await page.context().close();
+  }, 120_000);
+  it('ticking two messages shows their diff: changed JSON keys highlighted, text line by line', async () => {
+    const { browser, hub } = r;
+    const c = await mqtt.connectAsync(hub.mqttUrl, { reconnectPeriod: 0 });
+    // Text values only: no chart above the messages (the screenshot shows the diff).
+    await c.publishAsync('diff/json', '{"mode":"auto","room":"hall","ip":"10.0.0.2"}', { qos: 1 });
+    await c.publishAsync('diff/json', '{"mode":"eco","room":"hall","color":"blue"}', { qos: 1 });
+    await c.publishAsync('diff/text', 't=24.1C\nh=26.5%', { qos: 1 });
+    await c.publishAsync('diff/text', 't=24.3C\nh=26.5%', { qos: 1 });
+    await eventually(async () => {
+      const res = await fetch(`${hub.base}/api/messages?topic=diff/text`);
+      return ((await res.json()) as { messages: unknown[] }).messages.length === 2 ? true : undefined;
+    }, 'the recorded messages');
+    const page = await openPage(browser, `${hub.base}/#/topic/diff%2Fjson`);
+    const ticks = page.locator('[data-messages] input.pick');
+    await expect.poll(() => ticks.count(), { timeout: 30_000 }).toBe(2);
+    await ticks.nth(0).check();
+    expect(await page.locator('[data-diff]').count()).toBe(0);
+    await ticks.nth(1).check();
+    const d = page.locator('[data-diff="json"]');
+    await d.locator('text=3 keys differ.').waitFor();
+    await d.locator('tr[data-path="/mode"][data-kind="changed"]:has-text(\'"auto" → "eco"\')').waitFor();
+    await d.locator('tr[data-path="/room"][data-kind="same"]').waitFor();
+    await d.locator('tr[data-path="/ip"][data-kind="removed"]').waitFor();
+    await d.locator('tr[data-path="/color"][data-kind="added"]:has-text(\'"blue"\')').waitFor();
+    // The changed key is highlighted, the same one is not.
+    const bg = (path: string) =>
+      d
+        .locator(`tr[data-path="${path}"]`)
+        .evaluate((el) => (globalThis as unknown as BrowserWindow).getComputedStyle(el).backgroundColor);
+    expect(await bg('/mode')).not.toBe(await bg('/room'));
+    await screenshot(page, 'topic-diff-phone');
+
+    await page.goto(`${hub.base}/#/topic/diff%2Ftext`);
+    await expect.poll(() => ticks.count(), { timeout: 30_000 }).toBe(2);
+    await ticks.nth(0).check();
+    await ticks.nth(1).check();
+    const lines = page.locator('[data-diff="text"] [data-kind]');
+    await expect
+      .poll(async () => (await lines.allTextContents()).join('|'), { timeout: 30_000 })
+      .toBe('− t=24.1C|+ t=24.3C|  h=26.5%');
+    await c.endAsync();
+    await page.context().close();
+  }, 120_000);
+  it('open levels stay live: counts and rates below the top change, and a new topic appears, without reopening', async () => {
+    const { browser, hub } = r;
+    const c = await mqtt.connectAsync(hub.mqttUrl, { reconnectPeriod: 0 });
+    await c.publishAsync('live/room/temp', '20', { qos: 1, retain: true });
+    const page = await openPage(browser, `${hub.base}/#/topics`);
+    await page.locator('.tree-row[data-topic="live"] button.expander').click();
+    await page.locator('.tree-row[data-topic="live/room"] button.expander').click();
+    const temp = page.locator('.tree-row[data-topic="live/room/temp"]');
+    await temp.locator('text=1 msg').waitFor();
+    for (let i = 0; i < 5; i++) await c.publishAsync('live/room/temp', String(21 + i), { qos: 1 });
+    await c.publishAsync('live/room/humidity', '40', { qos: 1 });
+    // Two levels down, from the live socket: the new count and a rate, and the new sibling.
+    await temp.locator('text=6 msg').waitFor();
+    await temp.locator('text=/\\d+(\\.\\d)?\\/s/').waitFor();
+    await page.locator('.tree-row[data-topic="live/room/humidity"]').locator('text=1 msg').waitFor();
+    await page.locator('.tree-row[data-topic="live/room"]').locator('text=7 msg').waitFor();
+    await page.locator('.tree-row[data-topic="live"]').locator('text=7 msg').waitFor();
     await c.endAsync();
     await page.context().close();
   }, 120_000);

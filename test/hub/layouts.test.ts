@@ -40,6 +40,18 @@ describe('layouts', () => {
       [{ ...gauge, min: 5, max: 1 }, "tile 1: 'min' must be below 'max'"],
       [{ ...gauge, qos: 3 }, "tile 1: 'qos' must be 0, 1 or 2"],
       [{ ...gauge, title: '' }, "tile 1: 'title' must be 1 to 60 characters"],
+      [
+        { ...gauge, kind: 'chart', series: [{ topic: 'a/#', field: '/t' }] },
+        "tile 1: invalid series topic 'a/#'",
+      ],
+      [
+        { ...gauge, kind: 'chart', series: [{ topic: 'a' }] },
+        "tile 1: each of 'series' needs a topic and a field",
+      ],
+      [
+        { ...gauge, kind: 'chart', series: Array(6).fill({ topic: 'a', field: '' }) },
+        "tile 1: 'series' must be a list of at most 5 more {topic, field}",
+      ],
     ] as const) {
       const res = await post(`${base}/api/layouts/dht1`, { tiles: [tile] });
       expect(res.status).toBe(400);

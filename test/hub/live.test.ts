@@ -8,6 +8,7 @@ interface Frame {
   viewport?: { topics: string[] };
   messages?: { topic: string; payload: string }[];
   tree?: { parent: string; children: { name: string; messages: number }[] };
+  trees?: { parent: string | null; children: { name: string; messages: number; children: number }[] }[];
   devices?: { id: string; online: boolean }[];
   error?: string;
 }
@@ -77,6 +78,35 @@ describe('the live WebSocket: the page says what it shows, the server sends only
     expect(other.messages!.map((msg) => msg.topic)).toEqual(['other/x']);
     ws.send('not json');
     expect((await f.next((x) => x.error !== undefined)).error).toMatch(/viewport is a JSON object/);
+    ws.close();
+  }, 30_000);
+
+  it("watches several tree nodes at once (a page's open ones): each changed one comes with its children", async () => {
+    const { wsBase, m } = await hubUp();
+    m.broker.publish({ topic: 'garden/soil/moisture', payload: '41', retain: true });
+    const ws = await open(`${wsBase}/api/live`);
+    const f = frames(ws);
+    ws.send(JSON.stringify({ tree: [null, 'garden', 'garden/soil'] }));
+    const first = await f.next((x) => x.viewport !== undefined);
+    expect(first.trees?.map((t) => t.parent)).toEqual([null, 'garden', 'garden/soil']);
+    expect(first.tree).toBeUndefined();
+
+    // A message two levels down changes every node above it; a new topic appears in its parent.
+    m.broker.publish({ topic: 'garden/soil/ph', payload: '6.5' });
+    const next = await f.next((x) => x.trees?.some((t) => t.children.some((c) => c.name === 'ph')) ?? false);
+    const soil = next.trees!.find((t) => t.parent === 'garden/soil')!;
+    expect(soil.children.map((c) => c.name).sort()).toEqual(['moisture', 'ph']);
+    expect(next.trees!.find((t) => t.parent === 'garden')!.children).toEqual([
+      expect.objectContaining({ name: 'soil', children: 2 }),
+    ]);
+    // Elsewhere: only the top level changed.
+    m.broker.publish({ topic: 'hall/light', payload: 'on' });
+    const hall = await f.next(
+      (x) => x.trees?.some((t) => t.children.some((c) => c.name === 'hall')) ?? false,
+    );
+    expect(hall.trees!.map((t) => t.parent)).toEqual([null]);
+    ws.send(JSON.stringify({ tree: [7] }));
+    expect((await f.next((x) => x.error !== undefined)).error).toMatch(/'tree' is a node, null, or a list/);
     ws.close();
   }, 30_000);
 

@@ -11,7 +11,7 @@ import type { Message } from '../../broker/types.js';
 import { topicFilterProblem, topicMatches } from '../../protocol/topic.js';
 import type { BrokerView } from '../broker-view.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
-import type { TopicTree } from '../topics/topic-tree.js';
+import type { TopicNodeInfo, TopicTree } from '../topics/topic-tree.js';
 import type { HttpAccess, HttpIdentity } from './http-access.js';
 
 export const LIVE_PATH = '/api/live';
@@ -23,8 +23,14 @@ const MAX_BUFFERED = 1024 * 1024;
 
 export interface Viewport {
   topics?: string[];
-  tree?: string | null;
+  /** A node of the topic tree (null: the top level), or several (the open nodes of a page's tree). */
+  tree?: string | null | (string | null)[];
   devices?: boolean;
+}
+
+export interface TreeFrame {
+  parent: string | null;
+  children: TopicNodeInfo[];
 }
 
 export interface LiveMessage {
@@ -52,10 +58,11 @@ function livePayload(m: Message): LiveMessage {
 
 class LivePage {
   filters: string[] = [];
-  tree: string | null | undefined;
+  /** The viewport's `tree` as sent (echoed back), and each watched node ('' the top) with whether it changed. */
+  tree: Viewport['tree'];
+  readonly trees = new Map<string, boolean>();
   devices = false;
   readonly pending = new Map<string, Message>();
-  treeDirty = false;
   devicesDirty = false;
   /** The next frame answers a new viewport (the page then knows what follows is for it). */
   viewportChanged = false;
@@ -152,13 +159,21 @@ export class LiveUpdates {
       );
       return;
     }
+    const nodes = Array.isArray(v.tree) ? v.tree : v.tree === undefined ? [] : [v.tree];
+    if (nodes.some((n) => n !== null && typeof n !== 'string') || nodes.length > MAX_FILTERS) {
+      page.ws.send(
+        JSON.stringify({ error: `'tree' is a node, null, or a list of at most ${MAX_FILTERS} of them` }),
+      );
+      return;
+    }
     page.filters = filters;
-    page.tree = typeof v.tree === 'string' || v.tree === null ? v.tree : undefined;
+    page.tree = v.tree;
+    page.trees.clear();
+    for (const n of nodes) page.trees.set(n ?? '', true);
     page.devices = v.devices === true;
     page.pending.clear();
     // What is already known comes at once: the retained values of the topics, the tree, the devices.
     for (const m of this.broker.retained()) if (this.wanted(page, m.topic)) page.pending.set(m.topic, m);
-    page.treeDirty = page.tree !== undefined;
     page.devicesDirty = page.devices;
     page.viewportChanged = true;
     clearTimeout(page.timer);
@@ -172,9 +187,15 @@ export class LiveUpdates {
     return false;
   }
 
+  /** Marks the watched nodes `topic` is below; true when there was one. */
   private underTree(page: LivePage, topic: string): boolean {
-    if (page.tree === undefined) return false;
-    return page.tree === null || page.tree === '' || topic.startsWith(`${page.tree}/`);
+    let any = false;
+    for (const node of page.trees.keys())
+      if (node === '' || topic.startsWith(`${node}/`)) {
+        page.trees.set(node, true);
+        any = true;
+      }
+    return any;
   }
 
   private publish(m: Message): void {
@@ -184,7 +205,7 @@ export class LiveUpdates {
         page.pending.set(m.topic, m);
         dirty = true;
       }
-      if (this.underTree(page, m.topic)) dirty = page.treeDirty = true;
+      if (this.underTree(page, m.topic)) dirty = true;
       if (page.devices && (m.topic.endsWith('/status') || m.topic.endsWith('/info')))
         dirty = page.devicesDirty = true;
       if (dirty) this.schedule(page, false);
@@ -218,15 +239,21 @@ export class LiveUpdates {
     page.viewportChanged = false;
     if (page.pending.size > 0) frame.messages = [...page.pending.values()].map(livePayload);
     page.pending.clear();
-    if (page.treeDirty && page.tree !== undefined) {
-      frame.tree = {
-        parent: page.tree,
-        children: (this.topics.children(page.tree || undefined) ?? []).filter(
+    const trees: TreeFrame[] = [];
+    for (const [node, changed] of page.trees) {
+      if (!changed) continue;
+      page.trees.set(node, false);
+      trees.push({
+        parent: node === '' ? null : node,
+        children: (this.topics.children(node || undefined) ?? []).filter(
           (n) => n.children > 0 || this.access.allows(page.who, 'read', n.topic),
         ),
-      };
+      });
     }
-    page.treeDirty = false;
+    // One node asked as one: `tree`, as before; a list is answered with `trees`, the changed ones.
+    if (Array.isArray(page.tree)) {
+      if (trees.length > 0) frame.trees = trees;
+    } else if (trees[0]) frame.tree = { ...trees[0], parent: page.tree ?? null };
     if (page.devicesDirty)
       frame.devices = this.devices
         .list()
@@ -236,7 +263,12 @@ export class LiveUpdates {
     // The next frame no sooner than FRAME_INTERVAL_MS after this one.
     page.timer = setTimeout(() => {
       page.timer = undefined;
-      if (page.pending.size > 0 || page.treeDirty || page.devicesDirty || page.viewportChanged)
+      if (
+        page.pending.size > 0 ||
+        page.devicesDirty ||
+        page.viewportChanged ||
+        [...page.trees.values()].some(Boolean)
+      )
         this.flush(page);
     }, FRAME_INTERVAL_MS);
   }

@@ -12,6 +12,7 @@ import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { TopicTree } from '../topics/topic-tree.js';
 import { ADMIN_TOPIC, HttpAccess, type HttpIdentity, SESSION_COOKIE } from './http-access.js';
 import { HttpError, readJson, sendJson, stringField } from './http-json.js';
+import { publishProperties } from './publish-properties.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -185,7 +186,8 @@ export function hubRoutes({ broker, devices, topics, access }: RouteDeps): Route
         const payload = Buffer.from(stringField(body, 'payload', false) ?? '', encoding);
         const qos = qosField(body);
         const retain = body.retain === true;
-        broker.publish({ topic, payload, qos, retain });
+        const properties = publishProperties(body.properties);
+        broker.publish({ topic, payload, qos, retain, ...(properties ? { properties } : {}) });
         sendJson(res, 200, { topic, bytes: payload.length, qos, retain });
       },
     },

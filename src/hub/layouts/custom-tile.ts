@@ -24,9 +24,12 @@ export interface CustomTile {
   off?: string;
   qos?: 0 | 1 | 2;
   retain?: boolean;
+  /** A chart's further series, drawn with the first (topic, field). */
+  series?: { topic: string; field: string }[];
 }
 
 export const MAX_TILES = 40;
+export const MAX_SERIES = 6;
 const MAX_TEXT = 1024;
 
 /** The tile as stored, or the reason it is refused. */
@@ -65,5 +68,25 @@ export function checkTile(v: unknown, index: number): CustomTile | string {
     if (typeof t.retain !== 'boolean') return `${at}: 'retain' must be true or false`;
     tile.retain = t.retain;
   }
+  if (t.series !== undefined && t.series !== null) {
+    const series = checkSeries(t.series, at);
+    if (typeof series === 'string') return series;
+    if (series.length > 0) tile.series = series;
+  }
   return tile;
+}
+
+function checkSeries(v: unknown, at: string): { topic: string; field: string }[] | string {
+  if (!Array.isArray(v) || v.length > MAX_SERIES - 1)
+    return `${at}: 'series' must be a list of at most ${MAX_SERIES - 1} more {topic, field}`;
+  const out: { topic: string; field: string }[] = [];
+  for (const s of v as Record<string, unknown>[]) {
+    if (!s || typeof s !== 'object' || typeof s.topic !== 'string' || typeof s.field !== 'string')
+      return `${at}: each of 'series' needs a topic and a field`;
+    const problem = topicNameProblem(s.topic);
+    if (problem) return `${at}: invalid series topic '${s.topic}': ${problem}`;
+    if (s.field.length > MAX_TEXT) return `${at}: a series field is over ${MAX_TEXT} characters`;
+    out.push({ topic: s.topic, field: s.field });
+  }
+  return out;
 }

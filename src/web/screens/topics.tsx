@@ -1,6 +1,7 @@
 /**
- * The topic tree, from the hub (children fetched as a node opens), searchable, with counts, rates and
- * retained markers; a branch's retained messages are cleared after a confirmation saying how many.
+ * The topic tree, from the hub (children fetched as a node opens, then kept live through the viewport),
+ * searchable, with counts, rates and retained markers; a branch's retained messages are cleared after
+ * a confirmation saying how many.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, q, type TopicNode } from '../api';
@@ -42,8 +43,14 @@ export function TopicsScreen() {
   const [found, setFound] = useState<TopicNode[] | undefined>(undefined);
   const [pending, setPending] = useState<Pending | undefined>(undefined);
   const [note, setNote] = useState<{ text: string; error?: boolean } | undefined>(undefined);
-  useViewport({ tree: null });
-  useFrames((f) => f.tree && f.tree.parent === null && setTop(f.tree.children));
+  // The top level and every open node stay live: counts, rates and new topics as they come.
+  useViewport({ tree: [null, ...open.keys()] });
+  useFrames((f) => {
+    for (const { parent, children } of f.trees ?? []) {
+      if (parent === null) setTop(children);
+      else setOpen((prev) => (prev.has(parent) ? new Map(prev).set(parent, children) : prev));
+    }
+  });
 
   useEffect(() => {
     if (search.trim() === '') return setFound(undefined);
@@ -61,15 +68,17 @@ export function TopicsScreen() {
   }, [search]);
 
   const toggle = async (node: TopicNode) => {
-    const next = new Map(open);
-    if (next.has(node.topic)) {
-      for (const k of [...next.keys()])
-        if (k === node.topic || k.startsWith(`${node.topic}/`)) next.delete(k);
-    } else {
-      const r = await api<{ children: TopicNode[] }>(`/api/topics?parent=${q(node.topic)}`);
-      next.set(node.topic, r.children);
+    if (open.has(node.topic)) {
+      setOpen((prev) => {
+        const next = new Map(prev);
+        for (const k of [...next.keys()])
+          if (k === node.topic || k.startsWith(`${node.topic}/`)) next.delete(k);
+        return next;
+      });
+      return;
     }
-    setOpen(next);
+    const r = await api<{ children: TopicNode[] }>(`/api/topics?parent=${q(node.topic)}`);
+    setOpen((prev) => new Map(prev).set(node.topic, r.children));
   };
 
   const askClear = async (node: TopicNode) => {
