@@ -138,6 +138,7 @@ export class LightBoard implements SimulatedBoard {
     this.powered = true;
     this.reboots++;
     this.resetCause = 'power-on';
+    this.o.report(this.name, 'power on', false);
     this.client = this.boot();
   }
 
