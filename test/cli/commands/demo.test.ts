@@ -169,6 +169,10 @@ describe('mothership demo: the seeds world in one command', () => {
     await observer.waitFor(new RegExp(`^to_mothership Test to mothership #${last + 3}$`), 60_000);
     for (const topic of ['to_mothership', 'hello'] as const) {
       const seen = new Set(numbers(topic));
+      expect(
+        seen.size,
+        `${topic} numbers seen by the observer\n${demo.output().slice(-3000)}`,
+      ).toBeGreaterThan(0);
       const top = Math.max(...seen);
       const gaps = [];
       for (let i = first[topic]; i <= top; i++) if (!seen.has(i)) gaps.push(i);
