@@ -12,8 +12,15 @@ import { type Mothership, type MothershipOptions, startMothership } from './moth
 export const DEMO_BOARDS = 'conversation,led-remote,mothership,dht';
 
 export interface Demo {
-  mothership: Mothership;
+  /** The running broker and hub (a new one after restartBroker). */
+  readonly mothership: Mothership;
   fleet: Fleet;
+  /**
+   * Stops the broker (clients get its shutdown DISCONNECT, sessions and history are saved), keeps
+   * it down for `downMs`, then starts it again on the same ports with the same data: a fault the
+   * boards must recover from by themselves.
+   */
+  restartBroker(downMs?: number): Promise<void>;
   /** What to try, printed under the banner. */
   tryThis(): string;
   stop(): Promise<void>;
@@ -28,7 +35,7 @@ export interface DemoOptions extends MothershipOptions {
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const mothership = await startMothership(options);
+  let mothership = await startMothership(options);
   const mqtt = mothership.listeners.find((l) => l.protocol === 'mqtt' && !l.tls);
   if (!mqtt) {
     await mothership.stop();
@@ -55,10 +62,28 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
   const port = mqtt.port === 1883 ? '' : ` -p ${mqtt.port}`;
   const ws = mothership.listeners.find((l) => l.protocol === 'websockets' && !l.tls);
+  // A restart listens where the first start did, even on ports -p 0 picked (a config's listeners
+  // are its own: they start as written again).
+  const again: MothershipOptions = { ...options, port: mqtt.port, wsPort: ws?.port };
   let stopping: Promise<void> | undefined;
+  let restarting: Promise<void> | undefined;
   return {
-    mothership,
+    get mothership() {
+      return mothership;
+    },
     fleet,
+    restartBroker(downMs = 0) {
+      restarting ??= (async () => {
+        try {
+          await mothership.stop();
+          await new Promise((r) => setTimeout(r, downMs));
+          if (!stopping) mothership = await startMothership(again);
+        } finally {
+          restarting = undefined;
+        }
+      })();
+      return restarting;
+    },
     tryThis: () =>
       [
         `Demo: ${fleet.boards.length} simulated boards (${fleet.boards.map((b) => b.name).join(', ')}) running the real firmware.`,
@@ -66,10 +91,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         `  Watch  mosquitto_sub${port} -v -t 'blue/btn/0'          (blue's button, seed 002)`,
         `  Light  mosquitto_pub${port} -t output -m on -q 1         (dht1's LED, seed 004)`,
         `  Read   mosquitto_sub${port} -v -t testincr               (dht1's t=..C, h=..%. readings)`,
+        '  Type   press blue 3 | wifi-off all 10 | broker-restart 5 | help   (here: faults, buttons)',
         '',
       ].join('\n'),
     stop() {
-      stopping ??= fleet.stop().then(() => mothership.stop());
+      stopping ??= (async () => {
+        await restarting?.catch(() => {});
+        await fleet.stop();
+        await mothership.stop();
+      })();
       return stopping;
     },
   };

@@ -1,14 +1,14 @@
 /** `mothership sim`: simulated boards running the real firmware (or light ones), against a broker. */
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { SimBroker } from '../../devices/sim/board-config.js';
-import { type Command, parseCommand, parseTimedCommand } from '../../devices/sim/commands.js';
+import { parseTimedCommand } from '../../devices/sim/commands.js';
 import { Fleet } from '../../devices/sim/fleet.js';
 import { fleetOf } from '../../devices/sim/kinds.js';
 import { LightFleet } from '../../devices/sim/light/light-fleet.js';
 import { Random } from '../../devices/sim/random.js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { intFlag, parseCommandArgs, usageError } from '../command-args.js';
+import { mb, runFleetConsole, say } from '../fleet-console.js';
 
 const HELP = `Usage: mothership sim [options]
 
@@ -61,9 +61,6 @@ const options = {
 export const DEFAULT_BOARDS = 'conversation,led-remote,mothership,dht';
 /** The firmware's serial lines worth showing without -v: the link and boot events. */
 const NOTEWORTHY = /^(mqtt: (up|down|link lost)|board: |harness: WATCHDOG)/;
-
-const clock = () => new Date().toTimeString().slice(0, 8);
-const say = (text: string) => process.stdout.write(`${clock()} ${text}\n`);
 
 function readCa(path: string): string {
   try {
@@ -126,45 +123,7 @@ export async function run(args: string[]): Promise<number> {
       `${specs.length} boards booted in ${((Date.now() - t0) / 1000).toFixed(1)} s; memory ${mb(rss)} MB (${mb((rss - rss0) / specs.length)} MB per board)`,
     );
   }
-  return serve(fleet, timeline, duration);
-}
-
-const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
-
-/** Runs until a signal or --duration: stdin commands, the timeline, the all-online announcements. */
-async function serve(
-  fleet: Fleet | LightFleet,
-  timeline: { atMs: number; line: string; command: Command }[],
-  durationS: number | undefined,
-): Promise<number> {
-  const timers: NodeJS.Timeout[] = [];
-  const answer = async (c: Command) => {
-    const out = await fleet.apply(c);
-    process.stdout.write(out.endsWith('\n') ? out : `${clock()} ${out}\n`);
-  };
-  for (const t of timeline) timers.push(setTimeout(() => void answer(t.command), t.atMs));
-  // Announce each time the whole fleet is online again (at start, after every fault).
-  let all = false;
-  timers.push(
-    setInterval(() => {
-      const now = fleet.online === fleet.boards.length;
-      if (now && !all)
-        say(`all ${fleet.boards.length} boards online (memory ${mb(process.memoryUsage().rss)} MB)`);
-      all = now;
-    }, 200),
-  );
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  rl.on('line', (line) => {
-    const c = parseCommand(line);
-    if (c) void answer(c);
-  });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    if (durationS !== undefined) timers.push(setTimeout(resolve, durationS * 1000));
-  });
-  for (const t of timers) clearTimeout(t);
-  rl.close();
+  await runFleetConsole(fleet, { timeline, durationS: duration, since: t0 });
   if (fleet instanceof LightFleet) {
     await fleet.drain(10_000);
     say(`stats ${JSON.stringify(fleet.stats())}`);

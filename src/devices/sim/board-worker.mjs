@@ -258,6 +258,17 @@ parentPort.on('message', async (m) => {
         if (!m.on) wifiJoined = false;
         else tcp.radioBack();
         break;
+      case 'reach':
+        tcp.setReachable(m.on);
+        break;
+      case 'powerCut':
+        // No more code runs, and no socket says goodbye: tell when the peers have given up on them.
+        tcp.powerCut().then(() => post({ type: 'cold' }));
+        clearInterval(wdtTimer);
+        try {
+          mp.runPython('import _harness\n_harness.stop()');
+        } catch {}
+        break;
       case 'heap': {
         const h = await heap();
         value = h;

@@ -57,6 +57,7 @@ type Msg =
   | ({ type: 'tls' } & TlsHandshake)
   | { type: 'sockets'; open: number }
   | { type: 'booted'; baselineHeap: number; baselineRaw: number }
+  | { type: 'cold' }
   | { type: 'reply'; id: number; value: unknown; error: string | null };
 
 /** One TLS handshake of the tls/ssl shim: what the firmware passed, and what Node's TLS made of it. */
@@ -100,6 +101,9 @@ export class Board extends EventEmitter {
   private replies = new Map<number, (m: Extract<Msg, { type: 'reply' }>) => void>();
   private nextId = 1;
   private stopped = false;
+  private onCold: (() => void) | undefined;
+  /** The worker has ended (crashed, or terminated). */
+  private gone = false;
 
   private constructor(readonly opts: BoardOptions) {
     super();
@@ -128,6 +132,7 @@ export class Board extends EventEmitter {
     });
     b.worker.on('error', (e) => b.emit('exit', e));
     b.worker.on('exit', () => {
+      b.gone = true;
       if (!b.stopped) b.emit('exit', null);
     });
     return b;
@@ -169,6 +174,9 @@ export class Board extends EventEmitter {
         this.keep(this.tls, { ...h, t: Date.now() });
         break;
       }
+      case 'cold':
+        this.onCold?.();
+        break;
       case 'reply':
         this.replies.get(m.id)?.(m);
         this.replies.delete(m.id);
@@ -222,6 +230,14 @@ export class Board extends EventEmitter {
     this.send({ cmd: 'wifi', on: true });
   }
 
+  /**
+   * The broker becomes unreachable (false) or reachable again while Wi-Fi stays up: nothing gets
+   * through either way on open connections, and new connects go unanswered (a blackhole).
+   */
+  setReachable(on: boolean): void {
+    this.send({ cmd: 'reach', on });
+  }
+
   /** What the station reports while joined: signal in dBm (default -58) and IP address (192.168.4.23). */
   setStation(station: { rssi?: number; ip?: string }): void {
     this.send({ cmd: 'station', station });
@@ -266,6 +282,34 @@ export class Board extends EventEmitter {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /**
+   * The power is cut: the firmware stops where it is, and its connections send no FIN or RST (a
+   * board without power says nothing), so a broker notices only by its keepalive, as with a real
+   * board. Resolves once the peers have closed them, or after `maxMs`; then the worker is gone.
+   */
+  async powerCut(maxMs: number): Promise<void> {
+    if (this.stopped || this.gone) return;
+    this.stopped = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        this.onCold = resolve;
+        this.send({ cmd: 'powerCut' });
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, maxMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.worker.terminate();
+  }
+
+  /** Ends the worker at once, whatever it is doing (the sim exiting while a board is powered off). */
+  async kill(): Promise<void> {
+    this.stopped = true;
+    await this.worker.terminate();
   }
 
   async stop(): Promise<void> {

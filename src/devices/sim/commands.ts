@@ -9,6 +9,13 @@ export const COMMAND_HELP = `Commands (TARGET: a board name, a kind, or all; S: 
   wifi-off TARGET [S]   the access point goes away (for S seconds, else until wifi-on)
   wifi-on TARGET        it comes back
   power-cycle TARGET    power off and on: the board reboots (reset cause power-on)
+  power-off TARGET [S]  the power goes (for S seconds, else until power-on): no goodbye on the
+                        wire, the broker notices by its keepalive and publishes the will
+  power-on TARGET       power back: the board boots
+  broker-unreachable TARGET [S]
+                        the broker stops answering (for S seconds, else until broker-reachable),
+                        Wi-Fi stays up: connections go silent, connects are not answered
+  broker-reachable TARGET   the path to the broker is back
   hang TARGET           the firmware stops feeding its watchdog, which reboots the board
   unplug TARGET [S]     the DHT22's cable comes out (for S seconds, else until plug)
   plug TARGET           it goes back in
@@ -18,12 +25,28 @@ export const COMMAND_HELP = `Commands (TARGET: a board name, a kind, or all; S: 
   help                  this list
 `;
 
-export type Verb = 'wifi-off' | 'wifi-on' | 'power-cycle' | 'hang' | 'unplug' | 'plug' | 'press' | 'water';
+export type Verb =
+  | 'wifi-off'
+  | 'wifi-on'
+  | 'power-cycle'
+  | 'power-off'
+  | 'power-on'
+  | 'broker-unreachable'
+  | 'broker-reachable'
+  | 'hang'
+  | 'unplug'
+  | 'plug'
+  | 'press'
+  | 'water';
 
 const TAKES_SECONDS: Record<Verb, boolean> = {
   'wifi-off': true,
   'wifi-on': false,
   'power-cycle': false,
+  'power-off': true,
+  'power-on': false,
+  'broker-unreachable': true,
+  'broker-reachable': false,
   hang: false,
   unplug: true,
   plug: false,

@@ -31,10 +31,17 @@ export interface SimulatedBoard {
   readonly led: number;
   readonly reboots: number;
   readonly wifi: boolean;
+  readonly powered: boolean;
   readonly hardware: Hardware;
   wifiOff(ms?: number): void;
   wifiOn(): void;
   powerCycle(): Promise<void>;
+  /** No power for `ms` (forever: until powerOn): the connection goes silent, no FIN. */
+  powerOff(ms?: number): void;
+  powerOn(): Promise<void>;
+  /** The broker unreachable (silent connections, unanswered connects) while Wi-Fi stays up. */
+  brokerUnreachable(ms?: number): void;
+  brokerReachable(): void;
   hang(): Promise<void>;
   /** Pushes the sensors' readings (and for a light board, runs its app); about every TICK_MS. */
   tick(now: number): void;
@@ -74,6 +81,14 @@ export class FleetControl<B extends SimulatedBoard> {
             return b.wifiOn();
           case 'power-cycle':
             return b.powerCycle();
+          case 'power-off':
+            return b.powerOff(ms);
+          case 'power-on':
+            return b.powerOn();
+          case 'broker-unreachable':
+            return b.brokerUnreachable(ms);
+          case 'broker-reachable':
+            return b.brokerReachable();
           case 'hang':
             return b.hang();
           case 'unplug':
@@ -107,7 +122,7 @@ export class FleetControl<B extends SimulatedBoard> {
       .slice(0, 50)
       .map(
         (b) =>
-          `  ${b.name.padEnd(14)} ${b.online ? 'online ' : 'offline'}  LED ${b.led ? 'on ' : 'off'}  Wi-Fi ${b.wifi ? 'on ' : 'off'}  DHT22 ${b.hardware.dhtAttached ? 'in ' : 'out'}  reboots ${b.reboots}`,
+          `  ${b.name.padEnd(14)} ${b.online ? 'online ' : 'offline'}  power ${b.powered ? 'on ' : 'off'}  LED ${b.led ? 'on ' : 'off'}  Wi-Fi ${b.wifi ? 'on ' : 'off'}  DHT22 ${b.hardware.dhtAttached ? 'in ' : 'out'}  reboots ${b.reboots}`,
       );
     const more = this.boards.length > 50 ? `\n  ... and ${this.boards.length - 50} more` : '';
     return `${this.online}/${this.boards.length} online\n${shown.join('\n')}${more}\n`;

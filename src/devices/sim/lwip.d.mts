@@ -9,3 +9,4 @@ export declare const ERRNO: {
   EHOSTUNREACH: number;
 };
 export declare function lwipErrno(code: string | undefined): number;
+export declare const SYN_GIVE_UP_MS: number;

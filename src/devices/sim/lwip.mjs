@@ -5,6 +5,11 @@
 export const SND_BUF = 5760;
 /** CONFIG_LWIP_MAX_SOCKETS as MicroPython's ESP32 builds set it: TCP and UDP sockets together. */
 export const MAX_SOCKETS = 16;
+/**
+ * How long lwIP retransmits an unanswered SYN before the connect fails with ETIMEDOUT: ESP-IDF's
+ * LWIP_TCP_SYNMAXRTX 12 over lwIP's backoff table from a 1.5 s RTO, about 100 s (approximate).
+ */
+export const SYN_GIVE_UP_MS = 100_000;
 export const ERRNO = {
   EBADF: 9,
   ENFILE: 23,

@@ -43,6 +43,11 @@ export class SimBoard implements SimulatedBoard {
   reboots = 0;
   lastCause: number = RESET_CAUSE.powerOn;
   wifi = true;
+  powered = true;
+  /** The broker reachable over the network (the `broker-unreachable` fault: false). */
+  reachable = true;
+  /** Interpreters whose power was cut, kept until the broker closed their silent connections. */
+  private readonly ghosts = new Map<Board, Promise<void>>();
   private last: Partial<Readings> = {};
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
@@ -77,13 +82,14 @@ export class SimBoard implements SimulatedBoard {
       maxLines: KEEP_LINES,
       jsGcMs: JS_GC_MS,
     });
-    if (this.stopped) {
+    if (this.stopped || !this.powered) {
       await b.stop();
       return;
     }
     this.board = b;
     this.last = {};
     if (!this.wifi) b.wifiOff();
+    if (!this.reachable) b.setReachable(false);
     this.tick(Date.now());
     b.on('line', (l: { text: string }) => this.onLine(l.text));
     b.on('pin', (id: number, v: number) => {
@@ -123,26 +129,71 @@ export class SimBoard implements SimulatedBoard {
     this.last = r;
   }
 
-  /** The board restarts: a new interpreter boots the same flash, reset_cause() = cause. */
+  /**
+   * The board restarts: a new interpreter boots the same flash, reset_cause() = cause. As on an
+   * ESP32, the old one's connections are not closed (a reset sends no FIN): the broker learns of it
+   * when the new boot connects with the same client id, or by its keepalive.
+   */
   async reboot(cause: number, why: string): Promise<void> {
-    if (this.rebooting || this.stopped) return;
+    if (this.rebooting || this.stopped || !this.powered) return;
     this.rebooting = true;
     try {
       this.opts.report(this.name, why, false);
       this.reboots++;
-      this.online = false;
-      const old = this.board;
-      this.board = undefined;
-      old?.removeAllListeners();
-      await old?.stop();
+      this.cut();
       await this.boot(cause);
     } finally {
       this.rebooting = false;
     }
   }
 
+  /** The interpreter stops where it is; its sockets stay silent until the peers give up on them. */
+  private cut(): void {
+    this.online = false;
+    const old = this.board;
+    this.board = undefined;
+    if (!old) return;
+    old.removeAllListeners();
+    // Without an answer the broker drops a connection after 1.5x its keepalive: wait a bit longer.
+    const keepalive = Number((this.opts.config.broker as { keepalive?: number }).keepalive ?? 60);
+    const ghost = old.powerCut((keepalive * 2 + 10) * 1000).finally(() => this.ghosts.delete(old));
+    this.ghosts.set(old, ghost);
+  }
+
+  /** Power off and straight back on (reset cause power-on). */
   powerCycle(): Promise<void> {
     return this.reboot(RESET_CAUSE.powerOn, 'power cycled');
+  }
+
+  /** The power goes for `ms` (forever: until powerOn); the broker notices only by keepalive. */
+  powerOff(ms?: number): void {
+    if (!this.powered) return;
+    this.powered = false;
+    this.opts.report(this.name, 'power off', false);
+    this.cut();
+    if (ms !== undefined) this.later(ms, () => this.powerOn());
+  }
+
+  async powerOn(): Promise<void> {
+    if (this.powered || this.stopped) return;
+    this.powered = true;
+    this.reboots++;
+    this.opts.report(this.name, 'power on', false);
+    await this.boot(RESET_CAUSE.powerOn);
+  }
+
+  /** The broker unreachable for `ms` (forever: until brokerReachable) while Wi-Fi stays up. */
+  brokerUnreachable(ms?: number): void {
+    this.reachable = false;
+    this.board?.setReachable(false);
+    if (ms !== undefined) this.later(ms, () => this.brokerReachable());
+  }
+
+  brokerReachable(): void {
+    if (this.reachable) return;
+    this.reachable = true;
+    this.board?.setReachable(true);
+    this.opts.report(this.name, 'broker reachable again', false);
   }
 
   /** The access point goes away for `ms` (forever: until wifiOn). */
@@ -179,6 +230,6 @@ export class SimBoard implements SimulatedBoard {
     const b = this.board;
     this.board = undefined;
     b?.removeAllListeners();
-    await b?.stop();
+    await Promise.all([b?.stop(), ...[...this.ghosts.keys()].map((g) => g.kill())]);
   }
 }

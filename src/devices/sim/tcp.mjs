@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { ERRNO, lwipErrno, SND_BUF } from './lwip.mjs';
+import { ERRNO, lwipErrno, SND_BUF, SYN_GIVE_UP_MS } from './lwip.mjs';
 
 // The shims turn a rejection whose message is a number into OSError(number), as lwIP raises it.
 const errno = (name) => new Error(String(ERRNO[name]));
@@ -18,12 +18,21 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
   const socks = new Map();
   const orphans = [];
   let nextSid = 1;
-  const openSockets = () => socks.size + udpSockets();
+  // The broker unreachable while Wi-Fi stays up (its host down, a router dropping packets): nothing
+  // gets through either way and new connects go unanswered. `dead`: the board lost power.
+  let blackhole = false;
+  let dead = false;
+  /** SYNs sent into the blackhole: each holds a socket until lwIP gives up on it. */
+  let unanswered = 0;
+  /** Connects the firmware still waits for, oldest first: abandon() frees one it gave up on. */
+  const pending = new Set();
+  const link = () => inRange() && !blackhole && !dead;
+  const openSockets = () => socks.size + udpSockets() + unanswered;
   const postSockets = () => post({ type: 'sockets', open: openSockets() });
 
   function wake(s) {
     const w = s.waiter;
-    if (!w || !inRange()) return;
+    if (!w || !link()) return;
     if (s.chunks.length) {
       const all = Buffer.concat(s.chunks);
       s.chunks = all.length > w.n ? [all.subarray(w.n)] : [];
@@ -49,7 +58,9 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
       return Promise.reject(new Error(`test boards only reach loopback, not ${host}`));
     }
     if (openSockets() >= maxSockets) return Promise.reject(errno('ENFILE'));
+    if (dead) return new Promise(() => {}); // no power: nothing goes out
     if (!inRange() || !joined()) return Promise.reject(errno('EHOSTUNREACH'));
+    if (blackhole) return unansweredConnect();
     const socket = net.connect({ host: loopback ? '127.0.0.1' : host, port });
     const sid = nextSid++;
     const s = { socket, chunks: [], eof: false, connected: false, stalled: 0 };
@@ -57,18 +68,53 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
     postSockets();
     attach(s, socket);
     return new Promise((resolve) => {
+      const entry = {
+        abandon() {
+          pending.delete(entry);
+          socks.delete(sid);
+          socket.destroy();
+          postSockets();
+        },
+      };
+      pending.add(entry);
+      const done = () => {
+        pending.delete(entry);
+        resolve(sid);
+      };
       socket.once('connect', () => {
         s.connected = true;
-        resolve(sid);
+        done();
       });
-      socket.once('error', () => resolve(sid));
+      socket.once('error', done);
+    });
+  }
+
+  /**
+   * A SYN nobody answers: the socket exists (it counts against the limit) and never becomes
+   * writable; lwIP would give up after its SYN retransmissions with ETIMEDOUT. The firmware's own
+   * connect timeout (timing.timeout_ms) abandons it long before.
+   */
+  function unansweredConnect() {
+    unanswered++;
+    postSockets();
+    return new Promise((_, reject) => {
+      const release = () => {
+        clearTimeout(timer);
+        pending.delete(entry);
+        unanswered--;
+        postSockets();
+        reject(errno('ETIMEDOUT'));
+      };
+      const timer = setTimeout(release, SYN_GIVE_UP_MS);
+      const entry = { abandon: release };
+      pending.add(entry);
     });
   }
 
   /** The stream the board reads and writes: the TCP socket, or after a handshake its TLS socket. */
   function attach(s, socket) {
     socket.on('data', (d) => {
-      if (!inRange()) return; // nothing reaches a board without Wi-Fi
+      if (!link()) return; // nothing reaches a board without a path to it
       s.chunks.push(d);
       wake(s);
     });
@@ -157,7 +203,22 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
     postSockets,
     /** The access point is back: what was closed while it was away now reaches the peer. */
     radioBack() {
-      for (const s of orphans.splice(0)) s.destroy();
+      if (link()) for (const s of orphans.splice(0)) s.destroy();
+    },
+    /** The broker becomes unreachable (on: false) or reachable again, Wi-Fi untouched. */
+    setReachable(on) {
+      blackhole = !on;
+      this.radioBack();
+    },
+    /**
+     * The power is cut: nothing more leaves or arrives, and no FIN or RST is sent (a board without
+     * power says nothing). Resolves once the peers have closed every connection (a broker does so
+     * after 1.5x the keepalive), so the worker can go without its sockets saying goodbye.
+     */
+    powerCut() {
+      dead = true;
+      const open = [...[...socks.values()].map((s) => s.socket), ...orphans].filter((s) => !s.destroyed);
+      return Promise.all(open.map((s) => new Promise((resolve) => s.once('close', resolve))));
     },
     destroyAll() {
       for (const s of socks.values()) s.socket.destroy();
@@ -166,6 +227,8 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
     },
     jsboard: {
       net_connect: netConnect,
+      /** The firmware stopped waiting for its (only) connect in progress. */
+      net_connect_abandoned: () => pending.values().next().value?.abandon(),
       tls_check_ca: (hex) => {
         caPem(hex); // throws on anything that is not one certificate
       },
@@ -186,8 +249,8 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
         if (s.error) return -lwipErrno(s.error.code);
         if (!s.connected) return null;
         const buf = Buffer.from(hex, 'hex');
-        if (!inRange()) {
-          // The radio is off: bytes fill the send buffer and never leave.
+        if (!link()) {
+          // No path (radio off, broker unreachable): bytes fill the send buffer and never leave.
           const n = Math.min(buf.length, SND_BUF - s.stalled);
           s.stalled += n;
           return n > 0 ? n : null;
@@ -202,8 +265,8 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
         const s = socks.get(sid);
         if (!s) return Promise.reject(errno('EBADF'));
         if (s.error) return Promise.reject(lwipError(s.error));
-        // With the radio off a write never leaves: the wait stalls and the firmware's timeout decides.
-        if (!inRange()) return new Promise(() => {});
+        // Without a path a write never leaves: the wait stalls and the firmware's timeout decides.
+        if (!link()) return new Promise(() => {});
         if (s.socket.writableLength < SND_BUF) return Promise.resolve();
         return new Promise((resolve, reject) => {
           s.socket.once('drain', () => resolve());
@@ -216,8 +279,8 @@ export function createTcp({ post, inRange, joined, maxSockets, udpSockets, reach
         socks.delete(sid);
         postSockets();
         if (s.waiter) s.waiter.reject(errno('EBADF'));
-        // Closing while the radio is off sends nothing: the peer learns of it only later.
-        if (inRange()) s.socket.destroy();
+        // Closing without a path sends nothing: the peer learns of it only later (or by keepalive).
+        if (link()) s.socket.destroy();
         else orphans.push(s.socket);
       },
       open_sockets: openSockets,

@@ -39,7 +39,11 @@ export class LightBoard implements SimulatedBoard {
   private resetCause = 'power-on';
   /** Until when a hung board stays silent before its watchdog reboots it. */
   private hungUntil = 0;
-  private wifiTimer: NodeJS.Timeout | undefined;
+  powered = true;
+  private reachable = true;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Clients of before a power cut, their connections silent until the broker drops them. */
+  private readonly ghosts = new Set<LightClient>();
   private nextRun: number;
   private n = 0;
   private failures = 0;
@@ -74,9 +78,14 @@ export class LightBoard implements SimulatedBoard {
       onMessage: (t, m) => this.onMessage(t, m),
       onUp: () => this.onUp(),
     });
-    client.radio = this.wifi;
+    client.path = this.wifi && this.reachable;
     client.publish(`${spec.name}/reset_cause`, this.resetCause, 1, true);
     return client;
+  }
+
+  /** Every client this board has run, the current one last: the counts survive its reboots. */
+  clients(): LightClient[] {
+    return [...this.ghosts, this.client];
   }
 
   get kind(): Kind {
@@ -85,20 +94,59 @@ export class LightBoard implements SimulatedBoard {
 
   wifiOff(ms?: number): void {
     this.wifi = false;
-    this.client.radio = false;
-    this.client.drop();
-    clearTimeout(this.wifiTimer);
-    if (ms !== undefined) this.wifiTimer = setTimeout(() => this.wifiOn(), ms);
+    this.client.path = false;
+    this.client.drop(); // the firmware notices the station is gone at once
+    this.after('wifi', ms, () => this.wifiOn());
   }
 
   wifiOn(): void {
-    clearTimeout(this.wifiTimer);
+    this.after('wifi', undefined, () => {});
     this.wifi = true;
-    this.client.radio = true;
+    this.client.path = this.reachable;
+  }
+
+  /** Silent connection and unanswered connects; the client's keepalive notices, Wi-Fi stays up. */
+  brokerUnreachable(ms?: number): void {
+    this.reachable = false;
+    this.client.path = false;
+    this.after('reach', ms, () => this.brokerReachable());
+  }
+
+  brokerReachable(): void {
+    this.after('reach', undefined, () => {});
+    this.reachable = true;
+    this.client.path = this.wifi;
   }
 
   async powerCycle(): Promise<void> {
     this.reboot('power-on');
+  }
+
+  powerOff(ms?: number): void {
+    if (!this.powered) return;
+    this.powered = false;
+    this.client.cut();
+    this.ghosts.add(this.client);
+    this.setLed(0);
+    this.o.report(this.name, 'power off', false);
+    this.after('power', ms, () => this.powerOn());
+  }
+
+  async powerOn(): Promise<void> {
+    if (this.powered) return;
+    this.after('power', undefined, () => {});
+    this.powered = true;
+    this.reboots++;
+    this.resetCause = 'power-on';
+    this.o.report(this.name, 'power on', false);
+    this.client = this.boot();
+  }
+
+  /** Runs `fn` in `ms` (undefined: cancels what was pending under `key`). */
+  private after(key: string, ms: number | undefined, fn: () => unknown): void {
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+    if (ms !== undefined) this.timers.set(key, setTimeout(fn, ms));
   }
 
   /** Silent for the watchdog's timeout, then rebooted by it, as the firmware's board is. */
@@ -106,18 +154,21 @@ export class LightBoard implements SimulatedBoard {
     this.hungUntil = Date.now() + (this.o.fast ? 5000 : 30_000);
   }
 
+  /** A reset sends nothing on the wire: the new boot's connect takes the session over. */
   private reboot(cause: string): void {
     this.reboots++;
     this.resetCause = cause;
-    this.client.stop();
+    this.client.cut();
+    this.ghosts.add(this.client);
     this.setLed(0);
     this.o.report(this.name, `rebooted (${cause})`, false);
     this.client = this.boot();
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.wifiTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
     this.client.stop();
+    for (const g of this.ghosts) g.stop();
   }
 
   get name(): string {
@@ -212,6 +263,7 @@ export class LightBoard implements SimulatedBoard {
 
   /** The app's loop body, when its interval is up; the client's tick. */
   tick(now: number): void {
+    if (!this.powered) return;
     if (this.hungUntil) {
       if (now < this.hungUntil) return;
       this.hungUntil = 0;

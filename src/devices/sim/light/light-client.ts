@@ -47,6 +47,8 @@ export class LightClient {
   /** QoS 0 published while offline; QoS 1 pushed out of a full outbox. */
   droppedQos0 = 0;
   dropped = 0;
+  /** QoS 1 messages sent again (DUP) for want of a PUBACK, per topic: a subscriber may get them twice. */
+  readonly resent = new Map<string, number>();
   private socket: net.Socket | undefined;
   private outbox: Outgoing[] = [];
   private inflightSince = 0;
@@ -56,10 +58,25 @@ export class LightClient {
   private lastRx = 0;
   private lastPing = 0;
   private stopped = false;
-  /** false while the board's Wi-Fi is off: no connect attempts. */
-  radio = true;
+  /**
+   * A path to the broker: false while Wi-Fi is off, the broker is unreachable or the power is out.
+   * Nothing gets through either way then, and no connect is answered.
+   */
+  private pathUp = true;
+  /** Connections the board gave up on without a word on the wire, until the peer closes them. */
+  private readonly silent = new Set<net.Socket>();
 
   constructor(private readonly o: LightClientOptions) {}
+
+  get path(): boolean {
+    return this.pathUp;
+  }
+
+  set path(up: boolean) {
+    this.pathUp = up;
+    // What the board closed while there was no path now reaches the broker.
+    if (up) for (const s of this.silent) s.destroy();
+  }
 
   get pending(): number {
     return this.outbox.length;
@@ -75,8 +92,8 @@ export class LightClient {
       this.pump(Date.now());
       return;
     }
-    if (!this.connected) {
-      this.droppedQos0++;
+    if (!this.connected || !this.pathUp) {
+      this.droppedQos0++; // not sent, or sent into the void: QoS 0 is lost either way
       return;
     }
     this.write({ cmd: 'publish', topic, payload, qos: 0, retain, dup: false });
@@ -87,13 +104,13 @@ export class LightClient {
   tick(now: number): void {
     if (this.stopped) return;
     if (!this.socket) {
-      if (this.radio && now >= this.retryAt) this.connect(now);
+      if (this.pathUp && now >= this.retryAt) this.connect(now);
       return;
     }
     if (!this.connected) return;
     const ka = this.o.keepaliveS * 1000;
     if (now - this.lastRx > ka) {
-      this.socket.destroy(); // no packet for a whole keepalive: the link is dead
+      this.drop(); // no packet for a whole keepalive: the link is dead
       return;
     }
     if (now - this.lastPing >= ka / 4) {
@@ -116,6 +133,7 @@ export class LightClient {
     parser.on('packet', (p: Packet) => this.onPacket(p));
     parser.on('error', () => s.destroy());
     s.on('data', (d) => {
+      if (!this.pathUp) return; // nothing arrives without a path
       this.lastRx = Date.now();
       parser.parse(d);
     });
@@ -187,6 +205,7 @@ export class LightClient {
     if (this.inflightSince && now - this.inflightSince < this.o.retryMs) return;
     const dup = m.messageId !== 0;
     if (!dup) m.messageId = this.id();
+    else this.resent.set(m.topic, (this.resent.get(m.topic) ?? 0) + 1);
     this.inflightSince = now;
     this.write({
       cmd: 'publish',
@@ -209,19 +228,41 @@ export class LightClient {
   }
 
   private write(p: Packet): void {
-    this.socket?.write(mqttPacket.generate(p));
+    if (this.pathUp) this.socket?.write(mqttPacket.generate(p)); // else it never leaves
   }
 
-  /** The link drops without a goodbye (a power cut, Wi-Fi gone): the broker publishes the will. */
+  /**
+   * The board drops its link. Without a path the close goes nowhere: the broker notices only by
+   * its keepalive (and publishes the will), as with a real board.
+   */
   drop(): void {
-    this.socket?.destroy();
+    const s = this.socket;
+    if (!s) return;
+    this.socket = undefined;
+    this.connected = false;
+    this.inflightSince = 0;
+    if (this.pathUp) {
+      s.destroy();
+      return;
+    }
+    this.silent.add(s);
+    s.once('close', () => this.silent.delete(s));
   }
 
+  /** The power is cut: the client stops where it is, its connection silent until the broker gives up. */
+  cut(): void {
+    this.pathUp = false;
+    this.drop();
+    this.stopped = true;
+  }
+
+  /** Ends everything now (the sim exiting). */
   stop(): void {
     this.stopped = true;
     this.socket?.destroy();
     this.socket = undefined;
     this.connected = false;
+    for (const s of this.silent) s.destroy();
   }
 }
 

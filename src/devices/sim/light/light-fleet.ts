@@ -43,24 +43,44 @@ export class LightFleet extends FleetControl<LightBoard> {
 
   /**
    * QoS 1 messages acked and QoS 0 messages sent, per topic (a board's own topics counted together
-   * as `<device>/...`); what was dropped (QoS 1 pushed out of a full outbox, QoS 0 published
-   * offline); what is still queued.
+   * as `<device>/...`), in all and (`perBoard`) by board; what was dropped (QoS 1 pushed out of a
+   * full outbox, QoS 0 published offline); what was still queued when a reset or power cut wiped
+   * the board's RAM (`lost`); what is still queued; QoS 1 messages sent again with DUP, by topic
+   * (`resent`: a subscriber may receive those twice).
    */
-  stats(): { sent: Record<string, number>; dropped: number; droppedQos0: number; pending: number } {
+  stats(): {
+    sent: Record<string, number>;
+    perBoard: Record<string, Record<string, number>>;
+    dropped: number;
+    droppedQos0: number;
+    lost: number;
+    pending: number;
+    resent: Record<string, number>;
+  } {
+    const resent: Record<string, number> = {};
     const sent: Record<string, number> = {};
+    const perBoard: Record<string, Record<string, number>> = {};
     let dropped = 0;
     let droppedQos0 = 0;
+    let lost = 0;
     let pending = 0;
     for (const b of this.boards) {
-      for (const [t, n] of b.client.sent) {
-        const topic = t.startsWith(`${b.name}/`) ? `<device>${t.slice(b.name.length)}` : t;
-        sent[topic] = (sent[topic] ?? 0) + n;
+      const mine: Record<string, number> = {};
+      perBoard[b.name] = mine;
+      for (const c of b.clients()) {
+        for (const [t, n] of c.sent) {
+          const topic = t.startsWith(`${b.name}/`) ? `<device>${t.slice(b.name.length)}` : t;
+          sent[topic] = (sent[topic] ?? 0) + n;
+          mine[t] = (mine[t] ?? 0) + n;
+        }
+        for (const [t, n] of c.resent) resent[t] = (resent[t] ?? 0) + n;
+        dropped += c.dropped;
+        droppedQos0 += c.droppedQos0;
+        if (c === b.client) pending += c.pending;
+        else lost += c.pending;
       }
-      dropped += b.client.dropped;
-      droppedQos0 += b.client.droppedQos0;
-      pending += b.client.pending;
     }
-    return { sent, dropped, droppedQos0, pending };
+    return { sent, perBoard, dropped, droppedQos0, lost, pending, resent };
   }
 
   /** Stops the apps (no new messages) and lets the outboxes empty, for at most `ms`. */

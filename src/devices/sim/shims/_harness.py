@@ -153,7 +153,13 @@ async def open_connection(host, port, ssl=None, server_hostname=None):
     # wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False) over it. The handshake
     # runs here, but as on the board a failure is raised at the first read or write, and the socket
     # stays open until wait_closed().
-    sid = await _await(jsboard.net_connect(host, port))
+    try:
+        sid = await _await(jsboard.net_connect(host, port))
+    except asyncio.CancelledError:
+        # Given up on (the firmware's connect timeout): on the board the socket object is garbage
+        # then, and its finaliser closes it at the next collection; here at once.
+        jsboard.net_connect_abandoned()
+        raise
     err = None
     if ssl:
         try:
