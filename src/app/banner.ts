@@ -111,7 +111,7 @@ export function banner(input: BannerInput): string {
       );
     else
       lines.push(
-        'Boards cannot reach this broker: it listens on loopback only. Listen on a LAN address or every interface (e.g. listener 1883) for boards.',
+        'Boards on the network cannot reach this broker: it listens on loopback only (simulated boards on this machine can). Listen on a LAN address or every interface (e.g. listener 1883) for boards.',
       );
     lines.push(tryIt(input.invocation, mqtt, ruleFor(anonymous, mqttIndex!)));
   }

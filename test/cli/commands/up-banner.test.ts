@@ -45,7 +45,7 @@ describe('mothership up: banner', () => {
     expect(out).toMatch(/MQTT {7}mqtt:\/\/\[::1\]:\d+\n/);
     expect(out).toMatch(/WebSocket {2}ws:\/\/\[::1\]:\d+\/mqtt\n/);
     expect(out).not.toMatch(/On a board, set/);
-    expect(out).toMatch(/Boards cannot reach this broker: it listens on loopback only/);
+    expect(out).toMatch(/Boards on the network cannot reach this broker: it listens on loopback only/);
     // The dashboard's URL, on the WebSocket port, opens the page.
     const dashboard = out.match(/^ {2}Dashboard {2}(http:\/\/\[::1\]:\d+\/)$/m)?.[1];
     expect(dashboard).toBeDefined();

@@ -66,7 +66,7 @@ describe('mothership up', () => {
     await up();
     const out = running!.output();
     // Bound to loopback here; the LAN address a board uses is checked in up-network.test.ts.
-    expect(out).toMatch(/Boards cannot reach this broker: it listens on loopback only/);
+    expect(out).toMatch(/Boards on the network cannot reach this broker: it listens on loopback only/);
     expect(out).toMatch(/Try it: {2}node \S+bin\/mothership\.js sub -h 127\.0\.0\.1 -p \d+ -t '#' -v/);
   });
 
