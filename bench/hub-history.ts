@@ -25,33 +25,33 @@ function fresh(): HistoryRecorder {
 }
 
 /** Feeds `count` messages through record() and commits every `batch` of them, as the 1 s timer would. */
-function feed(
+async function feed(
   rec: HistoryRecorder,
   count: number,
   batch: number,
   message: (i: number) => [string, number, string],
-): void {
+): Promise<void> {
   for (let i = 0; i < count; i++) {
     const [topic, t, text] = message(i);
     rec.record({ topic, payload: Buffer.from(text), qos: 0, retain: false, receivedAt: t });
-    if ((i + 1) % batch === 0) rec.flush();
+    if ((i + 1) % batch === 0) await rec.flush();
   }
-  rec.flush();
+  await rec.flush();
 }
 
 /** A sensor reading with one decimal, as boards send them. */
 const reading = (i: number) => (20 + 5 * Math.sin(i / 500) + (i % 7) / 10).toFixed(1);
 
-function bytesPerSample(): Record<string, number> {
+async function bytesPerSample(): Promise<Record<string, number>> {
   const rec = fresh();
   const boards = 100;
   // 100 boards each publishing {"temp": 21.3} every 5 s, interleaved as they would arrive.
-  feed(rec, SAMPLES, 1000, (i) => [
+  await feed(rec, SAMPLES, 1000, (i) => [
     `bench/board-${i % boards}/temp`,
     T0 + Math.floor(i / boards) * 5000 + (i % boards) * 37,
     `{"temp":${reading(i)}}`,
   ]);
-  rec.close();
+  await rec.close();
   const db = new Database(rec.file, { readonly: true });
   const pages = db
     .prepare<[], { name: string; bytes: number }>(
@@ -68,17 +68,17 @@ function bytesPerSample(): Record<string, number> {
   };
 }
 
-function weekQuery(): Record<string, number | string> {
+async function weekQuery(): Promise<Record<string, number | string>> {
   const rec = fresh();
-  feed(rec, WEEK_POINTS, 720, (i) => ['bench/week', T0 + i * 5000, reading(i)]);
+  await feed(rec, WEEK_POINTS, 720, (i) => ['bench/week', T0 + i * 5000, reading(i)]);
   const q = { from: T0, to: T0 + WEEK_POINTS * 5000 - 1, width: 1000 };
-  const time = (tier?: 'raw') => {
+  const time = async (tier?: 'raw') => {
     const runs: number[] = [];
     let points = 0;
     let chosen = '';
     for (let r = 0; r < 11; r++) {
       const start = performance.now();
-      const result = rec.query({ topic: 'bench/week', path: [] }, { ...q, tier });
+      const result = await rec.query({ topic: 'bench/week', path: [] }, { ...q, tier });
       runs.push(performance.now() - start);
       points = result?.points.length ?? -1;
       chosen = result?.tier ?? 'none';
@@ -86,9 +86,9 @@ function weekQuery(): Record<string, number | string> {
     runs.sort((a, b) => a - b);
     return { median: runs[5]!, points, chosen };
   };
-  const raw = time('raw');
-  const auto = time();
-  rec.close();
+  const raw = await time('raw');
+  const auto = await time();
+  await rec.close();
   return {
     points: WEEK_POINTS,
     rawTierMedianMs: raw.median,
@@ -101,7 +101,7 @@ function weekQuery(): Record<string, number | string> {
 
 async function exportCsv(): Promise<Record<string, number>> {
   const rec = fresh();
-  feed(rec, EXPORT_ROWS, 5000, (i) => ['bench/export', T0 + i * 1000, reading(i)]);
+  await feed(rec, EXPORT_ROWS, 5000, (i) => ['bench/export', T0 + i * 1000, reading(i)]);
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
@@ -116,7 +116,7 @@ async function exportCsv(): Promise<Record<string, number>> {
     if (rows <= EXPORT_ROWS / 2) rssPeakFirstHalf = rssPeak;
   }
   const seconds = (performance.now() - start) / 1000;
-  rec.close();
+  await rec.close();
   return {
     rows: rows - 1,
     seconds,
@@ -129,8 +129,8 @@ async function exportCsv(): Promise<Record<string, number>> {
 }
 
 try {
-  console.log('bytes per raw sample', bytesPerSample());
-  console.log('7-day 5 s series, 1000 px', weekQuery());
+  console.log('bytes per raw sample', await bytesPerSample());
+  console.log('7-day 5 s series, 1000 px', await weekQuery());
   console.log('CSV export', await exportCsv());
 } finally {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

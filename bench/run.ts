@@ -119,7 +119,11 @@ async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> 
       throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
     const peakRssKb = memoryKb(broker.pid).peakKb;
     log(
-      `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}, ` +
+      `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}` +
+        (m.brokerMainThreadCpuMicrosPerUnit !== undefined
+          ? ` (main thread ${m.brokerMainThreadCpuMicrosPerUnit.toFixed(2)})`
+          : '') +
+        ', ' +
         `${m.delivered}/${m.expected} delivered; broker CPU ${Math.round(m.brokerCpuPercent)}%, ` +
         `generator ${Math.round(m.generator.totalPercent)}% (busiest thread ${Math.round(m.generator.busiestThreadPercent)}%) ` +
         (m.targetRate !== undefined && m.latency

@@ -136,10 +136,11 @@ export class Hub {
     }
   }
 
-  close(): void {
+  /** Resolves once the history has committed its last second and closed. */
+  async close(): Promise<void> {
     this.broker.off('publish', this.onPublish);
     this.live.close();
     this.devices.close();
-    this.history?.close(); // flushes the last second
+    await this.history?.close();
   }
 }

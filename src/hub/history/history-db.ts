@@ -60,6 +60,18 @@ const SCHEMA = `
   CREATE INDEX messages_by_topic ON messages (topic_id, id);
 `;
 
+/**
+ * Added after schema 1 shipped, so without a version bump (an older Mothership ignores it): where the
+ * size cap's pruning had got to, per tier, so that it goes on after a restart.
+ */
+const SWEEP_STATE = `
+  CREATE TABLE IF NOT EXISTS sweep_state (
+    tier TEXT PRIMARY KEY,
+    oldest REAL,                 -- the oldest time the last complete sweep saw in the tier
+    cap_cutoff REAL              -- data before this was being pruned for the size cap
+  );
+`;
+
 export const ROLLUP_TIERS = ['minute', 'hour'] as const;
 export type RollupTier = (typeof ROLLUP_TIERS)[number];
 export type Tier = 'raw' | RollupTier;
@@ -120,12 +132,28 @@ function openChecked(file: string): Database.Database {
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
-    db.prepare('SELECT 1 FROM raw, series, minute, hour, topics, messages LIMIT 0').all();
+    db.exec(SWEEP_STATE);
+    db.prepare('SELECT 1 FROM raw, series, minute, hour, topics, messages, sweep_state LIMIT 0').all();
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+/**
+ * The history worker's connection: the only one that writes, to a file openHistoryDb already made and
+ * checked. `synchronous = NORMAL` is per connection (see openChecked).
+ */
+export function openHistoryWriter(file: string): Database.Database {
+  const db = new Database(file, { fileMustExist: true });
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+/** The broker thread's connection for queries: it never writes, so it never waits for the worker. */
+export function openHistoryReader(file: string): Database.Database {
+  return new Database(file, { readonly: true, fileMustExist: true });
 }
 
 function moveAside(file: string): string {
