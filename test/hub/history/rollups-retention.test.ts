@@ -1,9 +1,25 @@
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { HistoryOptions } from '../../../src/hub/history/index.js';
 import { cleanup, DAY, HOUR, MINUTE, message, recorder } from './helpers.js';
 
 afterEach(cleanup);
 
 const T0 = Date.UTC(2025, 0, 1);
+
+/** The topics the message log has rows for, read from the file. */
+function topicRows(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db
+      .prepare<[], { topic: string }>('SELECT topic FROM topics ORDER BY topic')
+      .all()
+      .map((r) => r.topic);
+  } finally {
+    db.close();
+  }
+}
 
 async function ndjson(gen: AsyncIterable<string>): Promise<Record<string, unknown>[]> {
   let text = '';
@@ -97,24 +113,66 @@ describe('retention (injected clock)', () => {
     expect([await hourly('keep/a'), await hourly('lab/short')]).toEqual([3, 1]);
   });
 
-  it('over the size cap the oldest data goes first, the newest stays', async () => {
-    const now = T0 + 6 * DAY;
-    const cap = 2 * 1024 * 1024;
-    const rec = recorder({ now: () => now, maxBytes: cap });
-    // 6 days of 20 series every 30 s: several times the cap.
-    for (let t = T0; t < now; t += 30_000) {
-      for (let s = 0; s < 20; s++) rec.record(message(`cap/${s}`, String(s + (t % 1000)), t));
+  it('a series whose every sample and rollup retention deleted is gone from the list; its logged messages stay', async () => {
+    let now = T0;
+    const rec = recorder({
+      now: () => now,
+      retention: [{ filter: 'brief/#', raw: DAY, minute: DAY, hour: DAY }],
+    });
+    rec.record(message('brief/t', '1', T0));
+    rec.record(message('long/t', '1', T0));
+    await rec.flush();
+    now = T0 + 2 * DAY;
+    const result = await rec.runRetention();
+    expect(result.deletedSeries).toBe(1);
+    expect((await rec.listSeries()).map((s) => s.topic)).toEqual(['long/t']);
+    expect((await rec.messages('brief/t')).map((m) => m.payload.toString())).toEqual(['1']);
+    expect(topicRows(rec.file)).toEqual(['brief/t', 'long/t']);
+    // It comes back when the topic publishes again.
+    rec.record(message('brief/t', '2', now));
+    expect((await rec.listSeries()).map((s) => s.topic)).toEqual(['brief/t', 'long/t']);
+  });
+
+  const CAP = 1024 * 1024;
+  const CAP_NOW = T0 + 6 * DAY;
+
+  /** 6 days of 10 series every 30 s (several times the cap), after one text message at T0. */
+  async function overCap(options: Partial<HistoryOptions> = {}) {
+    const rec = recorder({ now: () => CAP_NOW, maxBytes: CAP, ...options });
+    rec.record(message('cap/once', 'hello', T0));
+    for (let t = T0; t < CAP_NOW; t += 30_000) {
+      for (let s = 0; s < 10; s++) rec.record(message(`cap/${s}`, String(s + (t % 1000)), t));
       if (t % 3_600_000 === 0) await rec.flush(); // (pending is capped at maxPendingMessages)
     }
     await rec.flush();
-    const before = rec.stats().bytes;
-    expect(before).toBeGreaterThan(cap);
-    for (let i = 0; i < 50 && rec.stats().bytes > cap; i++) await rec.runRetention();
-    expect(rec.stats().bytes).toBeLessThanOrEqual(cap);
+    expect(rec.stats().bytes).toBeGreaterThan(CAP);
+    return rec;
+  }
+
+  it('over the size cap the oldest data goes first, the newest stays; a topic left without messages goes', async () => {
+    const rec = await overCap();
+    for (let i = 0; i < 50 && rec.stats().bytes > CAP; i++) await rec.runRetention();
+    expect(rec.stats().bytes).toBeLessThanOrEqual(CAP);
     // What is left is the newest part: the last samples are there, the first day's are gone.
     const raw = async (from: number, to: number) =>
       (await rec.query({ topic: 'cap/0', path: [] }, { from, to, width: 10, tier: 'raw' }))!.points;
-    expect((await raw(now - 60_000, now)).at(-1)?.t).toBe(now - 30_000);
+    expect((await raw(CAP_NOW - 60_000, CAP_NOW)).at(-1)?.t).toBe(CAP_NOW - 30_000);
     expect(await raw(T0, T0 + DAY)).toEqual([]);
+    // The message at T0 went with the raw data of its time, and its topic with it.
+    expect(await rec.messages('cap/once')).toEqual([]);
+    expect(topicRows(rec.file)).not.toContain('cap/once');
+    expect(topicRows(rec.file)).toContain('cap/0');
+  });
+
+  it('the size cap goes on pruning where it was after a restart, without a sweep to find the oldest data first', async () => {
+    const first = await overCap();
+    const dir = dirname(first.file);
+    // A first sweep finds how far back each tier goes; the second prunes; still over the cap.
+    expect((await first.runRetention()).deletedRows).toBe(0);
+    expect((await first.runRetention()).deletedRows).toBeGreaterThan(0);
+    expect(first.stats().bytes).toBeGreaterThan(CAP);
+    await first.close();
+    const again = recorder({ dir, now: () => CAP_NOW, maxBytes: CAP });
+    expect((await again.runRetention()).deletedRows).toBeGreaterThan(0);
   });
 });
