@@ -221,7 +221,7 @@ export class LiveUpdates {
     if (page.treeDirty && page.tree !== undefined) {
       frame.tree = {
         parent: page.tree,
-        children: (this.topics.children(page.tree || undefined) ?? []).filter(
+        children: (this.topics.children(page.tree || undefined)?.children ?? []).filter(
           (n) => n.children > 0 || this.access.allows(page.who, 'read', n.topic),
         ),
       };
