@@ -3,7 +3,8 @@
  * load, in one table. See bench/README.md.
  *
  *   --only mothership,mosquitto   brokers to run (default: mothership, mosquitto, aedes; also mosquitto-nodelay)
- *   --scenario fan-in,idle-10k    scenarios to run (default: all; `open-loop` names every fixed-rate one)
+ *   --scenario fan-in,idle-10k    scenarios to run (default: all; `open-loop` names every fixed-rate one;
+ *                                 `hub-history` the history section, in-process, Mothership only)
  *   --quick                       small counts and short intervals (smoke test)
  *   --workers N                   load-generator threads (default 2)
  *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
@@ -24,6 +25,7 @@ import {
 } from './brokers/index.js';
 import { mosquittoVersion } from './brokers/mosquitto.js';
 import { BROKER_NOFILE } from './brokers/spawn.js';
+import { formatHistoryFigures, type HistoryFigures, historyFigures } from './hub-history.js';
 import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
 import { type Measurement, runScenario } from './load/coordinator.js';
 import {
@@ -55,9 +57,15 @@ const list = (s: string | undefined) =>
     .filter(Boolean);
 
 const onlyBrokers = list(values.only);
-const onlyScenarios = list(values.scenario)?.flatMap((name) =>
+/** Not a load on a broker: the history recorder's own figures, measured in this process. */
+const HISTORY = 'hub-history';
+const listedScenarios = list(values.scenario)?.flatMap((name) =>
   name === 'open-loop' ? openLoopScenarios.map((x) => x.name) : [name],
 );
+const wantHistory =
+  (!listedScenarios || listedScenarios.includes(HISTORY)) &&
+  (!onlyBrokers || onlyBrokers.some((b) => b.startsWith('mothership')));
+const onlyScenarios = listedScenarios?.filter((name) => name !== HISTORY);
 for (const b of onlyBrokers ?? []) {
   if (![...launchers, ...optionalLaunchers].some((l) => l.name === b))
     throw new Error(
@@ -66,7 +74,7 @@ for (const b of onlyBrokers ?? []) {
 }
 for (const s of onlyScenarios ?? []) {
   if (!scenarios.some((x) => x.name === s))
-    throw new Error(`unknown scenario '${s}' (${scenarios.map((x) => x.name).join(', ')})`);
+    throw new Error(`unknown scenario '${s}' (${[...scenarios.map((x) => x.name), HISTORY].join(', ')})`);
 }
 const selectedBrokers = onlyBrokers
   ? [...launchers, ...optionalLaunchers].filter((l) => onlyBrokers.includes(l.name))
@@ -229,6 +237,17 @@ for (const listed of selectedScenarios) {
   }
 }
 
+let history: HistoryFigures | { failed: string } | undefined;
+if (wantHistory) {
+  log(`${HISTORY}: the history recorder's figures, in this process${values.quick ? ' (quick)' : ''}`);
+  try {
+    history = await historyFigures(values.quick);
+  } catch (e) {
+    history = { failed: (e as Error).stack ?? String(e) };
+    log(`${HISTORY}: FAILED ${history.failed}`);
+  }
+}
+
 const ratios = computeRatios(rows);
 const out = [
   '',
@@ -247,6 +266,12 @@ if (rows.some(isOpenLoop)) {
     formatOpenLoopRatios(ratios.filter((r) => openLoopNames.has(r.scenario))),
   );
 }
+if (history)
+  out.push(
+    '',
+    `History (${HISTORY}: the recorder without a broker, in this process):`,
+    'failed' in history ? `FAILED: ${history.failed.split('\n')[0]}` : formatHistoryFigures(history),
+  );
 const problems = rows.flatMap((r) =>
   (r.measurement?.problems ?? []).map((p) => `${r.scenario} ${r.broker}: ${p}`),
 );
@@ -275,8 +300,9 @@ const result = {
   scenarios: selectedScenarios,
   results: rows,
   ratios,
+  ...(history ? { history } : {}),
 };
 mkdirSync(dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
 log(`wrote ${values.out} (${result.durationSeconds} s)`);
-process.exitCode = rows.some((r) => r.status === 'failed') ? 1 : 0;
+process.exitCode = rows.some((r) => r.status === 'failed') || (history && 'failed' in history) ? 1 : 0;

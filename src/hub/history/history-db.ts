@@ -61,15 +61,24 @@ const SCHEMA = `
 `;
 
 /**
- * Added after schema 1 shipped, so without a version bump (an older Mothership ignores it): where the
- * size cap's pruning had got to, per tier, so that it goes on after a restart.
+ * Added after schema 1 shipped, so without a version bump (an older Mothership ignores them): where the
+ * size cap's pruning had got to, per tier, so that it goes on after a restart; and the device
+ * registry's last disconnects per client, so that they survive one.
  */
-const SWEEP_STATE = `
+const ADDED_TABLES = `
   CREATE TABLE IF NOT EXISTS sweep_state (
     tier TEXT PRIMARY KEY,
     oldest REAL,                 -- the oldest time the last complete sweep saw in the tier
     cap_cutoff REAL              -- data before this was being pruned for the size cap
   );
+  CREATE TABLE IF NOT EXISTS disconnects (
+    id INTEGER PRIMARY KEY,      -- increases with time
+    client_id TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    reason TEXT NOT NULL,        -- the registry's enumerated reason
+    address TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS disconnects_by_client ON disconnects (client_id, id);
 `;
 
 export const ROLLUP_TIERS = ['minute', 'hour'] as const;
@@ -132,8 +141,10 @@ function openChecked(file: string): Database.Database {
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
-    db.exec(SWEEP_STATE);
-    db.prepare('SELECT 1 FROM raw, series, minute, hour, topics, messages, sweep_state LIMIT 0').all();
+    db.exec(ADDED_TABLES);
+    db.prepare(
+      'SELECT 1 FROM raw, series, minute, hour, topics, messages, sweep_state, disconnects LIMIT 0',
+    ).all();
     return db;
   } catch (err) {
     db.close();

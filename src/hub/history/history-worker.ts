@@ -15,6 +15,10 @@ if (port) {
       writer.add(m.batch);
       return;
     }
+    if (m.type === 'disconnect') {
+      writer.addDisconnect(m.disconnect);
+      return;
+    }
     const result = writer.run(m.op, m.now);
     send({ type: 'done', id: m.id, counts: writer.report(), ...(result ? { result } : {}) });
     if (m.op === 'close') port.close();

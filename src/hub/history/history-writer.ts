@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import type Database from 'better-sqlite3';
 import { BatchWriter, type PendingMessage } from './batch-writer.js';
+import { DisconnectWriter, type LoggedDisconnect } from './disconnect-log.js';
 import { openHistoryWriter } from './history-db.js';
 import { type PackedBatch, unpackBatch } from './message-batch.js';
 import type { ResolvedHistoryOptions } from './options.js';
@@ -31,6 +32,7 @@ export type WriterOp = 'commit' | 'tick' | 'sweep' | 'close';
 
 export type ToWriter =
   | { type: 'batch'; batch: PackedBatch }
+  | { type: 'disconnect'; disconnect: LoggedDisconnect }
   | { type: 'run'; op: WriterOp; id: number; now: number };
 
 export type FromWriter =
@@ -41,7 +43,9 @@ export class HistoryWriter {
   private readonly db: Database.Database;
   private readonly writer: BatchWriter;
   private readonly retention: RetentionSweeper;
+  private readonly disconnects: DisconnectWriter;
   private pending: PendingMessage[] = [];
+  private pendingDisconnects: LoggedDisconnect[] = [];
   private readonly counts: WriterCounts = {
     processed: 0,
     samples: 0,
@@ -58,6 +62,12 @@ export class HistoryWriter {
     this.db = openHistoryWriter(file);
     this.writer = new BatchWriter(this.db, options);
     this.retention = new RetentionSweeper(this.db, options);
+    this.disconnects = new DisconnectWriter(this.db);
+  }
+
+  /** A client's disconnect, written with the next commit. */
+  addDisconnect(d: LoggedDisconnect): void {
+    this.pendingDisconnects.push(d);
   }
 
   /** Parses the messages of a hand-over; they wait for the next commit. */
@@ -83,6 +93,15 @@ export class HistoryWriter {
   }
 
   private commit(): void {
+    if (this.pendingDisconnects.length > 0) {
+      const disconnects = this.pendingDisconnects;
+      this.pendingDisconnects = [];
+      try {
+        this.db.transaction(() => this.disconnects.write(disconnects))();
+      } catch (err) {
+        this.onError(err as Error);
+      }
+    }
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Message } from '../../broker/types.js';
 import { topicMatches } from '../../protocol/topic.js';
+import { type LoggedDisconnect, loggedDisconnects } from './disconnect-log.js';
 import { openHistoryDb, openHistoryReader, usedBytes } from './history-db.js';
 import { type ExportOptions, exportRows } from './history-export.js';
 import type { FromWriter, WriterCounts, WriterOp } from './history-writer.js';
@@ -213,6 +214,17 @@ export class HistoryRecorder {
           );
     yield* exportRows(this.file, series, options);
   }
+
+  /**
+   * The device registry's disconnects kept across restarts: `load` reads them (oldest first), `append`
+   * has the worker write one with the next commit.
+   */
+  readonly disconnects = {
+    load: (): LoggedDisconnect[] => loggedDisconnects(this.db),
+    append: (d: LoggedDisconnect): void => {
+      if (!this.dead && !this.stopping) this.worker.postMessage({ type: 'disconnect', disconnect: d });
+    },
+  };
 
   /** Detaches, has the worker commit what is pending and close its connection, then closes this one. */
   close(): Promise<void> {
