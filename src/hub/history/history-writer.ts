@@ -75,7 +75,7 @@ export class HistoryWriter {
     const { parse } = this.options;
     for (const m of unpackBatch(batch)) {
       // Binary payloads are common (the benchmark's are); isUtf8 rejects them without the exception the
-      // parser's fatal decoder throws, which cost ~15 µs a message.
+      // parser's fatal decoder throws (~4 µs a message measured; the control-byte check catches most first).
       const parsed = m.size <= parse.maxBytes && isUtf8(m.payload);
       this.pending.push({ ...m, fields: parsed ? payloadFields(m.payload, parse) : [] });
     }

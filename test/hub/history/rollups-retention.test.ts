@@ -162,7 +162,7 @@ describe('retention (injected clock)', () => {
     expect(await rec.messages('cap/once')).toEqual([]);
     expect(topicRows(rec.file)).not.toContain('cap/once');
     expect(topicRows(rec.file)).toContain('cap/0');
-  });
+  }, 180_000); // heavy: ~170,000 messages recorded and swept
 
   it('the size cap goes on pruning where it was after a restart, without a sweep to find the oldest data first', async () => {
     const first = await overCap();
@@ -174,5 +174,5 @@ describe('retention (injected clock)', () => {
     await first.close();
     const again = recorder({ dir, now: () => CAP_NOW, maxBytes: CAP });
     expect((await again.runRetention()).deletedRows).toBeGreaterThan(0);
-  });
+  }, 180_000); // heavy: ~170,000 messages recorded and swept
 });
