@@ -102,7 +102,8 @@ export class BatchPacker {
 }
 
 function writeString(buf: Buffer, p: number, text: string, lengthBytes: 2 | 4): number {
-  const n = buf.write(text, p + lengthBytes, 'utf8');
+  // Most messages have no properties: Buffer#write costs a native call even for ''.
+  const n = text === '' ? 0 : buf.write(text, p + lengthBytes, 'utf8');
   if (lengthBytes === 2) buf.writeUInt16LE(n, p);
   else buf.writeUInt32LE(n, p);
   return p + lengthBytes + n;
