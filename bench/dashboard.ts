@@ -47,10 +47,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ms-bench-dashboard-'));
       retain: false,
       receivedAt: t,
     });
-    if (i % 5000 === 4999) rec.flush();
+    if (i % 5000 === 4999) await rec.flush();
   }
-  rec.flush();
-  rec.close();
+  await rec.flush();
+  await rec.close();
 }
 
 const m = await startMothership({

@@ -3,7 +3,8 @@
  * load, in one table. See bench/README.md.
  *
  *   --only mothership,mosquitto   brokers to run (default: mothership, mosquitto, aedes; also mosquitto-nodelay)
- *   --scenario fan-in,idle-10k    scenarios to run (default: all; `open-loop` names every fixed-rate one)
+ *   --scenario fan-in,idle-10k    scenarios to run (default: all; `open-loop` names every fixed-rate one;
+ *                                 `hub-history` the history section, in-process, Mothership only)
  *   --quick                       small counts and short intervals (smoke test)
  *   --workers N                   load-generator threads (default 2)
  *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
@@ -25,6 +26,7 @@ import {
 } from './brokers/index.js';
 import { mosquittoVersion } from './brokers/mosquitto.js';
 import { BROKER_NOFILE } from './brokers/spawn.js';
+import { formatHistoryFigures, type HistoryFigures, historyFigures } from './hub-history.js';
 import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
 import { type Measurement, runScenario } from './load/coordinator.js';
 import {
@@ -62,9 +64,15 @@ const list = (s: string | undefined) =>
     .filter(Boolean);
 
 const onlyBrokers = list(values.only);
-const onlyScenarios = list(values.scenario)?.flatMap((name) =>
+/** Not a load on a broker: the history recorder's own figures, measured in this process. */
+const HISTORY = 'hub-history';
+const listedScenarios = list(values.scenario)?.flatMap((name) =>
   name === 'open-loop' ? openLoopScenarios.map((x) => x.name) : [name],
 );
+const wantHistory =
+  (!listedScenarios || listedScenarios.includes(HISTORY)) &&
+  (!onlyBrokers || onlyBrokers.some((b) => b.startsWith('mothership')));
+const onlyScenarios = listedScenarios?.filter((name) => name !== HISTORY);
 for (const b of onlyBrokers ?? []) {
   if (![...launchers, ...optionalLaunchers].some((l) => l.name === b))
     throw new Error(
@@ -73,7 +81,7 @@ for (const b of onlyBrokers ?? []) {
 }
 for (const s of onlyScenarios ?? []) {
   if (!scenarios.some((x) => x.name === s))
-    throw new Error(`unknown scenario '${s}' (${scenarios.map((x) => x.name).join(', ')})`);
+    throw new Error(`unknown scenario '${s}' (${[...scenarios.map((x) => x.name), HISTORY].join(', ')})`);
 }
 const selectedBrokers = onlyBrokers
   ? [...launchers, ...optionalLaunchers].filter((l) => onlyBrokers.includes(l.name))
@@ -126,7 +134,11 @@ async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> 
       throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
     const peakRssKb = memoryKb(broker.pid).peakKb;
     log(
-      `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}, ` +
+      `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}` +
+        (m.brokerMainThreadCpuMicrosPerUnit !== undefined
+          ? ` (main thread ${m.brokerMainThreadCpuMicrosPerUnit.toFixed(2)})`
+          : '') +
+        ', ' +
         `${m.delivered}/${m.expected} delivered; broker CPU ${Math.round(m.brokerCpuPercent)}%, ` +
         `generator ${Math.round(m.generator.totalPercent)}% (busiest thread ${Math.round(m.generator.busiestThreadPercent)}%) ` +
         (m.targetRate !== undefined && m.latency
@@ -232,6 +244,17 @@ for (const listed of selectedScenarios) {
   }
 }
 
+let history: HistoryFigures | { failed: string } | undefined;
+if (wantHistory) {
+  log(`${HISTORY}: the history recorder's figures, in this process${values.quick ? ' (quick)' : ''}`);
+  try {
+    history = await historyFigures(values.quick);
+  } catch (e) {
+    history = { failed: (e as Error).stack ?? String(e) };
+    log(`${HISTORY}: FAILED ${history.failed}`);
+  }
+}
+
 const ratios = computeRatios(rows);
 const out = [
   '',
@@ -250,6 +273,12 @@ if (rows.some(isOpenLoop)) {
     formatOpenLoopRatios(ratios.filter((r) => openLoopNames.has(r.scenario))),
   );
 }
+if (history)
+  out.push(
+    '',
+    `History (${HISTORY}: the recorder without a broker, in this process):`,
+    'failed' in history ? `FAILED: ${history.failed.split('\n')[0]}` : formatHistoryFigures(history),
+  );
 const problems = rows.flatMap((r) =>
   (r.measurement?.problems ?? []).map((p) => `${r.scenario} ${r.broker}: ${p}`),
 );
@@ -278,8 +307,9 @@ const result = {
   scenarios: selectedScenarios,
   results: rows,
   ratios,
+  ...(history ? { history } : {}),
 };
 mkdirSync(dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
 log(`wrote ${values.out} (${result.durationSeconds} s)`);
-process.exitCode = rows.some((r) => r.status === 'failed') ? 1 : 0;
+process.exitCode = rows.some((r) => r.status === 'failed') || (history && 'failed' in history) ? 1 : 0;

@@ -50,7 +50,7 @@ if (process.env.BENCH_PERSISTENCE === '1') {
 }
 const broker = new Broker(options);
 // The hub as `mothership up` wires it (history in its own database in a scratch folder).
-let hub: { close(): void } | undefined;
+let hub: { close(): Promise<void> } | undefined;
 let hubDir: string | undefined;
 if (process.env.BENCH_HUB === '1') {
   const { mkdtempSync } = await import('node:fs');
@@ -69,9 +69,8 @@ if (process.env.BENCH_HUB === '1') {
 const listener = await broker.listen({ port: 0, host });
 process.stdout.write(`PORT ${listener.port}\n`);
 const stop = () => {
-  hub?.close();
-  broker
-    .close()
+  Promise.resolve(hub?.close())
+    .then(() => broker.close())
     .finally(async () => {
       const { rmSync } = await import('node:fs');
       for (const dir of [dataDir, hubDir]) if (dir) rmSync(dir, { recursive: true, force: true });

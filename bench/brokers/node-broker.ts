@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -13,6 +13,14 @@ const buildDir = join(here, '..', '.build');
 const bundles = new Map<string, Promise<string>>();
 
 /**
+ * Worker threads a server starts, bundled beside it under the name the code looks for next to itself
+ * (as dist/ has it): the history recorder's writer thread.
+ */
+const workers: Record<string, Record<string, string>> = {
+  'mothership-server.ts': { 'history-worker': join(repoRoot, 'src', 'hub', 'history', 'history-worker.ts') },
+};
+
+/**
  * Compiles a bench/brokers/*-server.ts script (and the TypeScript it imports, e.g. src/) into one
  * ES module, with npm packages left as imports. The broker then runs on plain `node`: no TypeScript
  * loader thread in its process to add ~40 MB to its RSS or CPU to its figures. Once per bench run.
@@ -23,16 +31,24 @@ function bundle(script: string): Promise<string> {
     done = (async () => {
       mkdirSync(buildDir, { recursive: true });
       const outfile = join(buildDir, script.replace(/\.ts$/, '.mjs'));
-      await build({
-        entryPoints: [join(here, script)],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node20',
-        packages: 'external',
-        logLevel: 'silent',
-      });
+      const entries: [string, string][] = [
+        [join(here, script), outfile],
+        ...Object.entries(workers[script] ?? {})
+          .filter(([, entry]) => existsSync(entry)) // an older tree without it (A/B runs)
+          .map(([name, entry]): [string, string] => [entry, join(buildDir, `${name}.js`)]),
+      ];
+      for (const [entry, out] of entries) {
+        await build({
+          entryPoints: [entry],
+          outfile: out,
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          target: 'node20',
+          packages: 'external',
+          logLevel: 'silent',
+        });
+      }
       return outfile;
     })();
     bundles.set(script, done);

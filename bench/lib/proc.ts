@@ -55,6 +55,11 @@ export function processCpuMicrosPrecise(pid: number): number {
   return ns / 1000;
 }
 
+/** CPU time of a process's main thread (its event loop, for Node), in microseconds, to the nanosecond. */
+export function mainThreadCpuMicrosPrecise(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+}
+
 export interface MemoryKb {
   /** Resident set size now. */
   rssKb: number;

@@ -2,7 +2,12 @@
 import hdr from 'hdr-histogram-js';
 import type { RunningBroker } from '../brokers/types.js';
 import { nowNs } from '../lib/mqtt-wire.js';
-import { processCpuMicros, processCpuMicrosPrecise, threadCpuMicros } from '../lib/proc.js';
+import {
+  mainThreadCpuMicrosPrecise,
+  processCpuMicros,
+  processCpuMicrosPrecise,
+  threadCpuMicros,
+} from '../lib/proc.js';
 import type { WorkerReport } from './protocol.js';
 
 export interface Latency {
@@ -33,6 +38,11 @@ export interface Measurement {
   brokerCpuMicrosPerUnit: number;
   /** The broker's CPU over the measured interval, in % of one core. */
   brokerCpuPercent: number;
+  /**
+   * Of brokerCpuMicrosPerUnit, what the broker's main thread (its event loop) spent: work on other
+   * threads (the history's writer thread) adds CPU but no latency. Open loop only (precise counters).
+   */
+  brokerMainThreadCpuMicrosPerUnit?: number;
   baselineRssKb: number;
   /** RSS growth per connection (idle scenario) or per retained message (retained scenario). */
   rssPerItemKb: number | null;
@@ -60,6 +70,8 @@ export interface Measurement {
 export interface Snapshot {
   t: number;
   brokerCpu: number;
+  /** The broker's main thread alone (precise snapshots only). */
+  brokerMainCpu?: number;
   threads: Map<number, number>;
 }
 
@@ -71,6 +83,7 @@ export function snapshot(broker: RunningBroker, precise = false): Snapshot {
   return {
     t: nowNs(),
     brokerCpu: precise ? processCpuMicrosPrecise(broker.pid) : processCpuMicros(broker.pid),
+    ...(precise ? { brokerMainCpu: mainThreadCpuMicrosPrecise(broker.pid) } : {}),
     threads: threadCpuMicros(process.pid),
   };
 }
@@ -131,6 +144,9 @@ export function messageFigures(
     rate: deliveredIn / (measuredUs / 1e6),
     brokerCpuMicrosPerUnit: deliveredIn > 0 ? cpu / deliveredIn : Number.NaN,
     brokerCpuPercent: (100 * cpu) / measuredUs,
+    ...(a.brokerMainCpu !== undefined && b.brokerMainCpu !== undefined && deliveredIn > 0
+      ? { brokerMainThreadCpuMicrosPerUnit: (b.brokerMainCpu - a.brokerMainCpu) / deliveredIn }
+      : {}),
     baselineRssKb,
     rssPerItemKb: null,
     rssItem: null,

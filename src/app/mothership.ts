@@ -208,7 +208,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
       listeners.push(await broker.listen(wanted));
     }
   } catch (err) {
-    hub?.close();
+    await hub?.close();
     await broker.close();
     throw err;
   }
@@ -250,7 +250,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
     },
     stop() {
       stopping ??= (async () => {
-        hub?.close();
+        await hub?.close();
         await Promise.all([advertisement?.stop().catch(() => {}), broker.close()]);
       })();
       return stopping;

@@ -57,7 +57,8 @@ export class Hub {
     this.broker = options.broker;
     for (const m of options.broker.retained()) this.topics.markRetained(m.topic);
     options.broker.on('publish', this.onPublish);
-    this.devices = new DeviceRegistry(options.broker);
+    // With the history, the last disconnects per client survive a restart (kept in history.db).
+    this.devices = new DeviceRegistry(options.broker, Date.now, options.history?.disconnects);
     this.access = new HttpAccess(options.access, options.listener ?? (() => 'ws'));
     this.live = new LiveUpdates(options.broker, this.access, this.topics, this.devices);
     this.routes = [
@@ -136,10 +137,11 @@ export class Hub {
     }
   }
 
-  close(): void {
+  /** Resolves once the history has committed its last second and closed. */
+  async close(): Promise<void> {
     this.broker.off('publish', this.onPublish);
     this.live.close();
     this.devices.close();
-    this.history?.close(); // flushes the last second
+    await this.history?.close();
   }
 }

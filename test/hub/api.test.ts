@@ -40,6 +40,32 @@ describe('the hub API with no configuration (anonymous from this machine, as MQT
     await other.endAsync();
   }, 30_000);
 
+  it('pages through a level of more than 1,000 children with a cursor, every child once, in order', async () => {
+    const { base, mqttUrl } = await hubUp();
+    const c = await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0 });
+    const names = Array.from({ length: 2345 }, (_, i) => `n${String(i).padStart(4, '0')}`);
+    for (const name of names) c.publish(`wide/${name}`, '1', { qos: 0 });
+    await c.publishAsync('wide/zz-last', '1', { qos: 1 }); // after every QoS 0 one on this connection
+    await c.endAsync();
+    type Page = { children: { name: string }[]; total: number; next: string | null };
+    const get = async (query: string) => (await (await fetch(`${base}/api/topics?${query}`)).json()) as Page;
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let page = await get('parent=wide');
+    for (let i = 0; i < 10; i++) {
+      seen.push(...page.children.map((n) => n.name));
+      sizes.push(page.children.length);
+      if (page.next === null) break;
+      page = await get(`parent=wide&after=${encodeURIComponent(page.next)}`);
+    }
+    expect(sizes).toEqual([1000, 1000, 346]);
+    expect(page.total).toBe(2346);
+    expect(seen).toEqual([...names, 'zz-last']);
+    const small = await get('parent=wide&limit=2&after=n0009');
+    expect([small.children.map((n) => n.name), small.next]).toEqual([['n0010', 'n0011'], 'n0011']);
+    expect((await fetch(`${base}/api/topics?parent=wide&limit=1001`)).status).toBe(400);
+  }, 60_000);
+
   it('serves the topic tree lazily with counts and retained markers, and searches it', async () => {
     const { base, mqttUrl } = await hubUp();
     const c = await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0 });

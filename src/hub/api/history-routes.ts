@@ -45,10 +45,16 @@ function topicParam(url: URL, who: HttpIdentity, access: HttpAccess): string {
 }
 
 /** The series named by `field` (a JSON Pointer such as `/t` or `/a.b/0`; empty for a plain number). */
-function seriesParam(history: HistoryRecorder, topic: string, url: URL): SeriesInfo | undefined {
+async function seriesParam(
+  history: HistoryRecorder,
+  topic: string,
+  url: URL,
+): Promise<SeriesInfo | undefined> {
   const field = url.searchParams.get('field');
   if (field === null) return undefined;
-  const found = history.listSeries(topic).find((s) => s.topic === topic && pathPointer(s.path) === field);
+  const found = (await history.listSeries(topic)).find(
+    (s) => s.topic === topic && pathPointer(s.path) === field,
+  );
   if (!found) throw new HttpError(404, ErrorCodes.HUB_NOT_FOUND, `no series '${field}' on '${topic}'`);
   return found;
 }
@@ -65,10 +71,10 @@ export function historyRoutes(history: HistoryRecorder, access: HttpAccess): Rou
     {
       method: 'GET',
       path: /^\/api\/messages$/,
-      handle({ res, url, who }) {
+      async handle({ res, url, who }) {
         const topic = topicParam(url, who, access);
         const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
-        const messages = history.messages(topic, limit).map((m) => {
+        const messages = (await history.messages(topic, limit)).map((m) => {
           const text = m.payload.toString('utf8');
           const utf8 = !text.includes('\uFFFD');
           return {
@@ -89,10 +95,9 @@ export function historyRoutes(history: HistoryRecorder, access: HttpAccess): Rou
     {
       method: 'GET',
       path: /^\/api\/series$/,
-      handle({ res, url, who }) {
+      async handle({ res, url, who }) {
         const filter = url.searchParams.get('filter') ?? '#';
-        const series = history
-          .listSeries(filter)
+        const series = (await history.listSeries(filter))
           .filter((s) => access.allows(who, 'read', s.topic))
           .map((s) => ({ topic: s.topic, path: s.path, field: pathPointer(s.path), unit: s.unit ?? null }));
         sendJson(res, 200, { series });
@@ -101,16 +106,20 @@ export function historyRoutes(history: HistoryRecorder, access: HttpAccess): Rou
     {
       method: 'GET',
       path: /^\/api\/series\/points$/,
-      handle({ res, url, who }) {
+      async handle({ res, url, who }) {
         const topic = topicParam(url, who, access);
-        const series = seriesParam(history, topic, url);
+        const series = await seriesParam(history, topic, url);
         if (!series)
           throw bad("'field' is required (a JSON Pointer from /api/series; empty for a plain number)");
         const width = Number(url.searchParams.get('width') ?? 1000);
         if (!Number.isInteger(width) || width < 1 || width > 10_000)
           throw bad("'width' must be an integer 1..10000");
         const tier = tierParam(url);
-        const result = history.query(series, { ...timeRange(url, DAY), width, ...(tier ? { tier } : {}) });
+        const result = await history.query(series, {
+          ...timeRange(url, DAY),
+          width,
+          ...(tier ? { tier } : {}),
+        });
         if (!result) throw new HttpError(404, ErrorCodes.HUB_NOT_FOUND, `no series on '${topic}'`);
         sendJson(res, 200, {
           topic,
@@ -127,7 +136,7 @@ export function historyRoutes(history: HistoryRecorder, access: HttpAccess): Rou
       path: /^\/api\/export$/,
       async handle({ res, url, who }) {
         const topic = topicParam(url, who, access);
-        const series = seriesParam(history, topic, url);
+        const series = await seriesParam(history, topic, url);
         const format = url.searchParams.get('format') ?? 'csv';
         if (format !== 'csv' && format !== 'ndjson') throw bad("'format' must be csv or ndjson");
         const tier = tierParam(url);

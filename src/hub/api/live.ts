@@ -245,7 +245,7 @@ export class LiveUpdates {
       page.trees.set(node, false);
       trees.push({
         parent: node === '' ? null : node,
-        children: (this.topics.children(node || undefined) ?? []).filter(
+        children: (this.topics.children(node || undefined)?.children ?? []).filter(
           (n) => n.children > 0 || this.access.allows(page.who, 'read', n.topic),
         ),
       });

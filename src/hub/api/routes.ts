@@ -9,7 +9,7 @@ import { ErrorCodes } from '../../errors.js';
 import { topicFilterProblem, topicMatches, topicNameProblem } from '../../protocol/topic.js';
 import type { BrokerView } from '../broker-view.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
-import type { TopicTree } from '../topics/topic-tree.js';
+import { MAX_CHILDREN_PAGE, type TopicTree } from '../topics/topic-tree.js';
 import { ADMIN_TOPIC, HttpAccess, type HttpIdentity, SESSION_COOKIE } from './http-access.js';
 import { HttpError, readJson, sendJson, stringField } from './http-json.js';
 import { publishProperties } from './publish-properties.js';
@@ -150,12 +150,22 @@ export function hubRoutes({ broker, devices, topics, access }: RouteDeps): Route
       path: /^\/api\/topics$/,
       handle({ res, who, url }) {
         const parent = url.searchParams.get('parent') ?? undefined;
-        const children = topics.children(parent === '' ? undefined : parent);
-        if (!children) throw notFound(`topic '${parent}'`);
+        const after = url.searchParams.get('after') ?? undefined;
+        const limit = Number(url.searchParams.get('limit') ?? MAX_CHILDREN_PAGE);
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CHILDREN_PAGE)
+          throw new HttpError(
+            400,
+            ErrorCodes.HUB_BAD_REQUEST,
+            `'limit' must be an integer 1..${MAX_CHILDREN_PAGE}`,
+          );
+        const page = topics.children(parent === '' ? undefined : parent, { after, limit });
+        if (!page) throw notFound(`topic '${parent}'`);
         // Intermediate levels show (their names only); a topic's figures need the read right.
         sendJson(res, 200, {
           parent: parent ?? null,
-          children: children.filter((n) => n.children > 0 || mayRead(who, n.topic)),
+          children: page.children.filter((n) => n.children > 0 || mayRead(who, n.topic)),
+          total: page.total,
+          next: page.next ?? null,
         });
       },
     },

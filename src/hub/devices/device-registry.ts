@@ -70,6 +70,16 @@ function parseInfo(payload: Buffer): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * Where the registry keeps clients' disconnects across restarts (the history database); without one
+ * they live in memory only.
+ */
+export interface DisconnectStore {
+  /** Every kept disconnect, oldest first. */
+  load(): { clientId: string; at: number; reason: string; address: string }[];
+  append(d: { clientId: string; at: number; reason: string; address: string }): void;
+}
+
 export class DeviceRegistry {
   private readonly tracked = new Map<string, Tracked>();
   private readonly listeners: [string, (...args: never[]) => void][] = [];
@@ -77,7 +87,10 @@ export class DeviceRegistry {
   constructor(
     private readonly broker: BrokerView,
     private readonly now: () => number = Date.now,
+    private readonly store?: DisconnectStore,
   ) {
+    for (const d of store?.load() ?? [])
+      this.remember(d.clientId, d.reason as DisconnectCause, d.address, d.at);
     // What was retained before the hub started (our boards' status and info survive restarts).
     for (const m of broker.retained()) this.onMessage(m, undefined);
     this.listen('publish', (m: Message, from: string | undefined) => this.onMessage(m, from));
@@ -135,8 +148,13 @@ export class DeviceRegistry {
   }
 
   private recordDisconnect(id: string, reason: DisconnectCause, address: string): void {
-    const t = this.entry(id);
     const at = this.now();
+    this.remember(id, reason, address, at);
+    this.store?.append({ clientId: id, at, reason, address });
+  }
+
+  private remember(id: string, reason: DisconnectCause, address: string, at: number): void {
+    const t = this.entry(id);
     t.lastSeen = at;
     if (reason !== 'auth-failure') t.disconnectedAt = at;
     t.disconnects.unshift({ at, reason, address });

@@ -1,21 +1,19 @@
 import type Database from 'better-sqlite3';
-import type { MessageProperties, QoS } from '../../broker/types.js';
-import { encodeJson } from '../../store/index.js';
 import { ROLLUP_TIERS, type RollupTier, TIER_MS } from './history-db.js';
+import type { UnpackedMessage } from './message-batch.js';
 import type { ResolvedHistoryOptions } from './options.js';
 import type { PayloadField } from './payload-fields.js';
 
-/** A message as record() left it for the next commit: already parsed, nothing written yet. */
-export interface PendingMessage {
-  topic: string;
-  t: number;
-  qos: QoS;
-  retain: boolean;
-  properties: MessageProperties | undefined;
-  clientId: string | undefined;
-  payload: Buffer;
+/** A message waiting for the next commit: already parsed, nothing written yet. */
+export interface PendingMessage extends UnpackedMessage {
   fields: PayloadField[];
 }
+
+/** The options the writer follows. */
+export type WriterOptions = Pick<
+  ResolvedHistoryOptions,
+  'maxSeries' | 'messagesPerTopic' | 'messageBytesPerTopic'
+>;
 
 export interface WriteCounts {
   samples: number;
@@ -62,7 +60,7 @@ export class BatchWriter {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly options: ResolvedHistoryOptions,
+    private readonly options: WriterOptions,
   ) {
     const rollupUpsert = (tier: RollupTier) =>
       db.prepare(
@@ -196,8 +194,8 @@ export class BatchWriter {
       m.qos,
       m.retain ? 1 : 0,
       m.clientId ?? null,
-      m.properties === undefined ? null : encodeJson(m.properties),
-      m.payload.length,
+      m.properties ?? null,
+      m.size,
       payload,
     );
     topic.count++;

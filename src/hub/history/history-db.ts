@@ -60,6 +60,27 @@ const SCHEMA = `
   CREATE INDEX messages_by_topic ON messages (topic_id, id);
 `;
 
+/**
+ * Added after schema 1 shipped, so without a version bump (an older Mothership ignores them): where the
+ * size cap's pruning had got to, per tier, so that it goes on after a restart; and the device
+ * registry's last disconnects per client, so that they survive one.
+ */
+const ADDED_TABLES = `
+  CREATE TABLE IF NOT EXISTS sweep_state (
+    tier TEXT PRIMARY KEY,
+    oldest REAL,                 -- the oldest time the last complete sweep saw in the tier
+    cap_cutoff REAL              -- data before this was being pruned for the size cap
+  );
+  CREATE TABLE IF NOT EXISTS disconnects (
+    id INTEGER PRIMARY KEY,      -- increases with time
+    client_id TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    reason TEXT NOT NULL,        -- the registry's enumerated reason
+    address TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS disconnects_by_client ON disconnects (client_id, id);
+`;
+
 export const ROLLUP_TIERS = ['minute', 'hour'] as const;
 export type RollupTier = (typeof ROLLUP_TIERS)[number];
 export type Tier = 'raw' | RollupTier;
@@ -120,12 +141,30 @@ function openChecked(file: string): Database.Database {
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
-    db.prepare('SELECT 1 FROM raw, series, minute, hour, topics, messages LIMIT 0').all();
+    db.exec(ADDED_TABLES);
+    db.prepare(
+      'SELECT 1 FROM raw, series, minute, hour, topics, messages, sweep_state, disconnects LIMIT 0',
+    ).all();
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+/**
+ * The history worker's connection: the only one that writes, to a file openHistoryDb already made and
+ * checked. `synchronous = NORMAL` is per connection (see openChecked).
+ */
+export function openHistoryWriter(file: string): Database.Database {
+  const db = new Database(file, { fileMustExist: true });
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+/** The broker thread's connection for queries: it never writes, so it never waits for the worker. */
+export function openHistoryReader(file: string): Database.Database {
+  return new Database(file, { readonly: true, fileMustExist: true });
 }
 
 function moveAside(file: string): string {

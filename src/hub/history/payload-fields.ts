@@ -60,7 +60,7 @@ export function payloadFields(
   payload: Uint8Array,
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ): PayloadField[] {
-  if (payload.length === 0 || payload.length > limits.maxBytes) return [];
+  if (payload.length === 0 || payload.length > limits.maxBytes || hasControlBytes(payload)) return [];
   let text: string;
   try {
     text = utf8.decode(payload).trim();
@@ -73,6 +73,18 @@ export function payloadFields(
   const first = text[0];
   if (first === '{' || first === '[' || first === '"') return jsonFields(text, limits);
   return pairFields(text, limits.maxFields);
+}
+
+/**
+ * Control characters other than tab, CR and LF mean binary (a stamp, a struct, zero padding): found by
+ * one pass over the bytes, far cheaper than the fatal decoder's exception on invalid UTF-8.
+ */
+function hasControlBytes(payload: Uint8Array): boolean {
+  for (let i = 0; i < payload.length; i++) {
+    const b = payload[i]!;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return true;
+  }
+  return false;
 }
 
 /** A number (with an optional unit), or on/off/true/false as 1/0. */

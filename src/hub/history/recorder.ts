@@ -1,13 +1,16 @@
+import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Message } from '../../broker/types.js';
 import { topicMatches } from '../../protocol/topic.js';
-import { BatchWriter, type PendingMessage } from './batch-writer.js';
-import { openHistoryDb, usedBytes } from './history-db.js';
+import { type LoggedDisconnect, loggedDisconnects } from './disconnect-log.js';
+import { openHistoryDb, openHistoryReader, usedBytes } from './history-db.js';
 import { type ExportOptions, exportRows } from './history-export.js';
+import type { FromWriter, WriterCounts, WriterOp } from './history-writer.js';
+import { BatchPacker } from './message-batch.js';
 import { type LoggedMessage, loggedMessages } from './message-log.js';
 import { type HistoryOptions, type ResolvedHistoryOptions, resolveHistoryOptions } from './options.js';
-import { type FieldPath, payloadFields } from './payload-fields.js';
-import { type RetentionResult, RetentionSweeper } from './retention.js';
+import type { FieldPath } from './payload-fields.js';
+import { type RetentionResult, RetentionRules } from './retention.js';
 import {
   findSeries,
   listSeries,
@@ -46,11 +49,25 @@ export interface ExportSelection {
   path?: FieldPath;
 }
 
+/** Packed messages are handed to the worker when this many bytes wait, and at every commit. */
+const HANDOVER_BYTES = 256 * 1024;
+
+/**
+ * The worker's script: the compiled one beside this module, or from the TypeScript sources through
+ * tsx (tests, `node --import tsx`). A bundle (the benchmark's) puts history-worker.js beside itself.
+ */
+function workerScript(): URL {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return new URL(fromSource ? './history-worker-tsx.mjs' : './history-worker.js', import.meta.url);
+}
+
 /**
  * Records every accepted message into the history database: its numeric fields as series (raw, 1-minute
  * and 1-hour tiers) and the message itself into a per-topic log. record() runs on the broker's publish
- * path, so it only filters, parses and appends to an in-memory batch; a timer commits the batch once a
- * second and runs retention in small slices.
+ * path, so it only filters and packs the message into a buffer; parsing, the batched commit once a
+ * second and retention run in a worker thread that owns the writing connection. Queries read on this
+ * thread through a read-only connection (WAL: they never wait for the writer), after asking the worker
+ * to commit what was recorded before them.
  */
 export class HistoryRecorder {
   readonly file: string;
@@ -58,33 +75,53 @@ export class HistoryRecorder {
   readonly movedAside: string | undefined;
   private readonly options: ResolvedHistoryOptions;
   private readonly db: Database.Database;
-  private readonly writer: BatchWriter;
-  private readonly retention: RetentionSweeper;
-  private pending: PendingMessage[] = [];
+  private readonly rules: RetentionRules;
+  private readonly packer: BatchPacker;
+  private readonly worker: Worker;
   private readonly wanted = new Map<string, boolean>();
   private readonly timer: NodeJS.Timeout;
   private source: PublishSource | undefined;
-  private closed = false;
-  private readonly counters = {
-    recorded: 0,
-    droppedMessages: 0,
-    droppedSeries: 0,
-    failedMessages: 0,
+  /** Set by close(): nothing more is recorded. */
+  private stopping = false;
+  private closing: Promise<void> | undefined;
+  /** The worker died: what it had not committed, and all that comes after, is lost and counted. */
+  private dead = false;
+  private readonly counters = { recorded: 0, droppedMessages: 0, lostMessages: 0 };
+  private written: WriterCounts = {
+    processed: 0,
     samples: 0,
     commits: 0,
+    droppedSeries: 0,
+    failedMessages: 0,
   };
+  private nextId = 1;
+  private readonly waiting = new Map<number, (result: RetentionResult | undefined) => void>();
   private readonly onPublish = (message: Message, clientId: string | undefined) =>
     this.record(message, clientId);
 
   constructor(options: HistoryOptions) {
     this.options = resolveHistoryOptions(options);
+    // Made, checked (or moved aside) here, so that a history that cannot open says so at once.
     const opened = openHistoryDb(this.options.dir, this.options.fileName);
-    this.db = opened.db;
     this.file = opened.file;
     this.movedAside = opened.movedAside;
-    this.writer = new BatchWriter(this.db, this.options);
-    this.retention = new RetentionSweeper(this.db, this.options);
-    this.timer = setInterval(() => this.tick(), this.options.commitIntervalMs);
+    this.db = openHistoryReader(this.file);
+    opened.db.close();
+    this.rules = new RetentionRules(this.options);
+    const { parse, messagesPerTopic, messageBytesPerTopic } = this.options;
+    // The writer parses a payload whole when it is small enough, and logs at most the topic's cap of it.
+    this.packer = new BatchPacker((size) =>
+      Math.max(size <= parse.maxBytes ? size : 0, messagesPerTopic === 0 ? 0 : messageBytesPerTopic),
+    );
+    const { now: _, onError: __, ...threadOptions } = this.options;
+    this.worker = new Worker(workerScript(), { workerData: { file: this.file, options: threadOptions } });
+    this.worker.unref(); // referenced only while a request waits for it
+    this.worker.on('message', (m: FromWriter) => this.onWriter(m));
+    this.worker.on('error', (err) => this.onWorkerGone(err));
+    this.worker.on('exit', (code) => {
+      if (!this.closing) this.onWorkerGone(new Error(`the history writer thread exited (${code})`));
+    });
+    this.timer = setInterval(() => void this.request('tick'), this.options.commitIntervalMs);
     this.timer.unref();
   }
 
@@ -100,72 +137,66 @@ export class HistoryRecorder {
     this.source = undefined;
   }
 
-  /** Parses and queues one message; never touches the disk. */
+  /** Queues one message for the worker; never parses, never touches the disk. */
   record(message: Message, clientId?: string): void {
-    if (this.closed || !this.wants(message.topic)) return;
-    if (this.pending.length >= this.options.maxPendingMessages) {
+    if (this.stopping || !this.wants(message.topic)) return;
+    if (this.dead) {
+      this.counters.lostMessages++;
+      return;
+    }
+    if (this.counters.recorded - this.written.processed >= this.options.maxPendingMessages) {
       this.counters.droppedMessages++;
       return;
     }
     this.counters.recorded++;
-    this.pending.push({
-      topic: message.topic,
-      t: message.receivedAt,
-      qos: message.qos,
-      retain: message.retain,
-      properties: message.properties,
-      clientId,
-      payload: message.payload,
-      fields: payloadFields(message.payload, this.options.parse),
-    });
+    this.packer.append(message, clientId);
+    if (this.packer.bytes >= HANDOVER_BYTES) this.handOver();
   }
 
-  /** Commits what is pending now (queries call it, so they see every message recorded before them). */
-  flush(): void {
-    if (this.pending.length === 0 || this.closed) return;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      const counts = this.writer.write(batch);
-      this.counters.samples += counts.samples;
-      this.counters.droppedSeries += counts.droppedSeries;
-      this.counters.commits++;
-    } catch (err) {
-      // History is best effort: a batch the disk refuses is counted and reported, not retried for ever.
-      this.counters.failedMessages += batch.length;
-      this.options.onError(err as Error);
-    }
+  /** Commits what is pending now; resolves once it is on disk (queries call it first). */
+  async flush(): Promise<void> {
+    await this.request('commit');
   }
 
-  /** Runs a whole retention and size-cap sweep now (normally done in slices by the timer). */
-  runRetention(): RetentionResult {
-    this.flush();
-    const result = this.retention.sweep(this.options.now());
-    if (result.deletedMessages > 0) this.writer.forget();
-    return result;
+  /** Runs a whole retention and size-cap sweep now (normally done in slices after each timed commit). */
+  async runRetention(): Promise<RetentionResult> {
+    const result = await this.request('sweep');
+    return (
+      result ?? { deletedRows: 0, deletedMessages: 0, deletedSeries: 0, deletedTopics: 0, sweeping: false }
+    );
   }
 
   stats(): HistoryStats {
-    return { ...this.counters, pending: this.pending.length, bytes: this.closed ? 0 : usedBytes(this.db) };
+    const w = this.written;
+    return {
+      recorded: this.counters.recorded,
+      droppedMessages: this.counters.droppedMessages,
+      droppedSeries: w.droppedSeries,
+      failedMessages: w.failedMessages + this.counters.lostMessages,
+      samples: w.samples,
+      commits: w.commits,
+      pending: this.dead ? 0 : this.counters.recorded - w.processed,
+      bytes: this.closing ? 0 : usedBytes(this.db),
+    };
   }
 
   /** Every series, or those whose topic matches an MQTT filter. */
-  listSeries(filter?: string): SeriesInfo[] {
-    this.flush();
+  async listSeries(filter?: string): Promise<SeriesInfo[]> {
+    await this.flush();
     return listSeries(this.db, filter);
   }
 
   /** One series over [from, to], at most 2 × width points; undefined when the series does not exist. */
-  query(key: SeriesKey, query: SeriesQuery): SeriesResult | undefined {
-    this.flush();
+  async query(key: SeriesKey, query: SeriesQuery): Promise<SeriesResult | undefined> {
+    await this.flush();
     const series = findSeries(this.db, key);
     if (!series) return undefined;
-    return querySeries(this.db, series, query, this.retention.retentionOf(series.topic), this.options.now());
+    return querySeries(this.db, series, query, this.rules.of(series.topic), this.options.now());
   }
 
   /** The latest logged messages of a topic, newest first (at most `messagesPerTopic` are kept). */
-  messages(topic: string, limit = this.options.messagesPerTopic): LoggedMessage[] {
-    this.flush();
+  async messages(topic: string, limit = this.options.messagesPerTopic): Promise<LoggedMessage[]> {
+    await this.flush();
     return loggedMessages(this.db, topic, limit);
   }
 
@@ -173,35 +204,81 @@ export class HistoryRecorder {
    * A series, or every series of a topic, as CSV or NDJSON text chunks, streamed from a read-only
    * connection (`Readable.from(recorder.export(...))` makes a stream of it).
    */
-  export(selection: ExportSelection, options: ExportOptions): AsyncGenerator<string> {
-    this.flush();
+  async *export(selection: ExportSelection, options: ExportOptions): AsyncGenerator<string> {
+    await this.flush();
     const series =
       selection.path === undefined
         ? listSeries(this.db).filter((s) => s.topic === selection.topic)
         : [findSeries(this.db, { topic: selection.topic, path: selection.path })].filter(
             (s): s is SeriesInfo => s !== undefined,
           );
-    return exportRows(this.file, series, options);
+    yield* exportRows(this.file, series, options);
   }
 
-  /** Detaches, commits what is pending and closes the database. */
-  close(): void {
-    if (this.closed) return;
-    this.detach();
-    clearInterval(this.timer);
-    this.flush();
-    this.closed = true;
-    this.db.close();
+  /**
+   * The device registry's disconnects kept across restarts: `load` reads them (oldest first), `append`
+   * has the worker write one with the next commit.
+   */
+  readonly disconnects = {
+    load: (): LoggedDisconnect[] => loggedDisconnects(this.db),
+    append: (d: LoggedDisconnect): void => {
+      if (!this.dead && !this.stopping) this.worker.postMessage({ type: 'disconnect', disconnect: d });
+    },
+  };
+
+  /** Detaches, has the worker commit what is pending and close its connection, then closes this one. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.detach();
+      clearInterval(this.timer);
+      await this.request('close');
+      this.stopping = true;
+      await this.worker.terminate();
+      this.db.close();
+    })();
+    this.stopping = true;
+    return this.closing;
   }
 
-  private tick(): void {
-    this.flush();
-    try {
-      const result = this.retention.tick(this.options.now());
-      if (result.deletedMessages > 0) this.writer.forget();
-    } catch (err) {
-      this.options.onError(err as Error);
+  /** Hands the packed messages to the worker (transferred, not copied). */
+  private handOver(): void {
+    const batch = this.packer.take();
+    if (batch && !this.dead) this.worker.postMessage({ type: 'batch', batch }, [batch.buffer]);
+  }
+
+  private request(op: WriterOp): Promise<RetentionResult | undefined> {
+    if (this.dead || (this.closing && op !== 'close')) return Promise.resolve(undefined);
+    this.handOver();
+    const id = this.nextId++;
+    // The timer's ticks do not keep the process alive; a request someone awaits does.
+    if (op !== 'tick' && this.waiting.size === 0) this.worker.ref();
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.worker.postMessage({ type: 'run', op, id, now: this.options.now() });
+    });
+  }
+
+  private onWriter(m: FromWriter): void {
+    if (m.type === 'error') {
+      this.options.onError(new Error(m.message));
+      return;
     }
+    this.written = m.counts;
+    this.settle(m.id, m.result);
+  }
+
+  private settle(id: number, result: RetentionResult | undefined): void {
+    this.waiting.get(id)?.(result);
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) this.worker.unref();
+  }
+
+  private onWorkerGone(err: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.counters.lostMessages += this.counters.recorded - this.written.processed;
+    this.options.onError(err);
+    for (const id of [...this.waiting.keys()]) this.settle(id, undefined);
   }
 
   private wants(topic: string): boolean {

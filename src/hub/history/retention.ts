@@ -14,8 +14,35 @@ const MIN_SPAN_MS: Record<Tier, number> = { raw: 2 * 60_000, minute: 2 * 3_600_0
 export interface RetentionResult {
   deletedRows: number;
   deletedMessages: number;
+  /** Series whose every sample and rollup was deleted, and topics whose message log was emptied, removed. */
+  deletedSeries: number;
+  deletedTopics: number;
   /** True when a sweep is still under way (more slices to run). */
   sweeping: boolean;
+}
+
+export type SweeperOptions = Pick<
+  ResolvedHistoryOptions,
+  'retention' | 'defaultRetention' | 'maxBytes' | 'retentionIntervalMs'
+>;
+
+/** The retention of each topic: the first rule that matches it, over the defaults (cached). */
+export class RetentionRules {
+  private readonly byTopic = new Map<string, Retention>();
+
+  constructor(private readonly options: Pick<ResolvedHistoryOptions, 'retention' | 'defaultRetention'>) {}
+
+  of(topic: string): Retention {
+    let r = this.byTopic.get(topic);
+    if (!r) {
+      const rule = this.options.retention.find((x) => topicMatches(x.filter, topic));
+      const { filter: _, ...tiers } = rule ?? { filter: '' };
+      r = { ...this.options.defaultRetention, ...tiers };
+      if (this.byTopic.size >= 100_000) this.byTopic.clear();
+      this.byTopic.set(topic, r);
+    }
+    return r;
+  }
 }
 
 /**
@@ -32,13 +59,16 @@ export class RetentionSweeper {
   private lastOldest: Record<Tier, number> = blank();
   /** Over the size cap: cut-offs tighter than retention, from the oldest data up. */
   private capCutoff: Partial<Record<Tier, number>> = {};
-  private readonly retentionByTopic = new Map<string, Retention>();
+  /** Whether the running sweep removed series or messages: then empty topics are removed at its end. */
+  private removedAny = false;
+  private readonly rules: RetentionRules;
   private readonly s;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly options: ResolvedHistoryOptions,
+    private readonly options: SweeperOptions,
   ) {
+    this.rules = new RetentionRules(options);
     const chunkDelete = (tier: Tier) =>
       db.prepare<{ id: number; cutoff: number; chunk: number }>(
         `DELETE FROM ${tier} WHERE series_id = :id AND t < coalesce(min(:cutoff,
@@ -56,36 +86,40 @@ export class RetentionSweeper {
       deleteMessages: db.prepare<[number, number]>(
         'DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE t < ? ORDER BY id LIMIT ?)',
       ),
+      deleteSeries: db.prepare<[number]>('DELETE FROM series WHERE id = ?'),
+      deleteEmptyTopics: db.prepare(
+        'DELETE FROM topics WHERE NOT EXISTS (SELECT 1 FROM messages WHERE topic_id = topics.id)',
+      ),
+      loadState: db.prepare<[], { tier: string; oldest: number | null; cap_cutoff: number | null }>(
+        'SELECT tier, oldest, cap_cutoff FROM sweep_state',
+      ),
+      saveState: db.prepare<[string, number | null, number | null]>(
+        'INSERT OR REPLACE INTO sweep_state (tier, oldest, cap_cutoff) VALUES (?, ?, ?)',
+      ),
     };
-  }
-
-  /** The retention of a topic: the first rule that matches it, over the defaults. */
-  retentionOf(topic: string): Retention {
-    let r = this.retentionByTopic.get(topic);
-    if (!r) {
-      const rule = this.options.retention.find((x) => topicMatches(x.filter, topic));
-      const { filter: _, ...tiers } = rule ?? { filter: '' };
-      r = { ...this.options.defaultRetention, ...tiers };
-      if (this.retentionByTopic.size >= 100_000) this.retentionByTopic.clear();
-      this.retentionByTopic.set(topic, r);
+    // Where the size cap's pruning had got to before a restart: it goes on from there at once.
+    for (const row of this.s.loadState.all()) {
+      if (!TIERS.includes(row.tier as Tier)) continue;
+      if (row.oldest !== null) this.lastOldest[row.tier as Tier] = row.oldest;
+      if (row.cap_cutoff !== null) this.capCutoff[row.tier as Tier] = row.cap_cutoff;
     }
-    return r;
   }
 
   /** Runs one slice of work if a sweep is due or under way. */
   tick(now: number): RetentionResult {
-    const result: RetentionResult = { deletedRows: 0, deletedMessages: 0, sweeping: false };
+    const result: RetentionResult = {
+      deletedRows: 0,
+      deletedMessages: 0,
+      deletedSeries: 0,
+      deletedTopics: 0,
+      sweeping: false,
+    };
     if (!this.sweeping) {
       if (now < this.nextSweepAt) return result;
       this.startSweep(now);
     }
     this.db.transaction(() => this.slice(now, result))();
-    if (!this.sweeping) {
-      result.deletedMessages += this.db.transaction(() => this.pruneMessages())();
-      this.lastOldest = this.oldest;
-      const over = this.options.maxBytes > 0 && usedBytes(this.db) > this.options.maxBytes;
-      this.nextSweepAt = over ? now : now + this.options.retentionIntervalMs;
-    }
+    if (!this.sweeping) this.db.transaction(() => this.finishSweep(now, result))();
     if (result.deletedRows + result.deletedMessages > 0) this.db.pragma('incremental_vacuum(2000)');
     result.sweeping = this.sweeping;
     return result;
@@ -94,11 +128,19 @@ export class RetentionSweeper {
   /** A whole sweep now (tests, and close when asked): slices until it is done. */
   sweep(now: number): RetentionResult {
     this.nextSweepAt = Number.NEGATIVE_INFINITY;
-    const total: RetentionResult = { deletedRows: 0, deletedMessages: 0, sweeping: false };
+    const total: RetentionResult = {
+      deletedRows: 0,
+      deletedMessages: 0,
+      deletedSeries: 0,
+      deletedTopics: 0,
+      sweeping: false,
+    };
     for (let i = 0; i < 1_000_000; i++) {
       const r = this.tick(now);
       total.deletedRows += r.deletedRows;
       total.deletedMessages += r.deletedMessages;
+      total.deletedSeries += r.deletedSeries;
+      total.deletedTopics += r.deletedTopics;
       if (!r.sweeping) break;
     }
     return total;
@@ -108,6 +150,7 @@ export class RetentionSweeper {
     this.sweeping = true;
     this.cursor = 0;
     this.oldest = blank();
+    this.removedAny = false;
     const cap = this.options.maxBytes;
     const used = cap === 0 ? 0 : usedBytes(this.db);
     if (used <= cap) {
@@ -128,7 +171,8 @@ export class RetentionSweeper {
   private slice(now: number, result: RetentionResult): void {
     const rows = this.s.slice.all(this.cursor, SERIES_PER_SLICE);
     for (const { id, topic } of rows) {
-      const retention = this.retentionOf(topic);
+      const retention = this.rules.of(topic);
+      let empty = true;
       for (const tier of TIERS) {
         const cutoff = Math.max(now - retention[tier], this.capCutoff[tier] ?? Number.NEGATIVE_INFINITY);
         if (cutoff > Number.NEGATIVE_INFINITY) {
@@ -139,21 +183,39 @@ export class RetentionSweeper {
           if (deleted >= budget) return;
         }
         const t = this.s.oldest[tier].get(id)?.t;
+        if (t != null) empty = false;
         if (t != null && t < this.oldest[tier]) this.oldest[tier] = t;
+      }
+      if (empty) {
+        // Nothing of it is left in any tier: it no longer shows in the series list.
+        this.s.deleteSeries.run(id);
+        result.deletedSeries++;
+        this.removedAny = true;
       }
       this.cursor = id;
     }
     if (rows.length < SERIES_PER_SLICE) this.sweeping = false;
   }
 
-  /** Messages older than the raw cap cut-off go with the raw samples; the oldest message counts as raw data. */
-  private pruneMessages(): number {
+  /**
+   * The end of a sweep: messages older than the raw cap cut-off go with the raw samples (the oldest
+   * message counts as raw data), topics left without messages go, and the pruning state is saved.
+   */
+  private finishSweep(now: number, result: RetentionResult): void {
     const cutoff = this.capCutoff.raw;
     const deleted =
       cutoff === undefined ? 0 : this.s.deleteMessages.run(Math.floor(cutoff), MESSAGES_PER_SLICE).changes;
+    result.deletedMessages += deleted;
     const t = this.s.oldestMessage.get()?.t;
     if (t !== undefined && t < this.oldest.raw) this.oldest.raw = t;
-    return deleted;
+    if (deleted > 0 || this.removedAny) result.deletedTopics += this.s.deleteEmptyTopics.run().changes;
+    this.lastOldest = this.oldest;
+    for (const tier of TIERS) {
+      const finite = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : null);
+      this.s.saveState.run(tier, finite(this.lastOldest[tier]), finite(this.capCutoff[tier]));
+    }
+    const over = this.options.maxBytes > 0 && usedBytes(this.db) > this.options.maxBytes;
+    this.nextSweepAt = over ? now : now + this.options.retentionIntervalMs;
   }
 }
 

@@ -43,6 +43,26 @@ class TopicNode {
   ) {}
 }
 
+/** What one request for a node's children gets at most. */
+export const MAX_CHILDREN_PAGE = 1000;
+
+export interface ChildrenPage {
+  /** Names after this one (the `next` of the previous page). */
+  after?: string;
+  /** At most this many (default and cap MAX_CHILDREN_PAGE at the API). */
+  limit?: number;
+}
+
+export interface ChildrenResult {
+  children: TopicNodeInfo[];
+  /** Children the node has in all. */
+  total: number;
+  /** The `after` of the next page; undefined on the last one. */
+  next: string | undefined;
+}
+
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The time constant of the rate's moving average. */
 const RATE_WINDOW_MS = 60_000;
 /** Bounds memory when a client publishes on endlessly many topics. */
@@ -125,14 +145,33 @@ export class TopicTree {
     };
   }
 
-  /** The node's children, sorted by name; the top level for `undefined`. Undefined when no such node. */
-  children(topic: string | undefined, limit = 1000): TopicNodeInfo[] | undefined {
+  /**
+   * One page of a node's children, sorted by name (by UTF-16 code units); the top level for
+   * `undefined`. `after`: the last name of the previous page. Undefined when there is no such node.
+   */
+  children(topic: string | undefined, page: ChildrenPage = {}): ChildrenResult | undefined {
     const node = topic === undefined ? this.root : this.nodeFor(topic, false);
     if (!node) return undefined;
-    return [...node.children.values()]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .slice(0, limit)
-      .map((n) => this.info(n));
+    const limit = Math.max(1, Math.floor(page.limit ?? MAX_CHILDREN_PAGE));
+    const { after } = page;
+    const names = [...node.children.keys()].sort(byCodeUnits);
+    // The first name after the cursor: the cursor need not exist any more.
+    let start = 0;
+    if (after !== undefined) {
+      let hi = names.length;
+      while (start < hi) {
+        const mid = (start + hi) >> 1;
+        if (names[mid]! <= after) start = mid + 1;
+        else hi = mid;
+      }
+    }
+    const slice = names.slice(start, start + limit);
+    const more = start + limit < names.length;
+    return {
+      children: slice.map((name) => this.info(node.children.get(name)!)),
+      total: names.length,
+      next: more ? slice.at(-1) : undefined,
+    };
   }
 
   get(topic: string): TopicNodeInfo | undefined {

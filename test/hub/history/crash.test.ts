@@ -70,12 +70,12 @@ describe('the history database across kill -9', () => {
         expect(rec.movedAside).toBeUndefined();
         let present = 0;
         for (let s = 0; s < 4; s++) {
-          const ks = rec.messages(`crash/${s}`, 1)[0];
+          const ks = (await rec.messages(`crash/${s}`, 1))[0];
           expect(ks).toBeDefined();
-          const series = rec.query(
+          const series = (await rec.query(
             { topic: `crash/${s}`, path: ['k'] },
             { from: 0, to: 4e12, width: 1e7, tier: 'raw' },
-          )!;
+          ))!;
           const values = series.points.map((p) => p.avg);
           // A prefix of what was recorded: k = s, s+4, s+8, ... with nothing missing.
           expect(values).toEqual(values.map((_, idx) => s + 4 * idx));
@@ -86,7 +86,7 @@ describe('the history database across kill -9', () => {
           `killed ${delayMs} ms after the first commit: ${run.committed} reported committed, ${present} present`,
         );
       } finally {
-        rec.close();
+        await rec.close();
       }
     }, 60_000);
   }

@@ -95,7 +95,7 @@ describe('export', () => {
     const first = await it.next();
     expect(first.value.length).toBeLessThan(1100); // about one chunk, not the whole export
     rec.record(message('s', '-1', T0 + 50_000));
-    rec.flush(); // the export reads its own snapshot: the writer is not blocked
+    await rec.flush(); // the export reads its own snapshot: the writer is not blocked
     expect(rec.stats().samples).toBe(20_001);
     let rows = first.value.split('\r\n').length - 1;
     for (let r = await it.next(); !r.done; r = await it.next()) rows += r.value.split('\r\n').length - 1;

@@ -13,15 +13,15 @@ export function tempDir(): string {
   return dir;
 }
 
-/** A recorder whose timer never fires during a test: the test commits with flush(). */
+/** A recorder whose timer never fires during a test: the test commits with flush() (queries flush first). */
 export function recorder(options: Partial<HistoryOptions> = {}): HistoryRecorder {
   const rec = new HistoryRecorder({ dir: tempDir(), commitIntervalMs: 1e9, ...options });
   open.push(rec);
   return rec;
 }
 
-export function cleanup(): void {
-  for (const rec of open.splice(0)) rec.close();
+export async function cleanup(): Promise<void> {
+  for (const rec of open.splice(0)) await rec.close();
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 

@@ -62,6 +62,17 @@ describe('payload fields: bounded work on huge payloads', () => {
     ]);
   });
 
+  it('bytes with control characters are binary (a stamp, zero padding); tabs, CR and LF are text', () => {
+    const stamped = Buffer.alloc(64);
+    stamped.write('24.5', 20);
+    expect(payloadFields(stamped)).toEqual([]);
+    expect(payloadFields(Buffer.from('24.1\u0000'))).toEqual([]);
+    expect(payloadFields(Buffer.from('t=24.1C,\th=26.5%\r\n'))).toEqual([
+      { path: ['t'], value: 24.1, unit: '°C' },
+      { path: ['h'], value: 26.5, unit: '%' },
+    ]);
+  });
+
   it('a megabyte of prose or binary gives nothing and does not throw', () => {
     expect(payloadFields(Buffer.alloc(1024 * 1024, 0x61))).toEqual([]);
     expect(payloadFields(Buffer.alloc(1024 * 1024, 0xff))).toEqual([]);

@@ -1,0 +1,146 @@
+/**
+ * Messages handed from the broker's thread to the history worker, packed into one ArrayBuffer that is
+ * transferred, not cloned. A broker payload is a view into the frame it came in, which may view a larger
+ * read buffer: structured clone copies the whole ArrayBuffer a view is on (measured: 0.5-0.9 ms a
+ * message for 64-byte views into 64 KiB buffers, 2-4 µs for payloads in buffers of their own), while
+ * packing copies only the bytes the history keeps (1-2 µs a message).
+ *
+^ * One message: flags u8 (qos bits 0-1, retain bit 2, client id bit 3, properties bit 4), time f64,
+ * size u32 (the payload's size as published), topic u16 + UTF-8, client id u16 + UTF-8, properties
+ * u32 + store-codec JSON, payload u32 + bytes (a prefix: what parsing and the message log can use).
+ */
+import type { Message, QoS } from '../../broker/types.js';
+// The codec alone: the worker loads this module too, and the whole store is not its business.
+import { encodeJson } from '../../store/sqlite/codec.js';
+
+/** A message as the writer gets it, before parsing. */
+export interface UnpackedMessage {
+  topic: string;
+  t: number;
+  qos: QoS;
+  retain: boolean;
+  clientId: string | undefined;
+  /** v5 properties in the store's JSON codec (Buffers as base64), as the message log keeps them. */
+  properties: string | undefined;
+  /** The payload's size as published. */
+  size: number;
+  /** Its first bytes: all of it when it is small enough to parse, else what the message log keeps. */
+  payload: Buffer;
+}
+
+/** What one hand-over carries. */
+export interface PackedBatch {
+  buffer: ArrayBuffer;
+  length: number;
+  count: number;
+}
+
+const HEADER = 1 + 8 + 4 + 2 + 2 + 4 + 4;
+const FIRST_CHUNK = 64 * 1024;
+
+/** Appends messages to a growing buffer; take() hands the buffer over and starts afresh. */
+export class BatchPacker {
+  private buf: Buffer | undefined;
+  private p = 0;
+  private n = 0;
+
+  /**
+   * `keepBytes(size)`: how many payload bytes the writer needs for a payload of that size (it parses
+   * small payloads whole; of larger ones the message log keeps a prefix).
+   */
+  constructor(private readonly keepBytes: (size: number) => number) {}
+
+  get count(): number {
+    return this.n;
+  }
+
+  get bytes(): number {
+    return this.p;
+  }
+
+  append(message: Message, clientId: string | undefined): void {
+    const keep = Math.min(message.payload.length, this.keepBytes(message.payload.length));
+    const properties = message.properties === undefined ? undefined : encodeJson(message.properties);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const room =
+      HEADER + 3 * (message.topic.length + (clientId?.length ?? 0) + (properties?.length ?? 0)) + keep;
+    const buf = this.reserve(room);
+    let p = this.p;
+    buf[p] =
+      message.qos | (message.retain ? 4 : 0) | (clientId !== undefined ? 8 : 0) | (properties ? 16 : 0);
+    buf.writeDoubleLE(message.receivedAt, p + 1);
+    buf.writeUInt32LE(message.payload.length, p + 9);
+    p += 13;
+    p = writeString(buf, p, message.topic, 2);
+    p = writeString(buf, p, clientId ?? '', 2);
+    p = writeString(buf, p, properties ?? '', 4);
+    buf.writeUInt32LE(keep, p);
+    p += 4;
+    p += message.payload.copy(buf, p, 0, keep);
+    this.p = p;
+    this.n++;
+  }
+
+  /** The packed messages (the buffer is the receiver's from then on), or undefined when there are none. */
+  take(): PackedBatch | undefined {
+    if (!this.buf || this.n === 0) return undefined;
+    const batch = { buffer: this.buf.buffer as ArrayBuffer, length: this.p, count: this.n };
+    this.buf = undefined;
+    this.p = 0;
+    this.n = 0;
+    return batch;
+  }
+
+  private reserve(room: number): Buffer {
+    if (this.buf && this.p + room <= this.buf.length) return this.buf;
+    // An unpooled buffer: its ArrayBuffer is its own, so it can be transferred.
+    const grown = Buffer.allocUnsafeSlow(Math.max(FIRST_CHUNK, 2 * (this.buf?.length ?? 0), this.p + room));
+    this.buf?.copy(grown, 0, 0, this.p);
+    this.buf = grown;
+    return grown;
+  }
+}
+
+function writeString(buf: Buffer, p: number, text: string, lengthBytes: 2 | 4): number {
+  // Most messages have no properties: Buffer#write costs a native call even for ''.
+  const n = text === '' ? 0 : buf.write(text, p + lengthBytes, 'utf8');
+  if (lengthBytes === 2) buf.writeUInt16LE(n, p);
+  else buf.writeUInt32LE(n, p);
+  return p + lengthBytes + n;
+}
+
+/** The messages of a packed batch, in order; payloads are views into `batch.buffer`. */
+export function unpackBatch(batch: PackedBatch): UnpackedMessage[] {
+  const buf = Buffer.from(batch.buffer, 0, batch.length);
+  const out: UnpackedMessage[] = [];
+  let p = 0;
+  while (p < batch.length) {
+    const flags = buf[p]!;
+    const t = buf.readDoubleLE(p + 1);
+    const size = buf.readUInt32LE(p + 9);
+    p += 13;
+    const topicEnd = p + 2 + buf.readUInt16LE(p);
+    const topic = buf.toString('utf8', p + 2, topicEnd);
+    p = topicEnd;
+    const clientEnd = p + 2 + buf.readUInt16LE(p);
+    const clientId = flags & 8 ? buf.toString('utf8', p + 2, clientEnd) : undefined;
+    p = clientEnd;
+    const propertiesEnd = p + 4 + buf.readUInt32LE(p);
+    const properties = flags & 16 ? buf.toString('utf8', p + 4, propertiesEnd) : undefined;
+    p = propertiesEnd;
+    const payloadEnd = p + 4 + buf.readUInt32LE(p);
+    const payload = buf.subarray(p + 4, payloadEnd);
+    p = payloadEnd;
+    out.push({
+      topic,
+      t,
+      qos: (flags & 3) as QoS,
+      retain: (flags & 4) !== 0,
+      clientId,
+      properties,
+      size,
+      payload,
+    });
+  }
+  return out;
+}
