@@ -41,7 +41,8 @@ export function TopicScreen({ topic }: { topic: string }) {
   const keyOf = (m: { time: number; payload: string }) => `${m.time} ${m.payload}`;
   const pick = (key: string) =>
     setPicked(picked.includes(key) ? picked.filter((k) => k !== key) : [...picked, key].slice(-2));
-  const compared = picked.map((k) => rows.find((m) => keyOf(m) === k)).filter((m) => m !== undefined);
+  // Older first: rows are newest first, and two messages of the same millisecond keep that order.
+  const compared = rows.filter((m) => picked.includes(keyOf(m))).reverse();
   const charts = (series.data?.series ?? []).filter((s) => s.topic === topic);
   return (
     <div class="screen" data-screen="topic">
