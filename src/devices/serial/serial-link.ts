@@ -23,17 +23,18 @@ export class SerialLink extends EventEmitter {
       this.emit('data', d);
       this.wake?.();
     });
-    const gone = (err?: Error | null) => {
-      if (this.closedError) return;
-      this.closedError = new MothershipError(
-        ErrorCodes.SERIAL_CLOSED,
-        `the serial line ${path} went away${err ? ` (${err.message})` : ''}: was the board unplugged?`,
-      );
-      this.emit('close');
-      this.wake?.();
-    };
-    port.on('close', gone);
-    port.on('error', gone);
+    port.on('close', (err?: Error | null) => this.gone(err));
+    port.on('error', (err: Error) => this.gone(err));
+  }
+
+  private gone(err?: Error | null): void {
+    if (this.closedError) return;
+    this.closedError = new MothershipError(
+      ErrorCodes.SERIAL_CLOSED,
+      `the serial line ${this.path} went away${err ? ` (${err.message})` : ''}: was the board unplugged?`,
+    );
+    this.emit('close');
+    this.wake?.();
   }
 
   static async open(path: string, baudRate = DEFAULT_BAUD): Promise<SerialLink> {
@@ -61,8 +62,12 @@ export class SerialLink extends EventEmitter {
     if (this.closedError) throw this.closedError;
     const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     await new Promise<void>((resolve, reject) => {
-      this.port.write(b, (err) => (err ? reject(err) : undefined));
-      this.port.drain((err) => (err ? reject(this.closedError ?? err) : resolve()));
+      const failed = (err: Error) => {
+        this.gone(err);
+        reject(this.closedError);
+      };
+      this.port.write(b, (err) => (err ? failed(err) : undefined));
+      this.port.drain((err) => (err ? failed(err) : resolve()));
     });
   }
 

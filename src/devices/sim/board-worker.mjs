@@ -333,6 +333,7 @@ if (serial) {
     log,
     rawPaste: serial.rawPaste,
     chatterMs: serial.chatterMs,
+    deafMs: serial.deafMs,
     stopProgram: () => {
       try {
         mp.runPython('import _harness\n_harness.stop()');

@@ -53,6 +53,8 @@ export interface SerialOptions {
   rawPaste?: boolean;
   /** Print `tick N` this often (ms) whatever the REPL does, as a timer callback would. */
   chatterMs?: number;
+  /** Input lost for this long (ms) from the first byte: a board the opening of its port reset. */
+  deafMs?: number;
   /** Bytes printed at power-on before anything else (a boot ROM's garbage at the wrong baud rate). */
   noise?: string;
 }

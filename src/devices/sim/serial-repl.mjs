@@ -20,7 +20,7 @@ const WINDOW = 128;
  * mp: the interpreter (loadMicroPython with linebuffer false and stdout routed to `out`);
  * stopProgram(): ends main.py's tasks and sockets; log(line): the board's output as lines.
  */
-export function createSerialRepl({ mp, stopProgram, log, rawPaste = false, chatterMs = 0 }) {
+export function createSerialRepl({ mp, stopProgram, log, rawPaste = false, chatterMs = 0, deafMs = 0 }) {
   let fdIn;
   let input;
   let output;
@@ -34,6 +34,8 @@ export function createSerialRepl({ mp, stopProgram, log, rawPaste = false, chatt
   let prevE = 0;
   let chatter;
   let ticks = 0;
+  // deafMs: input is lost for this long from the first byte (a board that the port's opening reset)
+  let deafUntil;
 
   const flush = () => {
     if (!pending.length) return;
@@ -172,7 +174,10 @@ export function createSerialRepl({ mp, stopProgram, log, rawPaste = false, chatt
       output = new tty.WriteStream(fdOut);
       output.on('error', () => {});
       input.on('error', () => {});
+      deafUntil = undefined;
       input.on('data', (d) => {
+        deafUntil ??= Date.now() + deafMs;
+        if (Date.now() < deafUntil) return;
         for (const c of d) onByte(c);
       });
       mp.runPython('import sys\n_boot_modules = set(sys.modules)');
