@@ -1,5 +1,4 @@
 /** `mothership sim`: simulated boards running the real firmware (or light ones), against a broker. */
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { SimBroker } from '../../devices/sim/board-config.js';
 import { type Command, parseCommand, parseTimedCommand } from '../../devices/sim/commands.js';
@@ -7,8 +6,8 @@ import { Fleet } from '../../devices/sim/fleet.js';
 import { fleetOf } from '../../devices/sim/kinds.js';
 import { LightFleet } from '../../devices/sim/light/light-fleet.js';
 import { Random } from '../../devices/sim/random.js';
-import { ErrorCodes, MothershipError } from '../../errors.js';
 import { intFlag, parseCommandArgs, usageError } from '../command-args.js';
+import { readCaFile } from '../read-ca.js';
 
 const HELP = `Usage: mothership sim [options]
 
@@ -65,16 +64,7 @@ const NOTEWORTHY = /^(mqtt: (up|down|link lost)|board: |harness: WATCHDOG)/;
 const clock = () => new Date().toTimeString().slice(0, 8);
 const say = (text: string) => process.stdout.write(`${clock()} ${text}\n`);
 
-function readCa(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new MothershipError(
-      ErrorCodes.TLS_FILE_UNREADABLE,
-      `cannot read --cafile ${path}: ${(err as Error).message}`,
-    );
-  }
-}
+const readCa = (path: string) => readCaFile(path, '--cafile');
 
 export async function run(args: string[]): Promise<number> {
   const v = parseCommandArgs('sim', args, options);

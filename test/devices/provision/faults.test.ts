@@ -2,13 +2,14 @@
 // files go up, the cable pulled in the middle of main.py. Same simulated board on a pseudo-terminal
 // as provision.test.ts, same real broker.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Mothership, startMothership } from '../../../src/app/mothership.js';
+import type { Mothership } from '../../../src/app/mothership.js';
 import { firmwareFiles } from '../../../src/devices/provision/firmware-apps.js';
 import { type ProvisionOptions, provision } from '../../../src/devices/provision/provision.js';
 import { sha256 } from '../../../src/devices/repl/board-files.js';
 import { FIRMWARE_DIR } from '../../../src/devices/sim/board.js';
 import { FAST_KEEPALIVE, FAST_TIMING } from '../../../src/devices/sim/board-config.js';
 import { isMothershipError } from '../../../src/errors.js';
+import { startLoopbackBroker } from '../harness/loopback-broker.js';
 import { type SerialBoard, serialBoard } from '../harness/serial-board.js';
 
 let broker: Mothership;
@@ -46,14 +47,7 @@ async function expectFirmware(sb: SerialBoard): Promise<void> {
 }
 
 beforeAll(async () => {
-  broker = await startMothership({
-    port: 0,
-    host: '127.0.0.1',
-    mdns: false,
-    hub: false,
-    persistence: false,
-    logFormat: 'json',
-  });
+  broker = await startLoopbackBroker();
   port = broker.listeners[0]!.port;
 });
 afterEach(async () => {

@@ -5,8 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadMothershipConfig } from '../../../src/app/config-file.js';
-import { type Mothership, startMothership } from '../../../src/app/mothership.js';
+import type { Mothership } from '../../../src/app/mothership.js';
 import { readPasswordFile, verifyPassword } from '../../../src/broker/auth/password-file.js';
 import { firmwareFiles } from '../../../src/devices/provision/firmware-apps.js';
 import { type ProvisionOptions, provision } from '../../../src/devices/provision/provision.js';
@@ -14,6 +13,7 @@ import { sha256 } from '../../../src/devices/repl/board-files.js';
 import { FIRMWARE_DIR } from '../../../src/devices/sim/board.js';
 import { FAST_KEEPALIVE, FAST_TIMING } from '../../../src/devices/sim/board-config.js';
 import { isMothershipError } from '../../../src/errors.js';
+import { startLoopbackBroker } from '../harness/loopback-broker.js';
 import { type SerialBoard, serialBoard } from '../harness/serial-board.js';
 
 const WIFI = { ssid: 'lab', password: 'lab-password' };
@@ -21,17 +21,6 @@ let dir: string;
 let broker: Mothership;
 let port: number;
 const boards: SerialBoard[] = [];
-
-async function startBroker(conf?: string): Promise<Mothership> {
-  const config = conf ? await loadMothershipConfig(conf) : undefined;
-  return startMothership({
-    ...(config ? { config } : { port: 0, host: '127.0.0.1' }),
-    mdns: false,
-    hub: false,
-    persistence: false,
-    logFormat: 'json',
-  });
-}
 
 function options(sb: SerialBoard, p: number, more: Partial<ProvisionOptions> = {}): ProvisionOptions {
   return {
@@ -56,7 +45,7 @@ async function board(opts: Parameters<typeof serialBoard>[0] = {}): Promise<Seri
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'provision-'));
-  broker = await startBroker();
+  broker = await startLoopbackBroker();
   port = broker.listeners[0]!.port;
 });
 afterEach(async () => {
@@ -117,7 +106,7 @@ describe('mothership provision over a serial line', () => {
     await writeFile(acl, 'topic read #\n');
     const conf = join(dir, 'auth.conf');
     await writeFile(conf, `listener 0 127.0.0.1\npassword_file ${passwd}\nacl_file ${acl}\n`);
-    const secure = await startBroker(conf);
+    const secure = await startLoopbackBroker(conf);
     try {
       const p = secure.listeners[0]!.port;
       const sb = await board();
