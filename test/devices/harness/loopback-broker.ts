@@ -6,7 +6,7 @@ import { type Mothership, startMothership } from '../../../src/app/mothership.js
 export async function startLoopbackBroker(configFile?: string): Promise<Mothership> {
   const config = configFile ? await loadMothershipConfig(configFile) : undefined;
   return startMothership({
-    ...(config ? { config } : { port: 0, host: '127.0.0.1' }),
+    ...(config ? { config } : { port: 0, wsPort: undefined, host: '127.0.0.1' }),
     mdns: false,
     hub: false,
     persistence: false,
