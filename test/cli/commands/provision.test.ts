@@ -40,7 +40,7 @@ describe('mothership provision / device', () => {
         '--mqtt-port',
         String(port),
       ],
-      { timeoutMs: 90_000 },
+      { timeoutMs: 200_000 },
     );
     expect(r.stderr).toMatch(
       /cli-board is online \(\d+ file\(s\) sent, \d+ bytes, raw-paste mode; 0 unchanged\)/,
@@ -48,7 +48,7 @@ describe('mothership provision / device', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('lib/mothership_mqtt.py');
     expect(r.stdout).toMatch(/mqtt: connecting to 127\.0\.0\.1 \d+/);
-  });
+  }, 240_000);
 
   it('device ls, cat, rm and reset work on the same line', async () => {
     const ls = await runCli(['device', 'ls', '--port', sb.pty.host]);
@@ -67,7 +67,7 @@ describe('mothership provision / device', () => {
     const t = Date.now();
     expect((await runCli(['device', 'reset', '--port', sb.pty.host])).code).toBe(0);
     await sb.board.waitFor(/MPY: soft reboot/, 20_000, t);
-  });
+  }, 240_000);
 
   it('says clearly what is wrong: an unknown app, no board on USB', async () => {
     const app = await runCli(['provision', '--app', 'blinky', '--port', sb.pty.host]);
@@ -82,5 +82,5 @@ describe('mothership provision / device', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('no ESP32 board found on USB');
     expect(none.stderr).toContain("'dialout' group");
-  });
+  }, 120_000);
 });
