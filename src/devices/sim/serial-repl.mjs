@@ -28,7 +28,7 @@ export function createSerialRepl({ mp, stopProgram, log, rawPaste = false, chatt
   let running = false;
   let pending = [];
   let line = [];
-  // raw-paste state (only with rawPaste): null, or the code collected so far and bytes left in the window
+  // raw-paste state (only with rawPaste): null, or the code collected so far and the receive buffer
   let paste = null;
   let swallowOk = 0;
   let prevE = 0;
@@ -134,7 +134,8 @@ export function createSerialRepl({ mp, stopProgram, log, rawPaste = false, chatt
     if (prevE === 2 && c === 1 && rawPaste) {
       prevE = 0;
       print(`R\x01${String.fromCharCode(WINDOW & 0xff, WINDOW >> 8)}\x01`);
-      paste = { code: [], left: WINDOW };
+      // the window size grants one window and the \x01 another, as in pyexec.c: the 256-byte buffer
+      paste = { code: [], ring: [], received: 0, overflow: 0, drain: undefined };
       return;
     }
     prevE = 0;
@@ -142,26 +143,44 @@ export function createSerialRepl({ mp, stopProgram, log, rawPaste = false, chatt
     else if (c === 2 && raw) raw = false;
     feed(c);
   };
+  // Raw-paste input goes through a 256-byte receive buffer that the board empties a little later (it
+  // compiles as it reads): a host that sends more than the windows granted overruns it, and the bytes
+  // that do not fit are lost, as on a UART.
+  const RX_BUFFER = 2 * WINDOW;
   const onPasteByte = (c) => {
-    if (c === 4 || c === 3) {
-      const code = paste.code;
-      paste = null;
-      print('\x04');
-      if (c === 3) {
-        print('\x04Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n\x04>');
-        return;
-      }
-      // The interpreter's raw REPL runs it; its "OK" (the plain raw REPL's receipt) is not raw-paste's.
-      swallowOk = 2;
-      for (const b of code) mp.replProcessChar(b);
-      feed(4);
+    if (paste.ring.length >= RX_BUFFER) {
+      paste.overflow++;
       return;
     }
-    paste.code.push(c);
-    if (--paste.left === 0) {
-      paste.left = WINDOW;
-      print('\x01');
+    paste.ring.push(c);
+    paste.drain ??= setTimeout(drainPaste, 1);
+  };
+  const drainPaste = () => {
+    const ring = paste.ring;
+    paste.ring = [];
+    paste.drain = undefined;
+    for (const [i, c] of ring.entries()) {
+      if (c === 4 || c === 3) {
+        endPaste(c);
+        for (const rest of ring.slice(i + 1)) onByte(rest);
+        return;
+      }
+      paste.code.push(c);
+      if (++paste.received % WINDOW === 0) print('\x01');
     }
+  };
+  const endPaste = (c) => {
+    const code = paste.code;
+    paste = null;
+    print('\x04');
+    if (c === 3) {
+      print('\x04Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n\x04>');
+      return;
+    }
+    // The interpreter's raw REPL runs it; its "OK" (the plain raw REPL's receipt) is not raw-paste's.
+    swallowOk = 2;
+    for (const b of code) mp.replProcessChar(b);
+    feed(4);
   };
 
   return {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mothership } from '../../../src/app/mothership.js';
 import { startLoopbackBroker } from '../../devices/harness/loopback-broker.js';
 import { type SerialBoard, serialBoard } from '../../devices/harness/serial-board.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, startCli } from '../../helpers/cli.js';
 
 let broker: Mothership;
 let port: number;
@@ -68,6 +68,18 @@ describe('mothership provision / device', () => {
     expect((await runCli(['device', 'reset', '--port', sb.pty.host])).code).toBe(0);
     await sb.board.waitFor(/MPY: soft reboot/, 20_000, t);
   }, 240_000);
+
+  it("device repl: the board's REPL on the terminal, Ctrl-] leaves", async () => {
+    const term = startCli(['device', 'repl', '--port', sb.pty.host]);
+    await term.waitFor(/Ctrl-\] to leave/);
+    // the board runs main.py: Ctrl-C stops it, then a line for the friendly REPL
+    term.child.stdin!.write('\x03');
+    await term.waitFor(/>>> /);
+    term.child.stdin!.write('print(6 * 7)\r');
+    await term.waitFor(/^42\r?$/m);
+    term.child.stdin!.write('\x1d');
+    expect(await term.exited()).toBe(0);
+  }, 120_000);
 
   it('says clearly what is wrong: an unknown app, no board on USB', async () => {
     const app = await runCli(['provision', '--app', 'blinky', '--port', sb.pty.host]);
