@@ -151,26 +151,27 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       { path: 'config.json', data: Buffer.from(`${JSON.stringify(config, null, 1)}\n`) },
       ...(opts.broker.ca ? [{ path: CA_FILE, data: Buffer.from(opts.broker.ca) }] : []),
     ];
-    opts.onStep?.('comparing files by hash');
-    const toSend: BoardFile[] = [];
-    const unchanged: string[] = [];
-    for (const f of wanted) {
-      if ((await files.hash(f.path)) === sha256(f.data)) unchanged.push(f.path);
-      else toSend.push(f);
-    }
-    const total = toSend.reduce((n, f) => n + f.data.length, 0);
-    let done = 0;
-    for (const f of toSend) {
-      opts.onProgress?.(done, total, f.path);
-      await files.put(f.path, f.data, (n) => {
-        done += n;
-        opts.onProgress?.(done, total, f.path);
-      });
-    }
+    // Watching starts before the upload, so a broker we cannot reach fails now, not after the transfer.
     // A broker with a password file may refuse anonymous clients: watch as the board's own user then.
     const monitor = opts.monitor.user || !login ? opts.monitor : { ...opts.monitor, ...login };
     const watch = await watchStatus(monitor, device);
     try {
+      opts.onStep?.('comparing files by hash');
+      const toSend: BoardFile[] = [];
+      const unchanged: string[] = [];
+      for (const f of wanted) {
+        if ((await files.hash(f.path)) === sha256(f.data)) unchanged.push(f.path);
+        else toSend.push(f);
+      }
+      const total = toSend.reduce((n, f) => n + f.data.length, 0);
+      let done = 0;
+      for (const f of toSend) {
+        opts.onProgress?.(done, total, f.path);
+        await files.put(f.path, f.data, (n) => {
+          done += n;
+          opts.onProgress?.(done, total, f.path);
+        });
+      }
       opts.onStep?.('soft reset');
       await repl.softReset();
       const boot = await followBoard(link, {

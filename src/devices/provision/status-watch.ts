@@ -4,6 +4,7 @@
  * the retain flag and is ignored; the board's fresh one arrives live.
  */
 import { connect, type MqttClient } from 'mqtt';
+import { ErrorCodes, MothershipError } from '../../errors.js';
 
 export interface MonitorTarget {
   host: string;
@@ -28,12 +29,23 @@ export async function watchStatus(target: MonitorTarget, device: string): Promis
     username: target.user,
     password: target.password,
     reconnectPeriod: 0,
+    connectTimeout: 10_000,
     clean: true,
     clientId: `mothership-provision-${process.pid}`,
   });
   await new Promise<void>((resolve, reject) => {
+    const fail = (why: string) => {
+      client.end(true);
+      reject(
+        new MothershipError(
+          ErrorCodes.PROVISION_FAILED,
+          `cannot watch for the board on the broker at ${target.host}:${target.port}: ${why} (is 'mothership up' running?)`,
+        ),
+      );
+    };
     client.once('connect', () => resolve());
-    client.once('error', reject);
+    client.once('error', (err) => fail(err.message));
+    client.once('close', () => fail('connection closed'));
   });
   let resolveOnline!: () => void;
   const online = new Promise<void>((r) => {

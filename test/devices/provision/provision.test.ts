@@ -2,6 +2,7 @@
 // pseudo-terminal, holding only MicroPython, is provisioned over its raw REPL, soft-resets, runs the
 // uploaded firmware and publishes `online` to a real Mothership broker on loopback.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +157,26 @@ describe('mothership provision over a serial line', () => {
       ).catch((e) => e);
       expect(isMothershipError(err, 'MS_PROVISION_FAILED')).toBe(true);
       expect(err.message).toMatch(/could not join the Wi-Fi network lab/);
+    },
+    PROVISION_TIMEOUT_MS,
+  );
+
+  it(
+    'with no broker to watch, fails before sending anything',
+    async () => {
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const dead = (closed.address() as { port: number }).port;
+      await new Promise((r) => closed.close(r));
+      const sb = await board();
+      const sent: string[] = [];
+      const err = await provision(
+        options(sb, dead, { device: 'no-broker', onProgress: (_d, _t, f) => sent.push(f) }),
+      ).catch((e) => e);
+      expect(isMothershipError(err, 'MS_PROVISION_FAILED')).toBe(true);
+      expect(err.message).toContain(`cannot watch for the board on the broker at 127.0.0.1:${dead}`);
+      expect(sent).toEqual([]);
+      expect(await sb.board.readFile('/main.py')).toBeNull();
     },
     PROVISION_TIMEOUT_MS,
   );
