@@ -49,6 +49,20 @@ export const ErrorCodes = {
   FLASH_LINK_CLOSED: 'MS_FLASH_LINK_CLOSED',
   /** Flashing: the bootloader refused a command or stopped answering mid-way. */
   FLASH_FAILED: 'MS_FLASH_FAILED',
+  /** No ESP32 found among the serial ports, or several and none chosen (`--port`). */
+  SERIAL_NO_BOARD: 'MS_SERIAL_NO_BOARD',
+  /** The serial port could not be opened (no such port, no permission, in use). */
+  SERIAL_OPEN_FAILED: 'MS_SERIAL_OPEN_FAILED',
+  /** The serial line went away while in use (board unplugged, adapter reset). */
+  SERIAL_CLOSED: 'MS_SERIAL_CLOSED',
+  /** The board does not answer as a MicroPython raw REPL (no MicroPython, or busy). */
+  RAW_REPL_FAILED: 'MS_RAW_REPL_FAILED',
+  /** Code run on the board over the raw REPL raised an exception (its traceback is the message). */
+  BOARD_EXEC_FAILED: 'MS_BOARD_EXEC_FAILED',
+  /** A file written to the board did not read back as sent. */
+  BOARD_VERIFY_FAILED: 'MS_BOARD_VERIFY_FAILED',
+  /** The provisioned board did not come online (its own messages say why). */
+  PROVISION_FAILED: 'MS_PROVISION_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -24,6 +24,14 @@ const commands: Record<
     load: () => import('./commands/passwd.js'),
   },
   certs: { summary: 'make a local CA and TLS certificates', load: () => import('./commands/certs.js') },
+  provision: {
+    summary: 'put the firmware on an ESP32 over USB and follow it until online',
+    load: () => import('./commands/provision.js'),
+  },
+  device: {
+    summary: "a board's files and REPL over USB: ls, cat, rm, reset, repl",
+    load: () => import('./commands/device.js'),
+  },
   sim: {
     summary: 'simulated boards running the real firmware (or --light ones)',
     load: () => import('./commands/sim.js'),

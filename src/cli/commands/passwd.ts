@@ -39,7 +39,10 @@ class Exit {
 }
 
 /** Reads the two passwords: hidden keystrokes from a terminal, plain lines from a pipe. */
-function passwordReader(io: PasswdIo): { next(prompt: string): Promise<string | undefined>; close(): void } {
+export function passwordReader(io: PasswdIo): {
+  next(prompt: string): Promise<string | undefined>;
+  close(): void;
+} {
   if (io.stdin.isTTY && io.stdin.setRawMode) {
     const stdin = io.stdin;
     return {

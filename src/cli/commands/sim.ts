@@ -1,14 +1,13 @@
 /** `mothership sim`: simulated boards running the real firmware (or light ones), against a broker. */
-import { readFileSync } from 'node:fs';
 import type { SimBroker } from '../../devices/sim/board-config.js';
 import { parseTimedCommand } from '../../devices/sim/commands.js';
 import { Fleet } from '../../devices/sim/fleet.js';
 import { fleetOf } from '../../devices/sim/kinds.js';
 import { LightFleet } from '../../devices/sim/light/light-fleet.js';
 import { Random } from '../../devices/sim/random.js';
-import { ErrorCodes, MothershipError } from '../../errors.js';
 import { intFlag, parseCommandArgs, usageError } from '../command-args.js';
 import { mb, runFleetConsole, say } from '../fleet-console.js';
+import { readCaFile } from '../read-ca.js';
 
 const HELP = `Usage: mothership sim [options]
 
@@ -62,16 +61,7 @@ export const DEFAULT_BOARDS = 'conversation,led-remote,mothership,dht';
 /** The firmware's serial lines worth showing without -v: the link and boot events. */
 const NOTEWORTHY = /^(mqtt: (up|down|link lost)|board: |harness: WATCHDOG)/;
 
-function readCa(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new MothershipError(
-      ErrorCodes.TLS_FILE_UNREADABLE,
-      `cannot read --cafile ${path}: ${(err as Error).message}`,
-    );
-  }
-}
+const readCa = (path: string) => readCaFile(path, '--cafile');
 
 export async function run(args: string[]): Promise<number> {
   const v = parseCommandArgs('sim', args, options);

@@ -6,6 +6,7 @@ import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadMicroPython } from '@micropython/micropython-webassembly-pyscript';
 import { ERRNO, MAX_SOCKETS } from './lwip.mjs';
+import { createSerialRepl } from './serial-repl.mjs';
 import { createTcp } from './tcp.mjs';
 
 const {
@@ -23,6 +24,7 @@ const {
   maxSockets,
   reach,
   jsGcMs,
+  serial,
 } = workerData;
 const post = (m) => parentPort.postMessage(m);
 const log = (text) => post({ type: 'line', t: Date.now(), text });
@@ -158,23 +160,37 @@ const jsboard = {
   open_sockets: openSockets,
 };
 
+// A board on a serial line (serial.path) prints bytes to it, the REPL's prompts included.
+let repl;
+// what the harness itself asks the interpreter (qstr_info, mem_info), split into lines as without serial
+const captureBytes = (b) => {
+  const s = Buffer.from(b).toString('latin1');
+  if (s === '\n' || !capture.length) capture.push(s === '\n' ? '' : s);
+  else capture[capture.length - 1] += s;
+};
 const mp = await loadMicroPython({
   heapsize,
-  stdout: (l) => (capture ? capture.push(l) : log(l)),
+  linebuffer: !serial,
+  stdout: serial
+    ? (b) => (capture ? captureBytes(b) : repl.out(b))
+    : (l) => (capture ? capture.push(l) : log(l)),
   stderr: (l) => log(`stderr: ${l}`),
 });
 mp.registerJsModule('jsboard', jsboard);
 mp.FS.mkdirTree('/lib');
 mp.FS.mkdirTree('/shims');
-for (const f of readdirSync(join(firmwareDir, 'lib'))) {
-  if (f.endsWith('.py')) mp.FS.writeFile(`/lib/${f}`, readFileSync(join(firmwareDir, 'lib', f)));
-}
 for (const f of readdirSync(shimsDir)) {
   if (f.endsWith('.py')) mp.FS.writeFile(`/shims/${f}`, readFileSync(join(shimsDir, f)));
 }
-mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
-mp.FS.writeFile('/main.py', readFileSync(main ?? join(firmwareDir, 'apps', app, 'main.py')));
-mp.FS.writeFile('/config.json', JSON.stringify(config));
+// A board on a serial line starts with only MicroPython and `files`: the firmware is for the test to upload.
+if (!serial) {
+  for (const f of readdirSync(join(firmwareDir, 'lib'))) {
+    if (f.endsWith('.py')) mp.FS.writeFile(`/lib/${f}`, readFileSync(join(firmwareDir, 'lib', f)));
+  }
+  mp.FS.writeFile('/boot.py', readFileSync(join(firmwareDir, 'boot.py')));
+  mp.FS.writeFile('/main.py', readFileSync(main ?? join(firmwareDir, 'apps', app, 'main.py')));
+  mp.FS.writeFile('/config.json', JSON.stringify(config));
+}
 for (const [name, content] of Object.entries(files ?? {})) {
   if (name.includes('/')) mp.FS.mkdirTree(`/${name.slice(0, name.lastIndexOf('/'))}`);
   mp.FS.writeFile(`/${name}`, content);
@@ -182,8 +198,9 @@ for (const [name, content] of Object.entries(files ?? {})) {
 // The shims stand in for C modules that cost no heap on a real board: load them before the baseline.
 // The socket shim only for boards that look for the broker over mDNS: loading it moves the
 // interpreter's qstr pool boundary, which shifts every other board's heap figure by ~1 KB.
-const broker = config.broker;
+const broker = config?.broker;
 const udpShim =
+  serial !== undefined ||
   mdnsPort !== undefined ||
   broker === 'mdns' ||
   (broker && typeof broker === 'object' && (!broker.host || broker.host === 'mdns'));
@@ -286,7 +303,21 @@ parentPort.on('message', async (m) => {
       case 'eval':
         value = evaluate(`import main\n${m.stmts ?? ''}`, m.expr);
         break;
+      case 'attach':
+        repl.attach(m.path, { noise: m.noise });
+        break;
+      case 'detach':
+        repl.detach();
+        break;
+      case 'file':
+        try {
+          value = Buffer.from(mp.FS.readFile(m.path)).toString('hex');
+        } catch {
+          value = null;
+        }
+        break;
       case 'stop':
+        repl?.detach();
         try {
           mp.runPython('import _harness\n_harness.stop()');
         } catch {}
@@ -307,9 +338,26 @@ parentPort.on('message', async (m) => {
 });
 
 post({ type: 'booted', baselineHeap, baselineRaw: baseline.raw });
-// As on the board: boot.py, then main.py (whose asyncio.run returns at once here).
-try {
-  mp.runPython('exec(open("/boot.py").read())\nimport main');
-} catch (e) {
-  log(`harness: main.py raised ${e?.message ?? e}`);
+if (serial) {
+  repl = createSerialRepl({
+    mp,
+    log,
+    rawPaste: serial.rawPaste,
+    chatterMs: serial.chatterMs,
+    deafMs: serial.deafMs,
+    stopProgram: () => {
+      try {
+        mp.runPython('import _harness\n_harness.stop()');
+      } catch {}
+      tcp.destroyAll();
+    },
+  });
+  repl.attach(serial.path, { noise: serial.noise });
+} else {
+  // As on the board: boot.py, then main.py (whose asyncio.run returns at once here).
+  try {
+    mp.runPython('exec(open("/boot.py").read())\nimport main');
+  } catch (e) {
+    log(`harness: main.py raised ${e?.message ?? e}`);
+  }
 }

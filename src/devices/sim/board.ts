@@ -40,6 +40,23 @@ export interface BoardOptions {
    * alone. Default never (the tests' boards live briefly and measure the heap themselves).
    */
   jsGcMs?: number;
+  /**
+   * The board on a serial line instead: its REPL on `path` (a pseudo-terminal), with only MicroPython
+   * and `files` on it (no firmware; app, main and config are then unused). See serial-repl.mjs.
+   */
+  serial?: SerialOptions;
+}
+
+export interface SerialOptions {
+  path: string;
+  /** Speak raw-paste mode (default: answer as a firmware without it). */
+  rawPaste?: boolean;
+  /** Print `tick N` this often (ms) whatever the REPL does, as a timer callback would. */
+  chatterMs?: number;
+  /** Input lost for this long (ms) from the first byte: a board the opening of its port reset. */
+  deafMs?: number;
+  /** Bytes printed at power-on before anything else (a boot ROM's garbage at the wrong baud rate). */
+  noise?: string;
 }
 
 export interface Line {
@@ -265,6 +282,22 @@ export class Board extends EventEmitter {
   /** A Python expression evaluated after `import main` and `stmts` (e.g. "main.client.dropped"). */
   eval(expr: string, stmts = ''): Promise<unknown> {
     return this.ask({ cmd: 'eval', expr, stmts });
+  }
+
+  /** Serial boards: plug the board's UART into another line (a new pseudo-terminal), as after power-on. */
+  async attach(path: string): Promise<void> {
+    await this.ask({ cmd: 'attach', path });
+  }
+
+  /** Serial boards: unplug the line; the board keeps its files. */
+  async detach(): Promise<void> {
+    await this.ask({ cmd: 'detach' });
+  }
+
+  /** A file of the board's filesystem, or null if there is none. */
+  async readFile(path: string): Promise<Buffer | null> {
+    const hex = (await this.ask({ cmd: 'file', path })) as string | null;
+    return hex === null ? null : Buffer.from(hex, 'hex');
   }
 
   since(t: number): Line[] {

@@ -1,0 +1,98 @@
+// `mothership provision` and `mothership device` as a user runs them (the built CLI in its own
+// process), against a simulated board on a pseudo-terminal and a real broker on loopback.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Mothership } from '../../../src/app/mothership.js';
+import { startLoopbackBroker } from '../../devices/harness/loopback-broker.js';
+import { type SerialBoard, serialBoard } from '../../devices/harness/serial-board.js';
+import { runCli, startCli } from '../../helpers/cli.js';
+
+let broker: Mothership;
+let port: number;
+let sb: SerialBoard;
+
+beforeAll(async () => {
+  broker = await startLoopbackBroker();
+  port = broker.listeners[0]!.port;
+  sb = await serialBoard({ rawPaste: true });
+});
+afterAll(async () => {
+  await sb?.close();
+  await broker?.stop();
+});
+
+describe('mothership provision / device', () => {
+  it('provisions the board in one command, prints its boot output, and returns once it is online', async () => {
+    const r = await runCli(
+      [
+        'provision',
+        '--port',
+        sb.pty.host,
+        '--app',
+        'led-remote',
+        '--ssid',
+        'lab',
+        '--password',
+        'lab-password',
+        '--name',
+        'cli-board',
+        '--broker',
+        '127.0.0.1',
+        '--mqtt-port',
+        String(port),
+      ],
+      { timeoutMs: 200_000 },
+    );
+    expect(r.stderr).toMatch(
+      /cli-board is online \(\d+ file\(s\) sent, \d+ bytes, raw-paste mode; 0 unchanged\)/,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('lib/mothership_mqtt.py');
+    expect(r.stdout).toMatch(/mqtt: connecting to 127\.0\.0\.1 \d+/);
+  }, 240_000);
+
+  it('device ls, cat, rm and reset work on the same line', async () => {
+    const ls = await runCli(['device', 'ls', '--port', sb.pty.host]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/^lib\/$/m);
+    expect(ls.stdout).toMatch(/ main\.py$/m);
+    const lib = await runCli(['device', 'ls', '/lib', '--port', sb.pty.host]);
+    expect(lib.stdout).toMatch(/ mothership_mqtt\.py$/m);
+    const cat = await runCli(['device', 'cat', 'config.json', '--port', sb.pty.host]);
+    expect(JSON.parse(cat.stdout)).toMatchObject({ device: 'cli-board', broker: { port } });
+    expect((await runCli(['device', 'rm', 'boot.py', '--port', sb.pty.host])).code).toBe(0);
+    expect(await sb.board.readFile('/boot.py')).toBeNull();
+    const again = await runCli(['device', 'rm', 'boot.py', '--port', sb.pty.host]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('no file boot.py on the board');
+    const t = Date.now();
+    expect((await runCli(['device', 'reset', '--port', sb.pty.host])).code).toBe(0);
+    await sb.board.waitFor(/MPY: soft reboot/, 20_000, t);
+  }, 240_000);
+
+  it("device repl: the board's REPL on the terminal, Ctrl-] leaves", async () => {
+    const term = startCli(['device', 'repl', '--port', sb.pty.host]);
+    await term.waitFor(/Ctrl-\] to leave/);
+    // the board runs main.py: Ctrl-C stops it, then a line for the friendly REPL
+    term.child.stdin!.write('\x03');
+    await term.waitFor(/>>> /);
+    term.child.stdin!.write('print(6 * 7)\r');
+    await term.waitFor(/^42\r?$/m);
+    term.child.stdin!.write('\x1d');
+    expect(await term.exited()).toBe(0);
+  }, 120_000);
+
+  it('says clearly what is wrong: an unknown app, no board on USB', async () => {
+    const app = await runCli(['provision', '--app', 'blinky', '--port', sb.pty.host]);
+    expect(app.code).toBe(1);
+    expect(app.stderr).toContain(
+      "--app must be one of dht, led-remote, conversation, mothership, got 'blinky'",
+    );
+    const cat = await runCli(['device', 'cat']);
+    expect(cat.stderr).toContain('cat needs a file name');
+    // no USB serial bridge on the test machine
+    const none = await runCli(['device', 'ls']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no ESP32 board found on USB');
+    expect(none.stderr).toContain("'dialout' group");
+  }, 120_000);
+});
