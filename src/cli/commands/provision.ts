@@ -4,8 +4,9 @@ import { createInterface } from 'node:readline/promises';
 import { loadMothershipConfig } from '../../app/config-file.js';
 import { lanAddresses } from '../../app/lan-addresses.js';
 import type { LoadedConfig } from '../../config/config-types.js';
+import { flashImageFile } from '../../devices/flash/index.js';
 import { APPS, type AppName } from '../../devices/provision/firmware-apps.js';
-import { type FlashMicroPython, provision } from '../../devices/provision/provision.js';
+import { provision } from '../../devices/provision/provision.js';
 import { FIRMWARE_DIR } from '../../devices/sim/board.js';
 import { choosePort } from '../choose-port.js';
 import { intFlag, parseCommandArgs, usageError } from '../command-args.js';
@@ -34,7 +35,7 @@ Options:
       --ca FILE          the CA certificate to give the board (default: ca.crt beside the certfile)
       --timeout S        how long to wait for the board to come online (default 60)
       --no-raw-paste     plain raw REPL only (for boards whose raw-paste mode misbehaves)
-      --micropython FILE.bin  flash MicroPython first when the board has none (coming soon)
+      --micropython FILE.bin  flash MicroPython first when the board has none
   -h, --help             this help
 
 Checked against a simulated board (the MicroPython interpreter behind a pseudo-terminal), not yet on
@@ -56,12 +57,6 @@ const OPTIONS = {
   micropython: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/**
- * The ROM-bootloader flasher for --micropython (src/devices/flash, written in parallel): undefined
- * until it is wired here, and provision then says so when a board has no MicroPython.
- */
-const FLASH_MICROPYTHON: FlashMicroPython | undefined = undefined;
 
 /** The listener the board uses: the first MQTT one of the config (TLS or not). */
 function boardListener(config: LoadedConfig | undefined) {
@@ -127,7 +122,7 @@ export async function run(args: string[]): Promise<number> {
     aclFile: listener?.aclFile ?? config?.aclFile,
     rawPaste: !v['no-raw-paste'],
     micropython: v.micropython,
-    flash: FLASH_MICROPYTHON,
+    flash: flashImageFile,
     onlineTimeoutMs: timeoutS * 1000,
     onStep: (s) => {
       bar.end();

@@ -5,4 +5,5 @@ export {
   type FlashResult,
   flashMicroPython,
 } from './flash-micropython.js';
+export { flashImageFile } from './flash-port.js';
 export { type ModemSignals, type SerialLink, type SerialPortLike, serialPortLink } from './link.js';

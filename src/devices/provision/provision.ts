@@ -85,7 +85,7 @@ async function enterRepl(
     if (!opts.flash)
       throw new MothershipError(
         ErrorCodes.RAW_REPL_FAILED,
-        `${err.message}\nFlashing MicroPython (--micropython) is not wired into this build yet.`,
+        `${err.message}\nNo flasher was given for --micropython.`,
       );
     opts.onStep?.(`no MicroPython answered: flashing ${opts.micropython}`);
     await link.close();

@@ -1,9 +1,12 @@
 // `mothership provision` and `mothership device` as a user runs them (the built CLI in its own
 // process), against a simulated board on a pseudo-terminal and a real broker on loopback.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mothership } from '../../../src/app/mothership.js';
 import { startLoopbackBroker } from '../../devices/harness/loopback-broker.js';
-import { type SerialBoard, serialBoard } from '../../devices/harness/serial-board.js';
+import { ptyPair, type SerialBoard, serialBoard } from '../../devices/harness/serial-board.js';
 import { runCli, startCli } from '../../helpers/cli.js';
 
 let broker: Mothership;
@@ -95,4 +98,40 @@ describe('mothership provision / device', () => {
     expect(none.stderr).toContain('no ESP32 board found on USB');
     expect(none.stderr).toContain("'dialout' group");
   }, 120_000);
+});
+
+describe('mothership provision --micropython', () => {
+  it('flashes through the ROM bootloader when no MicroPython answers, and names what failed', async () => {
+    // A line with nothing behind it: no raw REPL answers, so provision turns to the flasher, which
+    // opens the port and resets the chip through DTR/RTS, which a pseudo-terminal does not have.
+    const pty = await ptyPair();
+    try {
+      const image = join(mkdtempSync(join(tmpdir(), 'ms-image-')), 'micropython.bin');
+      writeFileSync(image, Buffer.alloc(4096, 0xe9));
+      const r = await runCli(
+        [
+          'provision',
+          '--port',
+          pty.host,
+          '--ssid',
+          'lab',
+          '--password',
+          'lab-password',
+          '--broker',
+          '127.0.0.1',
+          '--mqtt-port',
+          String(port),
+          '--micropython',
+          image,
+        ],
+        { timeoutMs: 200_000 },
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`no MicroPython answered: flashing ${image}`);
+      expect(r.stderr).toMatch(/cannot set DTR\/RTS on the serial port to reset the board into its bootloader/);
+      expect(r.stderr).not.toContain('No flasher');
+    } finally {
+      await pty.unplug();
+    }
+  }, 240_000);
 });

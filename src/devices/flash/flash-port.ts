@@ -1,0 +1,38 @@
+/** Flashes a MicroPython image file onto the board on a serial port path: what `provision --micropython` runs. */
+import { readFile } from 'node:fs/promises';
+import { SerialPort } from 'serialport';
+import { ErrorCodes, MothershipError } from '../../errors.js';
+import { flashMicroPython } from './flash-micropython.js';
+import { serialPortLink } from './link.js';
+
+export async function flashImageFile(
+  path: string,
+  imageFile: string,
+  onProgress: (done: number, total: number) => void,
+): Promise<void> {
+  let image: Buffer;
+  try {
+    image = await readFile(imageFile);
+  } catch (err) {
+    throw new MothershipError(
+      ErrorCodes.FLASH_FAILED,
+      `cannot read the MicroPython image ${imageFile}: ${(err as Error).message}`,
+    );
+  }
+  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) =>
+    port.open((err) =>
+      err
+        ? reject(new MothershipError(ErrorCodes.SERIAL_OPEN_FAILED, `cannot open ${path}: ${err.message}`))
+        : resolve(),
+    ),
+  );
+  try {
+    await flashMicroPython(serialPortLink(port), new Uint8Array(image), {
+      onProgress: (p) => onProgress(p.written, p.total),
+    });
+  } finally {
+    // The flasher leaves the line open (paused) for whoever reads the boot output next: provision reopens it.
+    if (port.isOpen) await new Promise<void>((r) => port.close(() => r()));
+  }
+}
