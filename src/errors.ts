@@ -41,6 +41,10 @@ export const ErrorCodes = {
   HUB_INTERNAL: 'MS_HUB_INTERNAL',
   /** The history database cannot be opened (folder not writable, written by a newer Mothership). */
   HISTORY_UNAVAILABLE: 'MS_HISTORY_UNAVAILABLE',
+  /** A bridge's bridge_cafile, bridge_capath, bridge_certfile or bridge_keyfile cannot be read. */
+  BRIDGE_TLS_FILE_UNREADABLE: 'MS_BRIDGE_TLS_FILE_UNREADABLE',
+  /** A bridge could not connect to its remote, or lost the link (its status' last error). */
+  BRIDGE_LINK_FAILED: 'MS_BRIDGE_LINK_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
