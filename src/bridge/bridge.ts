@@ -196,6 +196,13 @@ export class Bridge {
     client.on('connect', (connack) => this.onConnected(client, connack, address, version));
     client.on('error', (err) => this.onError(client, err, version));
     client.on('close', () => this.onClosed(client));
+    client.on('disconnect', (packet) => {
+      if (client !== this.remote) return;
+      const why = packet.properties?.reasonString;
+      this.fail(
+        `the remote disconnected the bridge: reason 0x${(packet.reasonCode ?? 0).toString(16)}${why ? ` (${why})` : ''}`,
+      );
+    });
   }
 
   private onError(client: MqttClient, err: Error, version: 3 | 4 | 5): void {
@@ -244,12 +251,12 @@ export class Bridge {
         if (err && client === this.remote) this.fail(`subscribing on the remote failed: ${err.message}`);
       });
     }
-    if (c.notifications) {
-      if (!c.notificationsLocalOnly) client.publish(notificationTopicOf(c), '1', { qos: 1, retain: true });
-      this.notifyLocal(true);
-    }
+    // The state notification is one more QoS 1 message in progress: the queue's window leaves it room.
+    const notifyRemote = c.notifications && !c.notificationsLocalOnly;
+    if (notifyRemote) client.publish(notificationTopicOf(c), '1', { qos: 1, retain: true });
+    this.notifyLocal(true);
     const sink: InProcessSink = {
-      receiveMaximum: this.rules.receiveMaximum,
+      receiveMaximum: Math.max(1, this.rules.receiveMaximum - (notifyRemote ? 1 : 0)),
       send: (delivery, packetId, dup) => this.toRemote(client, delivery, packetId, dup),
     };
     this.local.attach(sink);
