@@ -22,7 +22,7 @@ import {
   notificationTopicOf,
 } from './bridge-config.js';
 import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
-import { remoteOptions } from './remote-options.js';
+import { remoteOptions, useBridgeBit } from './remote-options.js';
 import { NO_RULES, publishSize, type RemoteRules, remoteRulesOf } from './remote-rules.js';
 import { carriesIn, carriesOut, toLocal, toRemote } from './topic-rule.js';
 
@@ -176,7 +176,7 @@ export class Bridge {
     const version = c.protocolVersion ?? (this.v5Refused ? 4 : 5);
     let options: ReturnType<typeof remoteOptions>;
     try {
-      options = remoteOptions({ ...c, tryPrivate: c.tryPrivate && !this.privateRefused }, address, version);
+      options = remoteOptions(c, address, version);
     } catch (err) {
       this.fail((err as Error).message);
       this.retry();
@@ -184,14 +184,16 @@ export class Bridge {
     }
     this.state = 'connecting';
     this.address = address;
-    // Acknowledged to the remote only once this broker has the message safe (durable where it must be).
-    options.customHandleAcks = (topic, payload, packet, done) =>
-      this.fromRemote(client, topic, payload as Buffer, packet, (failed) => done(failed ? 0x80 : 0));
     const client = connect(options);
-    client.handleMessage = (packet, callback) => {
-      if (packet.qos === 0) this.fromRemote(client, packet.topic, packet.payload as Buffer, packet, () => {});
-      callback();
-    };
+    // Acknowledged to the remote (PUBACK, PUBCOMP) only once this broker has the message safe; one it
+    // could not keep ends the link, so the remote sends it again after the reconnect.
+    client.handleMessage = (packet, callback) =>
+      this.fromRemote(client, packet.topic, packet.payload as Buffer, packet, (failed) => {
+        if (!failed) return callback();
+        callback(new Error('this broker could not keep the message'));
+        client.stream?.destroy();
+      });
+    if (version < 5 && c.tryPrivate && !this.privateRefused) useBridgeBit(client);
     this.remote = client;
     client.on('connect', (connack) => this.onConnected(client, connack, address, version));
     client.on('error', (err) => this.onError(client, err, version));
@@ -203,6 +205,7 @@ export class Bridge {
         `the remote disconnected the bridge: reason 0x${(packet.reasonCode ?? 0).toString(16)}${why ? ` (${why})` : ''}`,
       );
     });
+    client.connect();
   }
 
   private onError(client: MqttClient, err: Error, version: 3 | 4 | 5): void {

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { IClientOptions } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { ErrorCodes, MothershipError } from '../errors.js';
 import {
   type BridgeAddress,
@@ -52,6 +52,16 @@ function caOf(tls: BridgeTls): Buffer[] {
   return ca;
 }
 
+/**
+ * mosquitto's bridge bit (0x80 on the protocol level of a v3 CONNECT, try_private) asks a mosquitto
+ * remote to treat the client as a bridge: no echo of its own messages, retain flags as published.
+ */
+export function useBridgeBit(client: MqttClient): void {
+  client.on('packetsend', (packet) => {
+    if (packet.cmd === 'connect') (packet as { bridgeMode?: boolean }).bridgeMode = true;
+  });
+}
+
 export function remoteOptions(
   b: BridgeConfig,
   address: BridgeAddress,
@@ -62,8 +72,7 @@ export function remoteOptions(
     host: address.host,
     port: address.port,
     protocol: b.tls ? 'mqtts' : 'mqtt',
-    // mosquitto's bridge bit (0x80 on the protocol level) asks a mosquitto remote to treat us as a bridge.
-    protocolVersion: (b.tryPrivate && !v5 ? protocolVersion | 0x80 : protocolVersion) as 3 | 4 | 5,
+    protocolVersion,
     protocolId: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
     clientId: remoteClientIdOf(b),
     clean: b.cleanSession,
@@ -75,6 +84,8 @@ export function remoteOptions(
     connectTimeout: 30_000,
     queueQoSZero: false,
     resubscribe: false,
+    // The caller adds its listeners (the bridge bit, below) before the CONNECT goes out.
+    manualConnect: true,
   };
   if (b.remoteUsername !== undefined) options.username = b.remoteUsername;
   if (b.remotePassword !== undefined) options.password = b.remotePassword;
