@@ -57,8 +57,10 @@ describe('store-and-forward', () => {
     expect(status.oldestQueuedAt).toBeLessThanOrEqual(Date.now());
     expect(cloud.messages).toEqual([]);
 
+    const since = Date.now();
     proxy.up();
     await cloud.until(() => true, TOPICS * PER_TOPIC);
+    console.log(`drained ${TOPICS * PER_TOPIC} messages in ${Date.now() - since} ms after the link returned`);
     expectInOrder(cloud, TOPICS, PER_TOPIC);
     await eventually(() => hub.m.bridges.status()[0]?.queued === 0, 'the queue to drain');
   });
