@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import { Bridge, type BridgeStatus, type QueueLimits } from './bridge.js';
 import type { BridgeConfig } from './bridge-config.js';
+import { BridgeSys } from './bridge-sys.js';
 
 export const defaultQueueLimits: QueueLimits = { maxMessages: 1_000_000, maxAgeMs: 0 };
 
@@ -21,12 +22,16 @@ export class Bridges {
   private readonly byName = new Map<string, Bridge>();
   /** This hub in the hop markers of the messages its bridges send out. */
   readonly hopId = randomUUID();
+  private readonly sys: BridgeSys;
 
   constructor(
     private readonly broker: Broker,
     private readonly log: Logger,
     private readonly limits: QueueLimits = defaultQueueLimits,
-  ) {}
+  ) {
+    this.sys = new BridgeSys(broker, () => this.status());
+    this.sys.start(broker.options.sysInterval);
+  }
 
   get names(): string[] {
     return [...this.byName.keys()];
@@ -56,7 +61,10 @@ export class Bridges {
       if (next && isDeepStrictEqual(settingsOf(next), settingsOf(bridge.config))) continue;
       await bridge.stop(!next); // a removed bridge's queue goes with it
       this.byName.delete(name);
-      if (!next) lines.push(`bridge ${name} removed`);
+      if (!next) {
+        lines.push(`bridge ${name} removed`);
+        this.sys.forget(name);
+      }
     }
     for (const c of configs) {
       if (this.byName.has(c.name)) continue;
@@ -71,6 +79,7 @@ export class Bridges {
   }
 
   async stop(): Promise<void> {
+    this.sys.stop();
     await Promise.all([...this.byName.values()].map((b) => b.stop()));
     this.byName.clear();
   }
