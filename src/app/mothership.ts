@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { bridgesOf, checkBridges } from '../bridge/bridge-directives.js';
+import { bridgeRoutes } from '../bridge/bridge-routes.js';
 import { Bridges } from '../bridge/bridges.js';
 import type { LoadedConfig } from '../config/mosquitto-conf.js';
 import { historyConfigOf } from '../hub/history/history-directives.js';
@@ -197,12 +198,16 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
   bridges.start(bridgesOf(config));
 
   const listeners: Listener[] = [];
-  const hub =
+  const hub: Hub | undefined =
     options.hub === false
       ? undefined
       : new Hub({
           broker,
           access,
+          routes: bridgeRoutes(
+            () => bridges.status(),
+            () => hub!.access,
+          ),
           listener: () => listeners.find((l) => l.protocol === 'websockets')?.name ?? 'ws',
           staticDir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
           layouts: new LayoutStore(dataDir === undefined ? undefined : join(dataDir, LAYOUTS_FILE), (err) =>

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { cleanup, client, collector, node } from './helpers.js';
+import { cleanup, client, collector, eventually, node } from './helpers.js';
 
 let proxy: TcpProxy | undefined;
 afterEach(async () => {
@@ -41,5 +41,32 @@ describe('per-bridge status on $SYS', () => {
       queued: 0,
       oldestQueuedAt: undefined,
     });
+  });
+
+  it('answers GET /api/bridges on the hub, for the dashboard', async () => {
+    const remote = await node();
+    const hub = await node(
+      [
+        'connection cloud',
+        `address 127.0.0.1:${remote.port}`,
+        'remote_clientid hub-a',
+        'topic fleet/# out 1',
+      ],
+      undefined,
+      true,
+    );
+    await eventually(() => hub.m.bridges.status()[0]?.connected, 'the bridge to connect');
+    const res = await fetch(`${hub.api}/bridges`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { bridges: unknown[] };
+    expect(body.bridges).toEqual([
+      expect.objectContaining({
+        name: 'cloud',
+        connected: true,
+        remoteAddress: `127.0.0.1:${remote.port}`,
+        queued: 0,
+        dropped: 0,
+      }),
+    ]);
   });
 });

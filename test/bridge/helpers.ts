@@ -34,12 +34,15 @@ export interface Node {
   dir: string;
   /** The config file the node was started from (rewrite it and call m.reload() to reload). */
   configFile: string;
+  /** The hub's API base (http://127.0.0.1:<port>/api), when started with the hub. */
+  api: string | undefined;
 }
 
 /** `mothership up -c` in this process: the config's lines after a loopback listener on a free port. */
-export async function node(lines: string[] = [], dir?: string): Promise<Node> {
+export async function node(lines: string[] = [], dir?: string, hub = false): Promise<Node> {
   const d = dir ?? (await scratch());
-  const text = ['listener 0 127.0.0.1', 'log_dest none', ...lines, ''].join('\n');
+  const ws = hub ? ['listener 0 127.0.0.1', 'protocol websockets'] : [];
+  const text = ['listener 0 127.0.0.1', ...ws, 'log_dest none', ...lines, ''].join('\n');
   const configFile = join(d, 'mothership.conf');
   await writeFile(configFile, text);
   const m = await startMothership({
@@ -47,12 +50,20 @@ export async function node(lines: string[] = [], dir?: string): Promise<Node> {
     configPath: configFile,
     dataDir: join(d, 'data'),
     mdns: false,
-    hub: false,
+    hub,
     logFormat: 'json',
   });
   running.push(m);
   const port = m.listeners[0]!.port;
-  return { m, port, url: `mqtt://127.0.0.1:${port}`, dir: d, configFile };
+  const http = m.listeners.find((l) => l.protocol === 'websockets');
+  return {
+    m,
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    dir: d,
+    configFile,
+    api: http && `http://127.0.0.1:${http.port}/api`,
+  };
 }
 
 /** Stops a node started by `node()` (its data folder stays, for a restart). */
