@@ -39,38 +39,36 @@ async function tlsFront(targetPort: number, ca: ReturnType<typeof createCertific
   return { port: (front.address() as net.AddressInfo).port, names };
 }
 
+/** A remote behind a TLS front whose certificate `ca` signed, and a hub bridging to it trusting `trusted`. */
+async function bridgeOverTls(trusted: 'same CA' | 'another CA') {
+  const ca = createCertificateAuthority({ commonName: 'Test CA' });
+  const trust = trusted === 'same CA' ? ca : createCertificateAuthority({ commonName: 'Somebody else' });
+  const dir = await scratch();
+  await writeFile(join(dir, 'ca.pem'), trust.cert);
+  const remote = await node();
+  const front = await tlsFront(remote.port, ca);
+  const hub = await node(
+    [
+      'connection cloud',
+      `address localhost:${front.port}`,
+      'bridge_cafile ca.pem',
+      'restart_timeout 1 2',
+      'topic a/# out 1',
+    ],
+    dir,
+  );
+  return { hub, front };
+}
+
 describe('a bridge over TLS', () => {
   it('verifies the remote against bridge_cafile and sends the host name as SNI', async () => {
-    const ca = createCertificateAuthority({ commonName: 'Test CA' });
-    const dir = await scratch();
-    await writeFile(join(dir, 'ca.pem'), ca.cert);
-    const remote = await node();
-    const front = await tlsFront(remote.port, ca);
-    const hub = await node(
-      ['connection cloud', `address localhost:${front.port}`, 'bridge_cafile ca.pem', 'topic a/# out 1'],
-      dir,
-    );
+    const { hub, front } = await bridgeOverTls('same CA');
     await eventually(() => hub.m.bridges.status()[0]?.connected, 'the bridge to connect over TLS');
     expect(front.names).toContain('localhost');
   });
 
   it('refuses a remote whose certificate its CA did not sign, and says so', async () => {
-    const ca = createCertificateAuthority({ commonName: 'Test CA' });
-    const other = createCertificateAuthority({ commonName: 'Somebody else' });
-    const dir = await scratch();
-    await writeFile(join(dir, 'ca.pem'), other.cert);
-    const remote = await node();
-    const front = await tlsFront(remote.port, ca);
-    const hub = await node(
-      [
-        'connection cloud',
-        `address localhost:${front.port}`,
-        'bridge_cafile ca.pem',
-        'restart_timeout 1 2',
-        'topic a/# out 1',
-      ],
-      dir,
-    );
+    const { hub } = await bridgeOverTls('another CA');
     const s = await eventually(() => {
       const st = hub.m.bridges.status()[0];
       return st?.lastError ? st : undefined;
