@@ -268,7 +268,8 @@ export class Bridge {
   private onClosed(client: MqttClient): void {
     if (client !== this.remote) return;
     this.remote = undefined;
-    const wasConnected = this.state === 'connected';
+    // Attached means it was connected (a lazy bridge going idle set its state already).
+    const wasConnected = this.local.online;
     if (wasConnected) {
       this.local.detach();
       this.notifyLocal(false);
