@@ -63,6 +63,10 @@ export const ErrorCodes = {
   BOARD_VERIFY_FAILED: 'MS_BOARD_VERIFY_FAILED',
   /** The provisioned board did not come online (its own messages say why). */
   PROVISION_FAILED: 'MS_PROVISION_FAILED',
+  /** A bridge's bridge_cafile, bridge_capath, bridge_certfile or bridge_keyfile cannot be read. */
+  BRIDGE_TLS_FILE_UNREADABLE: 'MS_BRIDGE_TLS_FILE_UNREADABLE',
+  /** A bridge could not connect to its remote, or lost the link (its status' last error). */
+  BRIDGE_LINK_FAILED: 'MS_BRIDGE_LINK_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

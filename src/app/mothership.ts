@@ -6,6 +6,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { bridgesOf, checkBridges } from '../bridge/bridge-directives.js';
+import { bridgeRoutes } from '../bridge/bridge-routes.js';
+import { Bridges } from '../bridge/bridges.js';
 import type { LoadedConfig } from '../config/mosquitto-conf.js';
 import { historyConfigOf } from '../hub/history/history-directives.js';
 import { HistoryRecorder } from '../hub/history/index.js';
@@ -16,6 +19,7 @@ import type { Listener, ListenOptions } from '../transport/listen-options.js';
 import { type Advertisement, advertiseBroker } from '../transport/mdns.js';
 import { banner } from './banner.js';
 import { logClients } from './client-log.js';
+import { loadMothershipConfig } from './config-file.js';
 import { type BrokerAccess, createBrokerAccess } from './listener-access.js';
 import { createLogger, levelFor, logOutputs } from './logger.js';
 import { openStore } from './open-store.js';
@@ -57,13 +61,18 @@ export interface Mothership {
   readonly access: BrokerAccess;
   /** Undefined when the hub is off. */
   readonly hub: Hub | undefined;
+  /** The config's bridges (`connection` blocks). */
+  readonly bridges: Bridges;
   /** Where the data lives; undefined with persistence off. */
   readonly dataDir: string | undefined;
   /** Whether the broker is announced over mDNS. */
   readonly mdns: boolean;
   /** What to print for people once everything listens. */
   banner(): string;
-  /** Re-reads the password and ACL files (SIGHUP); a bad file keeps the old ones. */
+  /**
+   * Re-reads the password and ACL files, and the config file's bridges (SIGHUP): added, changed and
+   * removed bridges only, the others keep their link; a bad file keeps the old ones.
+   */
   reload(): Promise<void>;
   /** Stops everything: clients get a shutdown DISCONNECT, the store is flushed, mDNS says goodbye. */
   stop(): Promise<void>;
@@ -163,6 +172,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
   for (const dest of unsupported)
     log.warn({ event: 'config-warning' }, `log_dest ${dest} is not supported yet; logging to stdout instead`);
 
+  checkBridges(bridgesOf(config));
   const access = await createBrokerAccess(config);
   const persistence = options.persistence !== false && config?.persistence !== false;
   const dataDir = persistence
@@ -183,13 +193,21 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
     throw err;
   }
 
+  // Bridges start before any client can publish: what is bound out is queued from the first message.
+  const bridges = new Bridges(broker, log);
+  bridges.start(bridgesOf(config));
+
   const listeners: Listener[] = [];
-  const hub =
+  const hub: Hub | undefined =
     options.hub === false
       ? undefined
       : new Hub({
           broker,
           access,
+          routes: bridgeRoutes(
+            () => bridges.status(),
+            () => hub!.access,
+          ),
           listener: () => listeners.find((l) => l.protocol === 'websockets')?.name ?? 'ws',
           staticDir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
           layouts: new LayoutStore(dataDir === undefined ? undefined : join(dataDir, LAYOUTS_FILE), (err) =>
@@ -209,6 +227,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
     }
   } catch (err) {
     await hub?.close();
+    await bridges.stop();
     await broker.close();
     throw err;
   }
@@ -226,6 +245,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
     log,
     access,
     hub,
+    bridges,
     dataDir,
     mdns: advertisement !== undefined,
     banner: () =>
@@ -247,10 +267,22 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
           `Reload failed, keeping the old files: ${(err as Error).message}`,
         );
       }
+      if (options.configPath === undefined) return;
+      try {
+        const next = await loadMothershipConfig(options.configPath);
+        for (const line of await bridges.apply(bridgesOf(next)))
+          log.info({ event: 'reload' }, `Reloaded: ${line}`);
+      } catch (err) {
+        log.error(
+          { event: 'reload-failed', err: (err as Error).message },
+          `Reload failed, keeping the old bridges: ${(err as Error).message}`,
+        );
+      }
     },
     stop() {
       stopping ??= (async () => {
         await hub?.close();
+        await bridges.stop();
         await Promise.all([advertisement?.stop().catch(() => {}), broker.close()]);
       })();
       return stopping;

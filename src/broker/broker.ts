@@ -4,6 +4,7 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import { topicNameProblem } from '../protocol/topic.js';
 import { BrokerCore } from './broker-core.js';
 import { Connection } from './connection.js';
+import { InProcessClient, type InProcessClientOptions } from './in-process-client.js';
 import type { BrokerOptions } from './options.js';
 import { SysTopics } from './sys-topics.js';
 import type {
@@ -98,6 +99,15 @@ export class Broker {
     const connection = new Connection(this.core, stream, meta);
     this.live.add(connection);
     stream.once('close', () => this.live.delete(connection));
+  }
+
+  /**
+   * A client in this process, without a socket (a bridge's local side): its session opens now,
+   * offline, and queues until it is attached to its far side. Call once the broker is `ready`.
+   */
+  inProcessClient(options: InProcessClientOptions): InProcessClient {
+    if (this.closed) throw new MothershipError(ErrorCodes.BROKER_CLOSED, 'the broker is closed');
+    return new InProcessClient(this.core, options);
   }
 
   /** Publishes from the host program, as if a client had (retained and QoS rules apply). */

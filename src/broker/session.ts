@@ -99,16 +99,21 @@ export class Session {
 
   constructor(
     readonly clientId: string,
-    private readonly limits: SessionLimits,
+    private limits: SessionLimits,
     private readonly counters: SessionCounters,
     /** Protocol version of the last connection; decides how messages are queued and resent. */
     public protocolVersion: 3 | 4 | 5 = 4,
   ) {
     this.offline = new OfflineQueue(
       clientId,
-      () => Math.max(1, limits.queueWindow), // at least one, so a misconfigured 0 still pages
+      () => Math.max(1, this.limits.queueWindow), // at least one, so a misconfigured 0 still pages
       () => this.pump(Date.now()),
     );
+  }
+
+  /** Limits of this session's own instead of the broker's (an in-process bridge queues far more). */
+  useLimits(limits: Partial<SessionLimits>): void {
+    this.limits = { ...this.limits, ...limits };
   }
 
   /** The head of the queue, in memory (with a journal at most one window of it). */

@@ -128,7 +128,9 @@ describe('mothership provision --micropython', () => {
       );
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(`no MicroPython answered: flashing ${image}`);
-      expect(r.stderr).toMatch(/cannot set DTR\/RTS on the serial port to reset the board into its bootloader/);
+      expect(r.stderr).toMatch(
+        /cannot set DTR\/RTS on the serial port to reset the board into its bootloader/,
+      );
       expect(r.stderr).not.toContain('No flasher');
     } finally {
       await pty.unplug();

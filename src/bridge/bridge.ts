@@ -1,0 +1,401 @@
+/**
+ * One bridge (a `connection` block): its local side is an in-process client of this broker whose
+ * persistent session is the store-and-forward queue (every message bound out is in the store before
+ * its publisher is acknowledged, from broker start, across restarts); its remote side is an MQTT.js
+ * client that obeys the remote's CONNACK and reconnects with restart_timeout's backoff. What the
+ * remote acknowledged leaves the queue; what it did not is resent after a reconnect.
+ */
+
+import { connect, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import { forwardedProperties } from '../broker/forwarded-properties.js';
+import type { InProcessClient, InProcessSink } from '../broker/in-process-client.js';
+import { type Delivery, NEVER_EXPIRES } from '../broker/session.js';
+import type { MessageProperties, QoS } from '../broker/types.js';
+import { ErrorCodes } from '../errors.js';
+import { Backoff } from './backoff.js';
+import {
+  type BridgeAddress,
+  type BridgeConfig,
+  localClientIdOf,
+  notificationTopicOf,
+} from './bridge-config.js';
+import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
+import { remoteOptions, useBridgeBit } from './remote-options.js';
+import { NO_RULES, publishSize, type RemoteRules, remoteRulesOf } from './remote-rules.js';
+import { carriesIn, carriesOut, toLocal, toRemote } from './topic-rule.js';
+
+/** How much a bridge's queue may hold, and for how long (BridgeLimits in bridges.ts sets them). */
+export interface QueueLimits {
+  maxMessages: number;
+  /** Milliseconds a message may wait before it is dropped unsent (0: no limit). */
+  maxAgeMs: number;
+}
+
+export interface BridgeStatus {
+  name: string;
+  state: 'connecting' | 'connected' | 'waiting' | 'idle' | 'stopped';
+  connected: boolean;
+  /** host:port of the remote, while connected. */
+  remoteAddress: string | undefined;
+  protocolVersion: 3 | 4 | 5 | undefined;
+  /** Messages bound out not yet acknowledged by the remote (queued and in flight). */
+  queued: number;
+  /** Epoch ms when the oldest of them was accepted. */
+  oldestQueuedAt: number | undefined;
+  /** Messages this bridge dropped unsent (too large or too old for the remote, refused by it). */
+  dropped: number;
+  /** Echoes of our own messages stopped on their way back in. */
+  echoesStopped: number;
+  forwardedOut: number;
+  forwardedIn: number;
+  lastError: string | undefined;
+}
+
+export class Bridge {
+  private local!: InProcessClient;
+  private remote: MqttClient | undefined;
+  private remoteVersion: 3 | 4 | 5 | undefined;
+  private rules: RemoteRules = NO_RULES;
+  private address: BridgeAddress | undefined;
+  private addressIndex = 0;
+  private readonly backoff: Backoff;
+  private timer: NodeJS.Timeout | undefined;
+  private lazyTimer: NodeJS.Timeout | undefined;
+  private lastTraffic = 0;
+  private v5Refused = false;
+  private privateRefused = false;
+  private fingerprints: FingerprintWindow | undefined;
+  private state: BridgeStatus['state'] = 'waiting';
+  private stopped = false;
+  private counts = { dropped: 0, echoesStopped: 0, forwardedOut: 0, forwardedIn: 0 };
+  private lastError: string | undefined;
+
+  constructor(
+    readonly config: BridgeConfig,
+    private readonly broker: Broker,
+    private readonly log: Logger,
+    private readonly limits: QueueLimits,
+    /** This hub in hop markers: a message that crossed it once never comes back in. */
+    private readonly hopId: string,
+  ) {
+    this.backoff = new Backoff(config.restartTimeout);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  start(): void {
+    const c = this.config;
+    const localClean = c.localCleanSession ?? c.cleanSession;
+    this.local = this.broker.inProcessClient({
+      clientId: localClientIdOf(c),
+      sessionExpiry: localClean ? 0 : NEVER_EXPIRES,
+      cleanStart: localClean,
+      // The queue is the store-and-forward buffer: QoS 0 waits too, bounded by the bridge's own limit.
+      limits: {
+        maxQueuedMessages: this.limits.maxMessages,
+        queueQos0Messages: true,
+        maxInflightMessages: 100,
+      },
+      onEnded: (reason) => {
+        this.fail(`its local client id ${localClientIdOf(c)} was taken by another client (${reason})`);
+        this.stop();
+      },
+    });
+    // Out topics: No Local, so what came in over this bridge does not go back; retained messages
+    // are sent on a new subscription only (a restart does not send them all again).
+    const wanted = c.topics.filter(carriesOut);
+    const keep = new Set(wanted.map((r) => r.localFilter));
+    const stale = this.local.subscriptions().filter((f) => !keep.has(f));
+    if (stale.length > 0) this.local.unsubscribe(stale);
+    if (wanted.length > 0)
+      this.local.subscribe(
+        wanted.map((r) => ({
+          filter: r.localFilter,
+          qos: r.qos,
+          noLocal: true,
+          retainAsPublished: true,
+          retainHandling: 1,
+        })),
+      );
+    this.notifyLocal(false);
+    if (c.startType === 'lazy') this.watchThreshold();
+    else this.connect();
+  }
+
+  /** Stops the link; the local session (the queue) stays for the next start unless `discard`. */
+  async stop(discard = false): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.state = 'stopped';
+    clearTimeout(this.timer);
+    clearInterval(this.lazyTimer);
+    const client = this.remote;
+    this.remote = undefined;
+    this.local.detach();
+    if (client) {
+      if (this.config.notifications && !this.config.notificationsLocalOnly && client.connected)
+        client.publish(notificationTopicOf(this.config), '0', { qos: 0, retain: true });
+      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    }
+    this.notifyLocal(false);
+    this.local.end('server-shutting-down', discard);
+  }
+
+  status(): BridgeStatus {
+    const session = this.local?.session;
+    const oldest = session
+      ? Math.min(
+          session.inflight.values().next().value?.delivery.message.receivedAt ?? Number.POSITIVE_INFINITY,
+          session.queue[0]?.delivery.message.receivedAt ?? Number.POSITIVE_INFINITY,
+        )
+      : Number.POSITIVE_INFINITY;
+    const connected = this.state === 'connected';
+    return {
+      name: this.name,
+      state: this.state,
+      connected,
+      remoteAddress: connected && this.address ? `${this.address.host}:${this.address.port}` : undefined,
+      protocolVersion: connected ? this.remoteVersion : undefined,
+      queued: session ? session.queuedCount + session.inflight.size : 0,
+      oldestQueuedAt: Number.isFinite(oldest) ? oldest : undefined,
+      ...this.counts,
+      lastError: this.lastError,
+    };
+  }
+
+  // ---- the remote link ----
+
+  private connect(): void {
+    if (this.stopped) return;
+    const c = this.config;
+    const address = c.addresses[this.addressIndex % c.addresses.length]!;
+    const version = c.protocolVersion ?? (this.v5Refused ? 4 : 5);
+    let options: ReturnType<typeof remoteOptions>;
+    try {
+      options = remoteOptions(c, address, version);
+    } catch (err) {
+      this.fail((err as Error).message);
+      this.retry();
+      return;
+    }
+    this.state = 'connecting';
+    this.address = address;
+    const client = connect(options);
+    // Acknowledged to the remote (PUBACK, PUBCOMP) only once this broker has the message safe; one it
+    // could not keep ends the link, so the remote sends it again after the reconnect.
+    client.handleMessage = (packet, callback) =>
+      this.fromRemote(client, packet.topic, packet.payload as Buffer, packet, (failed) => {
+        if (!failed) return callback();
+        callback(new Error('this broker could not keep the message'));
+        client.stream?.destroy();
+      });
+    if (version < 5 && c.tryPrivate && !this.privateRefused) useBridgeBit(client);
+    this.remote = client;
+    client.on('connect', (connack) => this.onConnected(client, connack, address, version));
+    client.on('error', (err) => this.onError(client, err, version));
+    client.on('close', () => this.onClosed(client));
+    client.on('disconnect', (packet) => {
+      if (client !== this.remote) return;
+      const why = packet.properties?.reasonString;
+      this.fail(
+        `the remote disconnected the bridge: reason 0x${(packet.reasonCode ?? 0).toString(16)}${why ? ` (${why})` : ''}`,
+      );
+    });
+    client.connect();
+  }
+
+  private onError(client: MqttClient, err: Error, version: 3 | 4 | 5): void {
+    if (client !== this.remote) return;
+    const code = (err as Error & { code?: unknown }).code;
+    // An older remote refuses v5 (0x84) or the bridge bit (1, unacceptable protocol): try without.
+    if (code === 0x84 && version === 5 && this.config.protocolVersion === undefined) this.v5Refused = true;
+    else if (code === 1 && version < 5 && this.config.tryPrivate) this.privateRefused = true;
+    this.fail(err.message);
+  }
+
+  private fail(message: string): void {
+    this.lastError = message;
+    this.log.warn(
+      { event: 'bridge-error', bridge: this.name, code: ErrorCodes.BRIDGE_LINK_FAILED, err: message },
+      `Bridge ${this.name}: ${message}`,
+    );
+  }
+
+  private onConnected(
+    client: MqttClient,
+    connack: IConnackPacket,
+    address: BridgeAddress,
+    version: 3 | 4 | 5,
+  ): void {
+    if (client !== this.remote) return;
+    const c = this.config;
+    this.rules = remoteRulesOf(connack, c.maxPacketSize);
+    this.remoteVersion = version;
+    this.state = 'connected';
+    this.lastTraffic = Date.now();
+    this.backoff.reset();
+    // v3 has no No Local: fingerprint what goes out on topics that also come in.
+    this.fingerprints =
+      version < 5 && c.topics.some((r) => r.direction === 'both') ? new FingerprintWindow() : undefined;
+    this.log.info(
+      { event: 'bridge-connected', bridge: this.name, address: `${address.host}:${address.port}`, version },
+      `Bridge ${this.name} connected to ${address.host}:${address.port} (MQTT ${version === 5 ? '5' : version === 4 ? '3.1.1' : '3.1'})`,
+    );
+    const incoming = c.topics.filter(carriesIn);
+    if (incoming.length > 0) {
+      const subs: Record<string, { qos: QoS; nl?: boolean; rap?: boolean; rh?: number }> = {};
+      for (const r of incoming)
+        subs[r.remoteFilter] = version === 5 ? { qos: r.qos, nl: true, rap: true, rh: 0 } : { qos: r.qos };
+      client.subscribe(subs, (err) => {
+        if (err && client === this.remote) this.fail(`subscribing on the remote failed: ${err.message}`);
+      });
+    }
+    // The state notification is one more QoS 1 message in progress: the queue's window leaves it room.
+    const notifyRemote = c.notifications && !c.notificationsLocalOnly;
+    if (notifyRemote) client.publish(notificationTopicOf(c), '1', { qos: 1, retain: true });
+    this.notifyLocal(true);
+    const sink: InProcessSink = {
+      receiveMaximum: Math.max(1, this.rules.receiveMaximum - (notifyRemote ? 1 : 0)),
+      send: (delivery, packetId, dup) => this.toRemote(client, delivery, packetId, dup),
+    };
+    this.local.attach(sink);
+  }
+
+  private onClosed(client: MqttClient): void {
+    if (client !== this.remote) return;
+    this.remote = undefined;
+    // Attached means it was connected (a lazy bridge going idle set its state already).
+    const wasConnected = this.local.online;
+    if (wasConnected) {
+      this.local.detach();
+      this.notifyLocal(false);
+      this.log.warn({ event: 'bridge-disconnected', bridge: this.name }, `Bridge ${this.name} lost its link`);
+      if (!this.config.roundRobin)
+        this.addressIndex = 0; // the main address first again
+      else this.addressIndex++;
+    } else this.addressIndex++;
+    if (this.stopped) return;
+    if (this.config.startType === 'once') {
+      this.state = 'stopped';
+      return;
+    }
+    if (this.config.startType === 'lazy' && this.state === 'idle') return;
+    this.retry();
+  }
+
+  private retry(): void {
+    this.state = 'waiting';
+    clearTimeout(this.timer);
+    // A refused v5 or bridge bit is retried at once without it, as mosquitto does.
+    const seconds = this.backoff.next();
+    this.timer = setTimeout(() => this.connect(), seconds * 1000);
+    this.timer.unref();
+  }
+
+  // ---- lazy start ----
+
+  private watchThreshold(): void {
+    this.state = 'idle';
+    this.lazyTimer = setInterval(() => {
+      const s = this.status();
+      if (this.state === 'idle' && s.queued >= this.config.threshold) this.connect();
+      else if (this.state === 'connected' && Date.now() - this.lastTraffic > this.config.idleTimeout * 1000) {
+        this.state = 'idle';
+        this.remote?.end();
+      }
+    }, 1000);
+    this.lazyTimer.unref();
+  }
+
+  // ---- messages ----
+
+  /** A message of the local queue to the remote; false: dropped (counted), it can never be sent. */
+  private toRemote(
+    client: MqttClient,
+    delivery: Delivery,
+    packetId: number | undefined,
+    dup: boolean,
+  ): boolean {
+    const { message } = delivery;
+    const topic = toRemote(this.config.topics, message.topic);
+    const now = Date.now();
+    if (
+      topic === undefined ||
+      (this.limits.maxAgeMs > 0 && now - message.receivedAt > this.limits.maxAgeMs)
+    ) {
+      this.counts.dropped++;
+      return false;
+    }
+    const qos = Math.min(delivery.qos, this.rules.maximumQoS) as QoS;
+    const retain = delivery.retain && this.config.outgoingRetain && this.rules.retainAvailable;
+    let properties: MessageProperties | undefined;
+    if (this.remoteVersion === 5) {
+      properties = withHop(message.properties, this.hopId);
+      const expiry = properties.messageExpiryInterval;
+      if (expiry !== undefined)
+        properties.messageExpiryInterval = Math.max(
+          1,
+          expiry - Math.floor((now - message.receivedAt) / 1000),
+        );
+    }
+    const max = this.rules.maximumPacketSize;
+    if (max > 0 && publishSize(topic, message.payload, qos, properties, this.remoteVersion!) > max) {
+      this.counts.dropped++;
+      return false;
+    }
+    this.fingerprints?.sent(topic, message.payload, now);
+    this.counts.forwardedOut++;
+    this.lastTraffic = now;
+    client.publish(topic, message.payload, { qos, retain, dup, properties }, (err) => {
+      if (client !== this.remote || packetId === undefined || qos === 0) return;
+      if (err) {
+        const code = (err as Error & { code?: unknown }).code;
+        // Refused by the remote (v5 reason code): resending would be refused again.
+        if (typeof code !== 'number' || code < 0x80) return;
+        this.counts.dropped++;
+        this.fail(`the remote refused a message on ${topic}: ${err.message}`);
+      }
+      this.local.acknowledge(packetId);
+    });
+    // Sent at QoS 0 (the remote's Maximum QoS): done once sent; the session records it in flight first.
+    if (packetId !== undefined && qos === 0) setImmediate(() => this.local.acknowledge(packetId));
+    return true;
+  }
+
+  /** A message from the remote into this broker; `done` once it is safe here (then acknowledged). */
+  private fromRemote(
+    client: MqttClient,
+    topic: string,
+    payload: Buffer,
+    packet: IPublishPacket,
+    done: (failed: boolean) => void,
+  ): void {
+    if (client !== this.remote) return done(true);
+    const local = toLocal(this.config.topics, topic);
+    if (local === undefined) return done(false); // not a topic of ours (an old remote subscription)
+    const now = Date.now();
+    this.lastTraffic = now;
+    if (hopsOf(packet.properties).includes(this.hopId) || this.fingerprints?.isEcho(topic, payload, now)) {
+      this.counts.echoesStopped++;
+      return done(false);
+    }
+    this.counts.forwardedIn++;
+    const properties = this.remoteVersion === 5 ? forwardedProperties(packet.properties) : undefined;
+    this.local.publish(local, payload, packet.qos as QoS, packet.retain, properties, done);
+  }
+
+  /** mosquitto's retained state notification, on this broker. */
+  private notifyLocal(up: boolean): void {
+    if (!this.config.notifications) return;
+    this.broker.publish({
+      topic: notificationTopicOf(this.config),
+      payload: up ? '1' : '0',
+      qos: 1,
+      retain: true,
+    });
+  }
+}

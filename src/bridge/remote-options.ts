@@ -1,0 +1,109 @@
+/**
+ * The MQTT.js options a bridge connects to its remote with: its client id, session, keepalive,
+ * credentials, the state notification as its will, the protocol (mosquitto's bridge bit with
+ * try_private on v3), and TLS with SNI, the CA from bridge_cafile/bridge_capath.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { ErrorCodes, MothershipError } from '../errors.js';
+import {
+  type BridgeAddress,
+  type BridgeConfig,
+  type BridgeTls,
+  notificationTopicOf,
+  remoteClientIdOf,
+} from './bridge-config.js';
+
+/** The session the remote keeps for a bridge without cleansession: as long as it allows. */
+const KEEP_SESSION = 0xffffffff;
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new MothershipError(
+      ErrorCodes.BRIDGE_TLS_FILE_UNREADABLE,
+      `cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Every certificate of bridge_cafile and of the .crt/.pem files in bridge_capath. */
+function caOf(tls: BridgeTls): Buffer[] {
+  const ca: Buffer[] = [];
+  if (tls.cafile) ca.push(readPem(tls.cafile, 'bridge_cafile'));
+  if (tls.capath) {
+    let names: string[];
+    try {
+      names = readdirSync(tls.capath);
+    } catch (err) {
+      throw new MothershipError(
+        ErrorCodes.BRIDGE_TLS_FILE_UNREADABLE,
+        `cannot read the bridge_capath folder ${tls.capath}: ${(err as NodeJS.ErrnoException).code}`,
+        { cause: err },
+      );
+    }
+    for (const name of names.sort())
+      if (/\.(crt|pem)$/.test(name)) ca.push(readPem(join(tls.capath, name), 'CA certificate'));
+  }
+  return ca;
+}
+
+/**
+ * mosquitto's bridge bit (0x80 on the protocol level of a v3 CONNECT, try_private) asks a mosquitto
+ * remote to treat the client as a bridge: no echo of its own messages, retain flags as published.
+ */
+export function useBridgeBit(client: MqttClient): void {
+  client.on('packetsend', (packet) => {
+    if (packet.cmd === 'connect') (packet as { bridgeMode?: boolean }).bridgeMode = true;
+  });
+}
+
+export function remoteOptions(
+  b: BridgeConfig,
+  address: BridgeAddress,
+  protocolVersion: 3 | 4 | 5,
+): IClientOptions {
+  const v5 = protocolVersion === 5;
+  const options: IClientOptions = {
+    host: address.host,
+    port: address.port,
+    protocol: b.tls ? 'mqtts' : 'mqtt',
+    protocolVersion,
+    protocolId: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+    clientId: remoteClientIdOf(b),
+    clean: b.cleanSession,
+    keepalive: b.keepalive,
+    // Pings on schedule however much is sent: a half-open link is noticed within 1.5 x keepalive.
+    reschedulePings: false,
+    // The bridge reconnects itself, with restart_timeout's backoff.
+    reconnectPeriod: 0,
+    connectTimeout: 30_000,
+    queueQoSZero: false,
+    resubscribe: false,
+    // The caller adds its listeners (the bridge bit, below) before the CONNECT goes out.
+    manualConnect: true,
+  };
+  if (b.remoteUsername !== undefined) options.username = b.remoteUsername;
+  if (b.remotePassword !== undefined) options.password = b.remotePassword;
+  if (v5) {
+    options.properties = { sessionExpiryInterval: b.cleanSession ? 0 : KEEP_SESSION };
+    options.autoAssignTopicAlias = true;
+  }
+  if (b.notifications && !b.notificationsLocalOnly)
+    options.will = { topic: notificationTopicOf(b), payload: Buffer.from('0'), qos: 1, retain: true };
+  const tls = b.tls;
+  if (tls) {
+    options.ca = caOf(tls);
+    if (tls.certfile) options.cert = readPem(tls.certfile, 'bridge_certfile');
+    if (tls.keyfile) options.key = readPem(tls.keyfile, 'bridge_keyfile');
+    options.rejectUnauthorized = true;
+    // SNI: cloud brokers (AWS IoT) pick the endpoint by the name asked for.
+    if (isIP(address.host) === 0) options.servername = address.host;
+    if (tls.insecure) Object.assign(options, { checkServerIdentity: () => undefined });
+  }
+  return options;
+}
