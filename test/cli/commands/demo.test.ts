@@ -146,6 +146,8 @@ describe('mothership demo: the seeds world in one command', () => {
         .filter((m): m is RegExpExecArray => m !== null)
         .map((m) => Number(m[1]));
     await observer.waitFor(/^to_mothership Test to mothership #\d+$/, 30_000);
+    // both counts must have started, or the first number of one is Infinity (seen on a loaded machine)
+    await observer.waitFor(/^hello .* #\d+$/, 30_000);
     const first = {
       to_mothership: Math.min(...numbers('to_mothership')),
       hello: Math.min(...numbers('hello')),
