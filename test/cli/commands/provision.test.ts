@@ -1,7 +1,7 @@
 // `mothership provision` and `mothership device` as a user runs them (the built CLI in its own
 // process), against a simulated board on a pseudo-terminal and a real broker on loopback.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
@@ -102,6 +102,66 @@ describe('mothership provision / device', () => {
     expect(none.stderr).toContain('no ESP32 board found on USB');
     expect(none.stderr).toContain("'dialout' group");
   }, 120_000);
+});
+
+describe('mothership provision -c with a TLS listener', () => {
+  it('puts the CA beside the certfile on the board as ca.crt, and the board comes online over TLS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-provision-tls-'));
+    expect((await runCli(['certs', '--out', dir], { timeoutMs: 30_000 })).code).toBe(0);
+    const conf = join(dir, 'mothership.conf');
+    writeFileSync(
+      conf,
+      `listener 0 127.0.0.1\ncertfile ${join(dir, 'server.crt')}\nkeyfile ${join(dir, 'server.key')}\nallow_anonymous true\n`,
+    );
+    // only a TLS listener: a board that did not verify the broker with the CA never gets online
+    const tls = await startLoopbackBroker(conf);
+    const tlsBoard = await serialBoard({ rawPaste: true });
+    try {
+      const tlsPort = tls.listeners[0]!.port;
+      const r = await runCli(
+        [
+          'provision',
+          '-c',
+          conf,
+          '--port',
+          tlsBoard.pty.host,
+          '--ssid',
+          'lab',
+          '--password',
+          'lab-password',
+          '--name',
+          'tls-board',
+          '--broker',
+          '127.0.0.1',
+          '--mqtt-port',
+          String(tlsPort),
+          '--timeout',
+          '150',
+        ],
+        { timeoutMs: 200_000 },
+      );
+      expect(r.stderr).toContain(`the board will connect to 127.0.0.1:${tlsPort} over TLS`);
+      expect(r.stderr).toMatch(/tls-board is online/);
+      expect(r.code).toBe(0);
+      const ca = readFileSync(join(dir, 'ca.crt'));
+      expect((await tlsBoard.board.readFile('/ca.crt'))!.equals(ca)).toBe(true);
+      const config = JSON.parse((await tlsBoard.board.readFile('/config.json'))!.toString());
+      expect(config.broker).toMatchObject({ host: '127.0.0.1', port: tlsPort, ca: 'ca.crt' });
+      // the board's own TLS handshake: with the CA it was given (the firmware hands mbedTLS its DER),
+      // verified, to the address it was given
+      const hs = tlsBoard.board.tls.filter((h) => h.ok);
+      expect(hs.length).toBeGreaterThan(0);
+      expect(hs[0]).toMatchObject({
+        ca: new X509Certificate(ca).raw.toString('hex'),
+        hostname: '127.0.0.1',
+        verifyMode: 2,
+        authorized: true,
+      });
+    } finally {
+      await tlsBoard.close();
+      await tls.stop();
+    }
+  }, 240_000);
 });
 
 /** Opens one end of a pseudo-terminal with the real serialport package, as the board's UART. */
