@@ -101,6 +101,10 @@ describe('mothership provision / device', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('no ESP32 board found on USB');
     expect(none.stderr).toContain("'dialout' group");
+    const unplugged = await runCli(['provision', '--ssid', 'lab', '--password', 'lab-password']);
+    expect(unplugged.code).toBe(1);
+    expect(unplugged.stderr).toContain('no ESP32 board found on USB');
+    expect(unplugged.stderr).toContain('sudo usermod -aG dialout $USER');
   }, 120_000);
 });
 
