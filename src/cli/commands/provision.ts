@@ -35,7 +35,8 @@ Options:
       --ca FILE          the CA certificate to give the board (default: ca.crt beside the certfile)
       --timeout S        how long to wait for the board to come online (default 60)
       --no-raw-paste     plain raw REPL only (for boards whose raw-paste mode misbehaves)
-      --micropython FILE.bin  flash MicroPython first when the board has none
+      --micropython FILE.bin  flash MicroPython first when the board has none (on a port
+                         without DTR/RTS it says when to press BOOT and EN/RESET)
   -h, --help             this help
 
 Checked against a simulated board (the MicroPython interpreter behind a pseudo-terminal), not yet on

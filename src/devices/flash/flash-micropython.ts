@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ESPLoader } from 'esptool-js';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import type { ModemSignals, SerialLink } from './link.js';
-import { WebSerialPort } from './web-serial-port.js';
+import { HAND_BOOT, noModemLines, WebSerialPort } from './web-serial-port.js';
 
 export interface FlashProgress {
   /** Image bytes written so far (estimated from the compressed bytes the chip acknowledged). */
@@ -24,6 +24,13 @@ export interface FlashOptions {
   connectAttempts?: number;
   /** esptool-js's own progress lines, for a verbose mode. */
   onLog?: (line: string) => void;
+  /**
+   * For a port without modem lines (setting DTR/RTS fails: a pseudo-terminal, some adapters), which
+   * cannot reset the board: given this, the flasher goes on as with a board without auto-reset,
+   * asking the user through it to hold BOOT and tap EN, and at the end to tap EN to run the image.
+   * Without it such a port is an error. Default connectAttempts is then 40 (about 20 s to do it).
+   */
+  onHandReset?: (message: string) => void;
 }
 
 export interface FlashResult {
@@ -49,9 +56,12 @@ const BOOT_HINT =
   'no answer from the ESP32 bootloader. Hold the BOOT button while it connects: run this again ' +
   'holding BOOT (on boards without auto-reset: hold BOOT, tap EN/RESET, then run it); ' +
   'also close other programs using the port, and try another USB cable (charge-only ones carry no data)';
+/** Sync rounds by hand: each is 5 SYNCs of 100 ms, so about 20 s for the user to press the buttons. */
+const HAND_CONNECT_ATTEMPTS = 40;
 
 /**
- * Flashes `image` and verifies it by MD5; leaves the board reset into the new firmware. The link
+ * Flashes `image` and verifies it by MD5; leaves the board reset into the new firmware (or, by hand,
+ * asks for the reset through onHandReset). The link
  * stays open and its stream paused, holding what the board printed since: resume() it to read on.
  */
 export async function flashMicroPython(
@@ -79,6 +89,19 @@ export async function flashMicroPython(
       );
   });
   gone.catch(() => {});
+  // Released lines (EN and IO0 high: the board runs on) tell whether this port has modem lines at all.
+  let byHand = false;
+  try {
+    await link.setSignals({ dtr: false, rts: false });
+  } catch (err) {
+    const e = noModemLines(err);
+    if (!options.onHandReset) {
+      e.message += `; on a board without auto-reset: ${HAND_BOOT}, then run this again`;
+      throw e;
+    }
+    byHand = true;
+    options.onHandReset(`${e.message}: ${HAND_BOOT} now; waiting for the bootloader`);
+  }
   const port = new WebSerialPort(link, (err) => linkGone?.(err));
   // Loaded on use: esptool-js takes about half a second to import, which no other command should pay.
   const { ESPError, ESPLoader, Transport } = await import('esptool-js');
@@ -95,10 +118,13 @@ export async function flashMicroPython(
       write: (text) => options.onLog?.(text),
     },
   });
-  const work = run(loader, link, image, options).catch((err: unknown) => {
+  const work = run(loader, link, image, options, byHand).catch((err: unknown) => {
     // esptool-js's word for "no SYNC answer after every reset round".
     if (err instanceof ESPError && /failed to connect/i.test(err.message)) {
-      throw new MothershipError(ErrorCodes.FLASH_NO_BOOTLOADER, BOOT_HINT, { cause: err });
+      const hint = byHand
+        ? `no answer from the ESP32 bootloader, and this port cannot reset the board (no DTR/RTS): ${HAND_BOOT}, then run this again; also close other programs using the port`
+        : BOOT_HINT;
+      throw new MothershipError(ErrorCodes.FLASH_NO_BOOTLOADER, hint, { cause: err });
     }
     throw err;
   });
@@ -119,8 +145,12 @@ async function run(
   link: SerialLink,
   image: Uint8Array,
   options: FlashOptions,
+  byHand: boolean,
 ): Promise<FlashResult> {
-  await loader.detectChip('default_reset', options.connectAttempts ?? 7);
+  await loader.detectChip(
+    byHand ? 'no_reset' : 'default_reset',
+    options.connectAttempts ?? (byHand ? HAND_CONNECT_ATTEMPTS : 7),
+  );
   const chip = loader.chip.CHIP_NAME;
   const offset = options.offset ?? loader.chip.BOOTLOADER_FLASH_OFFSET ?? 0;
   const padded = padTo4(image);
@@ -160,7 +190,8 @@ async function run(
         'flash again (a lower baud rate or another USB cable helps)',
     );
   }
-  await hardReset(link);
+  if (byHand) options.onHandReset?.('written and verified: tap EN/RESET to start it');
+  else await hardReset(link);
   return { chip, offset, size: padded.length, md5 };
 }
 

@@ -1,4 +1,7 @@
-/** Flashes a MicroPython image file onto the board on a serial port path: what `provision --micropython` runs. */
+/**
+ * Flashes a MicroPython image file onto the board on a serial port path: what `provision --micropython`
+ * runs. On a port without modem lines it goes on by hand, asking for BOOT and EN through onHandReset.
+ */
 import { readFile } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
 import { ErrorCodes, MothershipError } from '../../errors.js';
@@ -9,6 +12,7 @@ export async function flashImageFile(
   path: string,
   imageFile: string,
   onProgress: (done: number, total: number) => void,
+  onHandReset?: (message: string) => void,
 ): Promise<void> {
   let image: Buffer;
   try {
@@ -30,6 +34,7 @@ export async function flashImageFile(
   try {
     await flashMicroPython(serialPortLink(port), new Uint8Array(image), {
       onProgress: (p) => onProgress(p.written, p.total),
+      onHandReset,
     });
   } finally {
     // The flasher leaves the line open (paused) for whoever reads the boot output next: provision reopens it.

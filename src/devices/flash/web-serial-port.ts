@@ -9,6 +9,19 @@ interface WebSignals {
   requestToSend?: boolean;
 }
 
+/** By hand: the strapping the auto-reset circuit would do (IO0 low while EN rises). */
+export const HAND_BOOT = 'hold BOOT, tap EN/RESET, then release BOOT';
+
+/** Setting DTR/RTS failed: the port cannot reset the board into its bootloader. */
+export function noModemLines(err: unknown): MothershipError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new MothershipError(
+    ErrorCodes.FLASH_FAILED,
+    `cannot set DTR/RTS on the serial port to reset the board into its bootloader (${why})`,
+    { cause: err },
+  );
+}
+
 export class WebSerialPort {
   readable: ReadableStream<Uint8Array> | null = null;
   writable: WritableStream<Uint8Array> | null = null;
@@ -103,12 +116,7 @@ export class WebSerialPort {
     try {
       await this.link.setSignals({ ...this.signals });
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new MothershipError(
-        ErrorCodes.FLASH_FAILED,
-        `cannot set DTR/RTS on the serial port to reset the board into its bootloader (${why})`,
-        { cause: err },
-      );
+      throw noModemLines(err);
     }
   }
 

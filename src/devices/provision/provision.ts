@@ -19,6 +19,8 @@ export type FlashMicroPython = (
   port: string,
   image: string,
   onProgress: (done: number, total: number) => void,
+  /** What the user must do by hand on a port that cannot reset the board (no DTR/RTS). */
+  onHandReset: (message: string) => void,
 ) => Promise<void>;
 
 export interface ProvisionOptions {
@@ -72,6 +74,9 @@ export interface ProvisionResult {
   boot: string[];
 }
 
+/** Raw REPL tries after flashing: about 40 s in all (RawRepl waits longer at each try). */
+const AFTER_FLASH_ATTEMPTS = 10;
+
 async function enterRepl(
   opts: ProvisionOptions,
   link: SerialLink,
@@ -89,9 +94,15 @@ async function enterRepl(
       );
     opts.onStep?.(`no MicroPython answered: flashing ${opts.micropython}`);
     await link.close();
-    await opts.flash(opts.port, opts.micropython, (d, t) => opts.onProgress?.(d, t, opts.micropython!));
+    await opts.flash(
+      opts.port,
+      opts.micropython,
+      (d, t) => opts.onProgress?.(d, t, opts.micropython!),
+      (message) => opts.onStep?.(message),
+    );
     const again = await SerialLink.open(opts.port);
-    const r = new RawRepl(again, { rawPaste: opts.rawPaste });
+    // A fresh MicroPython makes its filesystem on first boot, and a board reset by hand waits for the user.
+    const r = new RawRepl(again, { rawPaste: opts.rawPaste, attempts: AFTER_FLASH_ATTEMPTS });
     await r.enter();
     return { link: again, repl: r };
   }

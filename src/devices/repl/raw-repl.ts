@@ -62,7 +62,7 @@ export class RawRepl {
     throw new MothershipError(
       ErrorCodes.RAW_REPL_FAILED,
       `no MicroPython raw REPL on ${this.link.path} after ${this.attempts} tries: is MicroPython on the board ` +
-        '(flash it with --micropython FILE.bin, coming), and is no other program (a serial monitor) using the port?',
+        '(flash it with --micropython FILE.bin), and is no other program (a serial monitor) using the port?',
     );
   }
 

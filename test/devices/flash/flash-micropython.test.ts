@@ -193,7 +193,49 @@ describe('flashMicroPython against a simulated ESP32 ROM loader on a pseudo-term
 
     expect(isMothershipError(err, ErrorCodes.FLASH_FAILED)).toBe(true);
     expect((err as Error).message).toMatch(/cannot set DTR\/RTS on the serial port .*ioctl/);
+    expect((err as Error).message).toMatch(/without auto-reset: hold BOOT, tap EN\/RESET, then release BOOT/);
     expect(sim.resets).toBe(0);
+    expect(sim.commands).toEqual([]);
+  });
+
+  it('told to, goes on by hand on a port without modem lines: asks for BOOT and EN, then for EN to run it', async () => {
+    const { pair, sim } = await setUp({ heldInBootloader: true });
+    const image = fakeFirmware(30_001);
+    const asked: string[] = [];
+
+    const result = await flashMicroPython(serialPortLink(pair.host), image, {
+      onHandReset: (m) => asked.push(m),
+    });
+
+    expect(Buffer.from(sim.flash.subarray(0x1000, 0x1000 + image.length)).equals(Buffer.from(image))).toBe(
+      true,
+    );
+    expect(result.md5).toBe(sim.md5(0x1000, result.size));
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toMatch(
+      /cannot set DTR\/RTS .*ioctl.*: hold BOOT, tap EN\/RESET, then release BOOT now/,
+    );
+    expect(asked[1]).toMatch(/written and verified: tap EN\/RESET to start it/);
+    expect(sim.resets).toBe(0);
+  });
+
+  it('by hand, when nobody puts the board in its bootloader, says the port cannot reset it and what to press', async () => {
+    const { pair, sim } = await setUp();
+    const asked: string[] = [];
+
+    const err = await flashError(
+      flashMicroPython(serialPortLink(pair.host), fakeFirmware(4096), {
+        onHandReset: (m) => asked.push(m),
+        connectAttempts: 2,
+      }),
+    );
+
+    expect(isMothershipError(err, ErrorCodes.FLASH_NO_BOOTLOADER)).toBe(true);
+    expect((err as Error).message).toMatch(
+      /no answer from the ESP32 bootloader, and this port cannot reset the board \(no DTR\/RTS\): hold BOOT, tap EN\/RESET, then release BOOT, then run this again/,
+    );
+    expect(asked).toHaveLength(1);
+    expect(sim.commands).toEqual([]);
   });
 
   it('refuses an empty image before touching the board', async () => {

@@ -11,6 +11,8 @@ import { readPasswordFile, verifyPassword } from '../../../src/broker/auth/passw
 import { firmwareFiles } from '../../../src/devices/provision/firmware-apps.js';
 import { type ProvisionOptions, provision } from '../../../src/devices/provision/provision.js';
 import { sha256 } from '../../../src/devices/repl/board-files.js';
+import { RawRepl } from '../../../src/devices/repl/raw-repl.js';
+import { SerialLink } from '../../../src/devices/serial/serial-link.js';
 import { FIRMWARE_DIR } from '../../../src/devices/sim/board.js';
 import { FAST_KEEPALIVE, FAST_TIMING } from '../../../src/devices/sim/board-config.js';
 import { isMothershipError } from '../../../src/errors.js';
@@ -106,6 +108,33 @@ describe('mothership provision over a serial line', () => {
       expect(r.sent).toContain('main.py');
       const main = (await firmwareFiles(FIRMWARE_DIR, 'mothership')).find((f) => f.path === 'main.py')!;
       expect((await sb.board.readFile('/main.py'))!.equals(main.data)).toBe(true);
+    },
+    PROVISION_TIMEOUT_MS,
+  );
+
+  it(
+    'on a build without hashlib, verifies by reading the files back; re-provisioning still sends nothing',
+    async () => {
+      // MicroPython looks for an extensible built-in such as hashlib on the filesystem first: this
+      // file makes `import hashlib` fail as on a build compiled without it.
+      const sb = await board({
+        files: { 'hashlib.py': 'raise ImportError("no module named \'hashlib\'")\n' },
+      });
+      const link = await SerialLink.open(sb.pty.host);
+      try {
+        const repl = new RawRepl(link);
+        await repl.enter();
+        expect((await repl.exec('import hashlib')).err).toMatch(/ImportError: no module named 'hashlib'/);
+      } finally {
+        await link.close();
+      }
+      const r = await provision(options(sb, port, { device: 'no-hashlib' }));
+      expect(r.sent).toContain('main.py');
+      for (const f of await firmwareFiles(FIRMWARE_DIR, 'mothership'))
+        expect(sha256((await sb.board.readFile(`/${f.path}`))!)).toBe(sha256(f.data));
+      const again = await provision(options(sb, port, { device: 'no-hashlib' }));
+      expect(again.sent).toEqual([]);
+      expect(again.unchanged).toEqual(r.sent);
     },
     PROVISION_TIMEOUT_MS,
   );
