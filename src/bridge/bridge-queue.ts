@@ -73,6 +73,7 @@ export class BridgeQueue implements QueueBound {
   private readonly qos12 = new Fifo();
   /** Topic and payload bytes of the messages indexed. */
   bytes = 0;
+  private ageTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly session: Session,
@@ -80,11 +81,26 @@ export class BridgeQueue implements QueueBound {
     private readonly dropped: (why: QueueDrop) => void,
   ) {}
 
+  /** Bounds the session's queue from now on, what it holds already included; age checked every second. */
+  start(): void {
+    this.index();
+    this.session.queueBound = this;
+    if (this.limits.maxAgeMs === 0) return;
+    this.ageTimer = setInterval(() => this.expire(Date.now()), 1000);
+    this.ageTimer.unref();
+  }
+
+  /** The bridge stops; its session (the queue) may live on for the next start. */
+  stop(): void {
+    clearInterval(this.ageTimer);
+    if (this.session.queueBound === this) this.session.queueBound = undefined;
+  }
+
   /**
    * Indexes what the session already queues (restored after a restart, kept across a reload), then
-   * trims it to the bounds (they may have shrunk). Call before setting it as the session's bound.
+   * trims it to the bounds (they may have shrunk).
    */
-  index(): void {
+  private index(): void {
     const s = this.session;
     let last = 0;
     for (const q of s.queue) {
@@ -134,7 +150,7 @@ export class BridgeQueue implements QueueBound {
       }
   }
 
-  /** Drops what waited longer than the age bound (also run every second by the bridge). */
+  /** Drops what waited longer than the age bound. */
   expire(now: number): void {
     if (this.limits.maxAgeMs === 0) return;
     const before = now - this.limits.maxAgeMs;

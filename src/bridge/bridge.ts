@@ -21,7 +21,7 @@ import {
   localClientIdOf,
   notificationTopicOf,
 } from './bridge-config.js';
-import { BridgeQueue, type QueueDrop, type QueueLimits } from './bridge-queue.js';
+import { BridgeQueue, type QueueDrop } from './bridge-queue.js';
 import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
 import { remoteOptions, useBridgeBit } from './remote-options.js';
 import { NO_RULES, publishSize, type RemoteRules, remoteRulesOf } from './remote-rules.js';
@@ -72,7 +72,6 @@ export class Bridge {
   private counts = { echoesStopped: 0, forwardedOut: 0, forwardedIn: 0 };
   private readonly drops: Drops = { queueFull: 0, tooOld: 0, tooLarge: 0, refused: 0 };
   private queue: BridgeQueue | undefined;
-  private ageTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
 
   constructor(
@@ -106,7 +105,8 @@ export class Bridge {
         this.stop();
       },
     });
-    this.bound(c.queue);
+    this.queue = new BridgeQueue(this.local.session, c.queue, (why) => this.drops[why]++);
+    this.queue.start();
     // Out topics: No Local, so what came in over this bridge does not go back; retained messages
     // are sent on a new subscription only (a restart does not send them all again).
     const wanted = c.topics.filter(carriesOut);
@@ -135,8 +135,7 @@ export class Bridge {
     this.state = 'stopped';
     clearTimeout(this.timer);
     clearInterval(this.lazyTimer);
-    clearInterval(this.ageTimer);
-    if (this.local.session.queueBound === this.queue) this.local.session.queueBound = undefined;
+    this.queue?.stop();
     const client = this.remote;
     this.remote = undefined;
     this.local.detach();
@@ -172,17 +171,6 @@ export class Bridge {
       ...this.counts,
       lastError: this.lastError,
     };
-  }
-
-  /** The queue's bounds: what is queued already is indexed (and trimmed), then every new message. */
-  private bound(limits: QueueLimits): void {
-    const session = this.local.session;
-    this.queue = new BridgeQueue(session, limits, (why) => this.drops[why]++);
-    this.queue.index();
-    session.queueBound = this.queue;
-    if (limits.maxAgeMs === 0) return;
-    this.ageTimer = setInterval(() => this.queue?.expire(Date.now()), 1000);
-    this.ageTimer.unref();
   }
 
   // ---- the remote link ----
