@@ -1,6 +1,7 @@
 /** One bridge as a `connection` block of the config describes it (defaults are mosquitto 2's). */
 import { hostname } from 'node:os';
 import type { Where } from '../config/lexer.js';
+import type { QueueLimits } from './bridge-queue.js';
 import type { TopicRule } from './topic-rule.js';
 
 export interface BridgeAddress {
@@ -50,6 +51,8 @@ export interface BridgeConfig {
   tls: BridgeTls | undefined;
   /** Bytes (0: the remote's own limit only). */
   maxPacketSize: number;
+  /** The store-and-forward queue's bounds (Mothership's bridge_queue_* directives). */
+  queue: QueueLimits;
   topics: TopicRule[];
 }
 
@@ -78,6 +81,7 @@ export function newBridgeConfig(name: string, where: Where): BridgeConfig {
     outgoingRetain: true,
     tls: undefined,
     maxPacketSize: 0,
+    queue: { maxMessages: 1_000_000, maxBytes: 0, maxAgeMs: 0 },
     topics: [],
   };
 }

@@ -6,7 +6,7 @@
 import type { Directive } from '../config/directive-table.js';
 import { at } from '../config/lexer.js';
 import type { ParseState } from '../config/parse-state.js';
-import type { DirectiveValue } from '../config/values.js';
+import { type DirectiveValue, parseDuration } from '../config/values.js';
 import { ErrorCodes, MothershipError } from '../errors.js';
 import { topicNameProblem } from '../protocol/topic.js';
 import { type BridgeAddress, type BridgeConfig, type BridgeTls, newBridgeConfig } from './bridge-config.js';
@@ -34,6 +34,8 @@ function tls(b: BridgeConfig): BridgeTls {
   b.tls ??= { insecure: false };
   return b.tls;
 }
+
+const ageForm = 'seconds, or a duration such as 12h or 7d (0: no limit)';
 
 const addressForm = 'one or more host[:port] (IPv6 as [address]:port)';
 
@@ -188,6 +190,27 @@ export const bridgeDirectives: Directive<ParseState>[] = [
   }),
   bridgeDirective('bridge_max_packet_size', 'a size in bytes, 0..268435455 (0: no limit)', (v, b) => {
     b.maxPacketSize = v.int(0, 268_435_455, 'a size in bytes, 0..268435455 (0: no limit)');
+  }),
+  // Mothership's own: the bounds of the store-and-forward queue (oldest dropped first, QoS 0 first).
+  bridgeDirective(
+    'bridge_queue_max_messages',
+    'an integer number of messages, 0..2147483647 (0: no limit)',
+    (v, b) => {
+      b.queue.maxMessages = v.int(
+        0,
+        2_147_483_647,
+        'an integer number of messages, 0..2147483647 (0: no limit)',
+      );
+    },
+  ),
+  bridgeDirective('bridge_queue_max_bytes', 'a size in bytes (0: no limit)', (v, b) => {
+    b.queue.maxBytes = v.int(0, Number.MAX_SAFE_INTEGER, 'a size in bytes (0: no limit)');
+  }),
+  bridgeDirective('bridge_queue_max_age', ageForm, (v, b) => {
+    const w = v.one(ageForm);
+    const seconds = /^[0-9]{1,9}$/.test(w) ? Number(w) : parseDuration(w);
+    if (seconds === undefined) throw v.invalid(ageForm, w);
+    b.queue.maxAgeMs = seconds * 1000;
   }),
   bridgeDirective('topic', topicForm, (v, b) => {
     const rule = parseTopicRule(v.line.args);

@@ -1,6 +1,7 @@
 /**
  * Each bridge's status on $SYS, retained, every sys_interval seconds (only what changed):
- * $SYS/broker/bridges/<connection>/{connected,remote_address,queued,oldest_queued_age,dropped,last_error}.
+ * $SYS/broker/bridges/<connection>/{connected,remote_address,queued,oldest_queued_age,queued_bytes,dropped,
+ * dropped/{queue_full,too_old,too_large,refused},last_error}.
  * The state topic mosquitto publishes ($SYS/broker/connection/<remote_clientid>/state) is the bridge's own.
  */
 import type { Broker } from '../broker/broker.js';
@@ -16,7 +17,12 @@ export function bridgeSysValues(s: BridgeStatus, now: number): Record<string, st
       s.oldestQueuedAt === undefined
         ? '0 seconds'
         : `${Math.max(0, Math.floor((now - s.oldestQueuedAt) / 1000))} seconds`,
+    [`${base}/queued_bytes`]: String(s.queuedBytes),
     [`${base}/dropped`]: String(s.dropped),
+    [`${base}/dropped/queue_full`]: String(s.drops.queueFull),
+    [`${base}/dropped/too_old`]: String(s.drops.tooOld),
+    [`${base}/dropped/too_large`]: String(s.drops.tooLarge),
+    [`${base}/dropped/refused`]: String(s.drops.refused),
     [`${base}/last_error`]: s.lastError ?? '',
   };
 }

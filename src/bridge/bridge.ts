@@ -21,17 +21,11 @@ import {
   localClientIdOf,
   notificationTopicOf,
 } from './bridge-config.js';
+import { BridgeQueue, type QueueDrop } from './bridge-queue.js';
 import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
 import { remoteOptions, useBridgeBit } from './remote-options.js';
 import { NO_RULES, publishSize, type RemoteRules, remoteRulesOf } from './remote-rules.js';
 import { carriesIn, carriesOut, toLocal, toRemote } from './topic-rule.js';
-
-/** How much a bridge's queue may hold, and for how long (BridgeLimits in bridges.ts sets them). */
-export interface QueueLimits {
-  maxMessages: number;
-  /** Milliseconds a message may wait before it is dropped unsent (0: no limit). */
-  maxAgeMs: number;
-}
 
 export interface BridgeStatus {
   name: string;
@@ -44,14 +38,20 @@ export interface BridgeStatus {
   queued: number;
   /** Epoch ms when the oldest of them was accepted. */
   oldestQueuedAt: number | undefined;
-  /** Messages this bridge dropped unsent (too large or too old for the remote, refused by it). */
+  /** Topic and payload bytes of the messages waiting (not those in flight). */
+  queuedBytes: number;
+  /** Messages this bridge dropped unsent: the sum of `drops`. */
   dropped: number;
+  drops: Drops;
   /** Echoes of our own messages stopped on their way back in. */
   echoesStopped: number;
   forwardedOut: number;
   forwardedIn: number;
   lastError: string | undefined;
 }
+
+/** Why messages were dropped unsent: queue bounds, the remote's size limit, refused or unmapped. */
+export type Drops = Record<QueueDrop | 'tooLarge' | 'refused', number>;
 
 export class Bridge {
   private local!: InProcessClient;
@@ -69,14 +69,15 @@ export class Bridge {
   private fingerprints: FingerprintWindow | undefined;
   private state: BridgeStatus['state'] = 'waiting';
   private stopped = false;
-  private counts = { dropped: 0, echoesStopped: 0, forwardedOut: 0, forwardedIn: 0 };
+  private counts = { echoesStopped: 0, forwardedOut: 0, forwardedIn: 0 };
+  private readonly drops: Drops = { queueFull: 0, tooOld: 0, tooLarge: 0, refused: 0 };
+  private queue: BridgeQueue | undefined;
   private lastError: string | undefined;
 
   constructor(
     readonly config: BridgeConfig,
     private readonly broker: Broker,
     private readonly log: Logger,
-    private readonly limits: QueueLimits,
     /** This hub in hop markers: a message that crossed it once never comes back in. */
     private readonly hopId: string,
   ) {
@@ -94,9 +95,8 @@ export class Bridge {
       clientId: localClientIdOf(c),
       sessionExpiry: localClean ? 0 : NEVER_EXPIRES,
       cleanStart: localClean,
-      // The queue is the store-and-forward buffer: QoS 0 waits too, bounded by the bridge's own limit.
+      // The queue is the store-and-forward buffer: QoS 0 waits too, bounded by BridgeQueue.
       limits: {
-        maxQueuedMessages: this.limits.maxMessages,
         queueQos0Messages: true,
         maxInflightMessages: 100,
       },
@@ -105,6 +105,8 @@ export class Bridge {
         this.stop();
       },
     });
+    this.queue = new BridgeQueue(this.local.session, c.queue, (why) => this.drops[why]++);
+    this.queue.start();
     // Out topics: No Local, so what came in over this bridge does not go back; retained messages
     // are sent on a new subscription only (a restart does not send them all again).
     const wanted = c.topics.filter(carriesOut);
@@ -133,6 +135,7 @@ export class Bridge {
     this.state = 'stopped';
     clearTimeout(this.timer);
     clearInterval(this.lazyTimer);
+    this.queue?.stop();
     const client = this.remote;
     this.remote = undefined;
     this.local.detach();
@@ -162,6 +165,9 @@ export class Bridge {
       protocolVersion: connected ? this.remoteVersion : undefined,
       queued: session ? session.queuedCount + session.inflight.size : 0,
       oldestQueuedAt: Number.isFinite(oldest) ? oldest : undefined,
+      queuedBytes: this.queue?.bytes ?? 0,
+      dropped: Object.values(this.drops).reduce((a, b) => a + b, 0),
+      drops: { ...this.drops },
       ...this.counts,
       lastError: this.lastError,
     };
@@ -323,11 +329,9 @@ export class Bridge {
     const { message } = delivery;
     const topic = toRemote(this.config.topics, message.topic);
     const now = Date.now();
-    if (
-      topic === undefined ||
-      (this.limits.maxAgeMs > 0 && now - message.receivedAt > this.limits.maxAgeMs)
-    ) {
-      this.counts.dropped++;
+    const maxAge = this.config.queue.maxAgeMs;
+    if (topic === undefined || (maxAge > 0 && now - message.receivedAt > maxAge)) {
+      this.drops[topic === undefined ? 'refused' : 'tooOld']++;
       return false;
     }
     const qos = Math.min(delivery.qos, this.rules.maximumQoS) as QoS;
@@ -344,7 +348,7 @@ export class Bridge {
     }
     const max = this.rules.maximumPacketSize;
     if (max > 0 && publishSize(topic, message.payload, qos, properties, this.remoteVersion!) > max) {
-      this.counts.dropped++;
+      this.drops.tooLarge++;
       return false;
     }
     this.fingerprints?.sent(topic, message.payload, now);
@@ -356,7 +360,7 @@ export class Bridge {
         const code = (err as Error & { code?: unknown }).code;
         // Refused by the remote (v5 reason code): resending would be refused again.
         if (typeof code !== 'number' || code < 0x80) return;
-        this.counts.dropped++;
+        this.drops.refused++;
         this.fail(`the remote refused a message on ${topic}: ${err.message}`);
       }
       this.local.acknowledge(packetId);

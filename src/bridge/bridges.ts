@@ -6,11 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
-import { Bridge, type BridgeStatus, type QueueLimits } from './bridge.js';
+import { Bridge, type BridgeStatus } from './bridge.js';
 import type { BridgeConfig } from './bridge-config.js';
 import { BridgeSys } from './bridge-sys.js';
-
-export const defaultQueueLimits: QueueLimits = { maxMessages: 1_000_000, maxAgeMs: 0 };
 
 /** A bridge's settings without where they were written: moving a block in the file changes nothing. */
 function settingsOf(b: BridgeConfig): Omit<BridgeConfig, 'where'> {
@@ -27,7 +25,6 @@ export class Bridges {
   constructor(
     private readonly broker: Broker,
     private readonly log: Logger,
-    private readonly limits: QueueLimits = defaultQueueLimits,
   ) {
     this.sys = new BridgeSys(broker, () => this.status());
     this.sys.start(broker.options.sysInterval);
@@ -46,7 +43,7 @@ export class Bridges {
   }
 
   private add(c: BridgeConfig): void {
-    const bridge = new Bridge(c, this.broker, this.log, this.limits, this.hopId);
+    const bridge = new Bridge(c, this.broker, this.log, this.hopId);
     this.byName.set(c.name, bridge);
     bridge.start();
   }

@@ -59,19 +59,37 @@ export class OfflineQueue {
     this.onDisk = onDisk;
   }
 
-  push(delivery: Delivery, journal: QueueJournal | undefined): void {
+  push(delivery: Delivery, journal: QueueJournal | undefined): QueuedDelivery {
     if (!journal) {
-      this.items.push({ delivery, seq: undefined });
-      return;
+      const entry = { delivery, seq: undefined };
+      this.items.push(entry);
+      return entry;
     }
     const seq = journal.enqueue(this.clientId, delivery);
     if (this.onDisk > 0 || this.items.length >= this.window()) {
       // Only in the journal until the client drains what is before it.
       this.onDisk++;
-      return;
+      return { delivery, seq };
     }
-    this.items.push({ delivery, seq });
+    const entry = { delivery, seq };
+    this.items.push(entry);
     this.pagedSeq = seq;
+    return entry;
+  }
+
+  /**
+   * Takes a queued message out unsent (a bounded queue dropping its oldest): its seq when journaled,
+   * else the entry itself. False when it is no longer queued, or a page of the journal is being read.
+   */
+  remove(key: number | QueuedDelivery, journal: QueueJournal | undefined): boolean {
+    if (this.reading) return false;
+    const seq = typeof key === 'number' ? key : key.seq;
+    const i = this.items.findIndex((q) => (seq === undefined ? q === key : q.seq === seq));
+    if (i >= 0) this.items.splice(i, 1);
+    else if (seq === undefined || this.onDisk === 0 || seq <= this.pagedSeq) return false;
+    else this.onDisk--; // a row only in the journal (rows after pagedSeq are exactly those)
+    if (seq !== undefined) journal?.dequeue(this.clientId, seq);
+    return true;
   }
 
   /** The next message to send, or undefined: nothing is queued, or the next rows are still being read. */

@@ -43,6 +43,18 @@ export interface SessionCounters {
   onUnwritten(session: Session): void;
 }
 
+/**
+ * A queue bounded by its owner's own policy instead of max_queued_messages (a bridge drops its oldest,
+ * QoS 0 first): told of every message queued and sent, it makes room with Session.dropQueued.
+ */
+export interface QueueBound {
+  /** Before a message is queued: true once there is room for it, false to drop it instead. */
+  admit(delivery: Delivery): boolean;
+  queued(entry: QueuedDelivery): void;
+  /** The head of the queue left it for the in-flight window. */
+  sent(entry: QueuedDelivery): void;
+}
+
 /** Where a persistent session records its queue and in-flight state (see persistence.ts). */
 export interface SessionJournal extends QueueJournal {
   saveInflight(clientId: string, entry: { packetId: number; delivery: Delivery; state: InflightState }): void;
@@ -93,6 +105,7 @@ export class Session {
   recorder: SessionJournal | undefined;
   /** True once the store holds a row for this session (its record, or inbound QoS 2 state). */
   recorded = false;
+  queueBound: QueueBound | undefined;
   private nextPacketId = 1;
   /** In-flight entries sent without their row (see DeliveryTracker), in the order they were sent. */
   private unwritten: { packetId: number; entry: InflightEntry; sentAt: number }[] = [];
@@ -215,12 +228,19 @@ export class Session {
 
   private enqueue(delivery: Delivery, bounded: boolean, tracker?: DeliveryTracker): void {
     const max = this.limits.maxQueuedMessages;
-    if (bounded && max > 0 && this.queuedCount >= max) {
+    const bound = this.queueBound;
+    if (bounded && (bound ? !bound.admit(delivery) : max > 0 && this.queuedCount >= max)) {
       this.counters.onDropped('queue-full', delivery);
       return;
     }
     if (this.journal) tracker?.needsCommit();
-    this.offline.push(delivery, this.journal);
+    const entry = this.offline.push(delivery, this.journal);
+    bound?.queued(entry);
+  }
+
+  /** Drops a queued message unsent (for the QueueBound); false when it is no longer queued. */
+  dropQueued(key: number | QueuedDelivery): boolean {
+    return this.offline.remove(key, this.journal);
   }
 
   private sendFromWindow(delivery: Delivery, now: number, tracker?: DeliveryTracker): void {
@@ -314,6 +334,7 @@ export class Session {
     while (this.link && this.inflight.size < this.window()) {
       const next = this.offline.shift(this.journal);
       if (!next) return;
+      this.queueBound?.sent(next);
       this.sendFromWindow(next.delivery, now);
     }
   }

@@ -36,6 +36,10 @@ const commands: Record<
     summary: 'simulated boards running the real firmware (or --light ones)',
     load: () => import('./commands/sim.js'),
   },
+  bridge: {
+    summary: "a running hub's bridges to other brokers: list",
+    load: () => import('./commands/bridge.js'),
+  },
 };
 
 export function usage(): string {

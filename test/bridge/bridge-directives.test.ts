@@ -134,6 +134,32 @@ describe('a connection block, as mosquitto’s manual writes it', () => {
   });
 });
 
+describe("Mothership's queue bounds (bridge_queue_*)", () => {
+  it('reads messages, bytes and an age in seconds or as a duration; a million messages by default', () => {
+    const [plain, bounded, days] = bridgesOf(
+      parse(
+        [
+          'connection plain',
+          'address h',
+          'connection bounded',
+          'address h',
+          'bridge_queue_max_messages 5000',
+          'bridge_queue_max_bytes 10000000',
+          'bridge_queue_max_age 3600',
+          'connection days',
+          'address h',
+          'bridge_queue_max_age 2d',
+          'bridge_queue_max_messages 0',
+          '',
+        ].join('\n'),
+      ),
+    );
+    expect(plain!.queue).toEqual({ maxMessages: 1_000_000, maxBytes: 0, maxAgeMs: 0 });
+    expect(bounded!.queue).toEqual({ maxMessages: 5000, maxBytes: 10_000_000, maxAgeMs: 3_600_000 });
+    expect(days!.queue).toEqual({ maxMessages: 0, maxBytes: 0, maxAgeMs: 2 * 86_400_000 });
+  });
+});
+
 describe('bad bridge lines are refused with file:line and the accepted form', () => {
   it.each([
     ['address', 'address host:99999', 'must be one or more host[:port]'],
@@ -147,6 +173,9 @@ describe('bad bridge lines are refused with file:line and the accepted form', ()
     ['a wildcard prefix', 'topic a/# in 1 x/+/ ""', "the local prefix 'x/+/' may not hold wildcards"],
     ['an empty pattern with one prefix', 'topic "" out 0 local ""', 'an empty pattern ("") needs both'],
     ['cleansession', 'cleansession maybe', 'must be true or false'],
+    ['bridge_queue_max_messages', 'bridge_queue_max_messages -1', 'must be an integer number of messages'],
+    ['bridge_queue_max_bytes', 'bridge_queue_max_bytes 1MB', 'must be a size in bytes (0: no limit)'],
+    ['bridge_queue_max_age', 'bridge_queue_max_age 5x', 'must be seconds, or a duration such as 12h'],
   ])('%s', (_what, line, message) => {
     const err = errorOf(() => parse(`connection cloud\naddress h\n${line}\n`));
     expect(isMothershipError(err, ErrorCodes.CONFIG_INVALID_VALUE)).toBe(true);
