@@ -1,13 +1,8 @@
 import type Database from 'better-sqlite3';
 import { ROLLUP_TIERS, type RollupTier, TIER_MS } from './history-db.js';
-import type { UnpackedMessage } from './message-batch.js';
+import type { PendingMessage } from './message-batch.js';
 import type { ResolvedHistoryOptions } from './options.js';
 import type { PayloadField } from './payload-fields.js';
-
-/** A message waiting for the next commit: already parsed, nothing written yet. */
-export interface PendingMessage extends UnpackedMessage {
-  fields: PayloadField[];
-}
 
 /** The options the writer follows. */
 export type WriterOptions = Pick<
@@ -26,15 +21,21 @@ interface SeriesEntry {
   unit: string | null;
   /** Latest t written: samples of one series get distinct, increasing times. */
   lastT: number;
+  /** The rollups of the batch being written that this series' latest sample went into, per tier. */
+  minute: Rollup | undefined;
+  hour: Rollup | undefined;
 }
 
 interface TopicEntry {
   id: number;
   count: number;
+  /** At least the log's payload bytes: counted exactly only when this passes the byte cap. */
   bytes: number;
 }
 
 interface Rollup {
+  /** The batch it belongs to: a series' cached rollup from an earlier batch is not reused. */
+  batch: number;
   seriesId: number;
   t: number;
   n: number;
@@ -53,8 +54,10 @@ const REORDER_WINDOW_MS = 1000;
  * message log trimmed to its count and byte caps.
  */
 export class BatchWriter {
-  private readonly series = new Map<string, SeriesEntry>();
+  /** Series by topic, then by field path (pathKey). */
+  private readonly series = new Map<string, Map<string, SeriesEntry>>();
   private readonly topics = new Map<string, TopicEntry>();
+  private batches = 0;
   private seriesCount: number;
   private readonly s;
 
@@ -128,11 +131,17 @@ export class BatchWriter {
     const counts: WriteCounts = { samples: 0, droppedSeries: 0 };
     const logged = new Set<TopicEntry>();
     const rollups: Record<RollupTier, Map<string, Rollup>> = { minute: new Map(), hour: new Map() };
+    const batchNo = ++this.batches;
     for (const m of batch) {
-      const topic = this.logMessage(m);
-      if (topic) logged.add(topic);
+      if (this.options.messagesPerTopic > 0) logged.add(this.logMessage(m));
+      if (m.fields.length === 0) continue;
+      let ofTopic = this.series.get(m.topic);
+      if (!ofTopic) {
+        ofTopic = new Map();
+        this.series.set(m.topic, ofTopic);
+      }
       for (const field of m.fields) {
-        const series = this.seriesFor(m.topic, field);
+        const series = this.seriesFor(ofTopic, m.topic, field);
         if (!series) {
           counts.droppedSeries++;
           continue;
@@ -142,8 +151,17 @@ export class BatchWriter {
         if (t > series.lastT) series.lastT = t;
         this.s.insertRaw.run(series.id, t, field.value);
         counts.samples++;
-        for (const tier of ROLLUP_TIERS)
-          accumulate(rollups[tier], series.id, t - (t % TIER_MS[tier]), field.value);
+        for (const tier of ROLLUP_TIERS) {
+          const start = t - (t % TIER_MS[tier]);
+          // Mostly the series' previous sample's rollup: no key to build and look up.
+          const cached = series[tier];
+          const r =
+            cached !== undefined && cached.batch === batchNo && cached.t === start
+              ? cached
+              : rollupFor(rollups[tier], batchNo, series.id, start);
+          add(r, field.value);
+          series[tier] = r;
+        }
       }
     }
     for (const tier of ROLLUP_TIERS) {
@@ -154,26 +172,32 @@ export class BatchWriter {
     return counts;
   }
 
-  private seriesFor(topic: string, field: PayloadField): SeriesEntry | undefined {
-    const path = JSON.stringify(field.path);
-    const key = `${topic}\u0000${path}`;
+  private seriesFor(
+    ofTopic: Map<string, SeriesEntry>,
+    topic: string,
+    field: PayloadField,
+  ): SeriesEntry | undefined {
+    const key = pathKey(field.path);
     const unit = field.unit ?? null;
-    let entry = this.series.get(key);
+    let entry = ofTopic.get(key);
     if (!entry) {
+      const path = JSON.stringify(field.path);
       const row = this.s.findSeries.get(topic, path);
       if (row) {
         entry = {
           id: row.id,
           unit: row.unit,
           lastT: this.s.lastT.get(row.id)?.t ?? Number.NEGATIVE_INFINITY,
+          minute: undefined,
+          hour: undefined,
         };
       } else {
         if (this.seriesCount >= this.options.maxSeries) return undefined;
         const id = Number(this.s.insertSeries.run(topic, path, unit).lastInsertRowid);
         this.seriesCount++;
-        entry = { id, unit, lastT: Number.NEGATIVE_INFINITY };
+        entry = { id, unit, lastT: Number.NEGATIVE_INFINITY, minute: undefined, hour: undefined };
       }
-      this.series.set(key, entry);
+      ofTopic.set(key, entry);
     }
     if (unit !== null && entry.unit !== unit) {
       this.s.setUnit.run(unit, entry.id);
@@ -183,9 +207,8 @@ export class BatchWriter {
   }
 
   /** Appends to the topic's message log; trimmed once per batch (trimLog). */
-  private logMessage(m: PendingMessage): TopicEntry | undefined {
+  private logMessage(m: PendingMessage): TopicEntry {
     const cap = this.options.messageBytesPerTopic;
-    if (this.options.messagesPerTopic === 0) return undefined;
     const topic = this.topicFor(m.topic);
     const payload = m.payload.length > cap ? m.payload.subarray(0, cap) : m.payload;
     this.s.insertMessage.run(
@@ -207,12 +230,13 @@ export class BatchWriter {
   private trimLog(topic: TopicEntry): void {
     const maxCount = this.options.messagesPerTopic;
     if (topic.count > maxCount) {
-      // One statement for the count cap (a batch may hold many messages of a topic).
+      // One statement for the count cap (a batch may hold many messages of a topic). `bytes` stays an
+      // upper bound: summing the log's sizes each time cost more than the trim itself.
       this.s.trimMessages.run(topic.id, topic.id, maxCount - 1);
       topic.count = maxCount;
-      topic.bytes = this.s.logBytes.get(topic.id)?.bytes ?? 0;
     }
     const cap = this.options.messageBytesPerTopic;
+    if (topic.bytes > cap) topic.bytes = this.s.logBytes.get(topic.id)?.bytes ?? 0;
     while (topic.bytes > cap && topic.count > 1) {
       const oldest = this.s.oldestMessage.get(topic.id);
       if (!oldest) break;
@@ -238,13 +262,24 @@ export class BatchWriter {
   }
 }
 
-function accumulate(into: Map<string, Rollup>, seriesId: number, t: number, v: number): void {
+/** A series' field path as a map key: a one-key path (the common case) without JSON.stringify. */
+function pathKey(path: PayloadField['path']): string {
+  // JSON always starts with '[', so the two forms never meet.
+  return path.length === 1 && typeof path[0] === 'string' ? `.${path[0]}` : JSON.stringify(path);
+}
+
+/** The batch's rollup of a series and period, made empty if it has none yet. */
+function rollupFor(into: Map<string, Rollup>, batch: number, seriesId: number, t: number): Rollup {
   const key = `${seriesId}:${t}`;
-  const r = into.get(key);
+  let r = into.get(key);
   if (!r) {
-    into.set(key, { seriesId, t, n: 1, lo: v, hi: v, sum: v, last: v });
-    return;
+    r = { batch, seriesId, t, n: 0, lo: Infinity, hi: -Infinity, sum: 0, last: 0 };
+    into.set(key, r);
   }
+  return r;
+}
+
+function add(r: Rollup, v: number): void {
   r.n++;
   if (v < r.lo) r.lo = v;
   if (v > r.hi) r.hi = v;

@@ -6,10 +6,10 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type Database from 'better-sqlite3';
-import { BatchWriter, type PendingMessage } from './batch-writer.js';
+import { BatchWriter } from './batch-writer.js';
 import { DisconnectWriter, type LoggedDisconnect } from './disconnect-log.js';
 import { openHistoryWriter } from './history-db.js';
-import { type PackedBatch, unpackBatch } from './message-batch.js';
+import { type PackedBatch, type PendingMessage, unpackBatch } from './message-batch.js';
 import type { ResolvedHistoryOptions } from './options.js';
 import { payloadFields } from './payload-fields.js';
 import { type RetentionResult, RetentionSweeper } from './retention.js';
@@ -76,8 +76,8 @@ export class HistoryWriter {
     for (const m of unpackBatch(batch)) {
       // Binary payloads are common (the benchmark's are); isUtf8 rejects them without the exception the
       // parser's fatal decoder throws (~4 µs a message measured; the control-byte check catches most first).
-      const parsed = m.size <= parse.maxBytes && isUtf8(m.payload);
-      this.pending.push({ ...m, fields: parsed ? payloadFields(m.payload, parse) : [] });
+      if (m.size <= parse.maxBytes && isUtf8(m.payload)) m.fields = payloadFields(m.payload, parse);
+      this.pending.push(m);
     }
   }
 
