@@ -132,3 +132,14 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A `connection cloud` block to a remote on this port (through the test's proxy), then these lines. */
+export function cloudBridge(port: number, ...lines: string[]): string[] {
+  return [
+    'connection cloud',
+    `address 127.0.0.1:${port}`,
+    'remote_clientid hub-a',
+    'restart_timeout 1 2',
+    ...lines,
+  ];
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { cleanup, client, collector, eventually, node } from './helpers.js';
+import { cleanup, client, cloudBridge, collector, eventually, node } from './helpers.js';
 
 let proxy: TcpProxy | undefined;
 afterEach(async () => {
@@ -10,14 +10,7 @@ afterEach(async () => {
 });
 
 function bridgeTo(port: number, ...topics: string[]): string[] {
-  return [
-    'connection cloud',
-    `address 127.0.0.1:${port}`,
-    'remote_clientid hub-a',
-    'restart_timeout 1 2',
-    'keepalive_interval 5',
-    ...topics.map((t) => `topic ${t}`),
-  ];
+  return cloudBridge(port, 'keepalive_interval 5', ...topics.map((t) => `topic ${t}`));
 }
 
 describe('a bridge between two Motherships', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { cleanup, client, collector, eventually, node, stopNode } from './helpers.js';
+import { cleanup, client, cloudBridge, collector, eventually, node, stopNode } from './helpers.js';
 
 let proxy: TcpProxy | undefined;
 afterEach(async () => {
@@ -15,12 +15,7 @@ function bridgeTo(port: number, bounds: string[]): string[] {
     // Two queued messages in memory, the rest only on disk: drops reach the journal's rows too.
     'persistence_queue_window 2',
     'sys_interval 1',
-    'connection cloud',
-    `address 127.0.0.1:${port}`,
-    'remote_clientid hub-a',
-    'restart_timeout 1 2',
-    'topic fleet/# out 1',
-    ...bounds,
+    ...cloudBridge(port, 'topic fleet/# out 1', ...bounds),
   ];
 }
 

@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { type Collector, cleanup, client, collector, eventually, node, stopNode } from './helpers.js';
+import {
+  type Collector,
+  cleanup,
+  client,
+  cloudBridge,
+  collector,
+  eventually,
+  node,
+  stopNode,
+} from './helpers.js';
 
 let proxy: TcpProxy | undefined;
 afterEach(async () => {
@@ -13,14 +22,7 @@ const TOPICS = 10;
 const PER_TOPIC = 500; // 20,000 in the issue, scaled down for a loaded 2-core machine
 
 function bridgeTo(port: number): string[] {
-  return [
-    'connection cloud',
-    `address 127.0.0.1:${port}`,
-    'remote_clientid hub-a',
-    'restart_timeout 1 2',
-    'keepalive_interval 5',
-    'topic fleet/# out 1 "" home/',
-  ];
+  return cloudBridge(port, 'keepalive_interval 5', 'topic fleet/# out 1 "" home/');
 }
 
 /** Publishes `perTopic` QoS 1 messages on each of `topics` topics and resolves once all are acknowledged. */
