@@ -12,7 +12,7 @@ import { addBoardAcl, addBoardUser, type BoardCredentials } from './board-creden
 import { type BrokerTarget, CA_FILE, defaultDeviceName, deviceConfig } from './device-config.js';
 import { type AppName, type BoardFile, firmwareFiles } from './firmware-apps.js';
 import { followBoard } from './follow-board.js';
-import { type MonitorTarget, watchStatus } from './status-watch.js';
+import { type MonitorTarget, type StatusWatch, watchStatus } from './status-watch.js';
 
 /** Writes a MicroPython image through the ESP32's ROM bootloader (src/devices/flash, wired by the CLI). */
 export type FlashMicroPython = (
@@ -130,6 +130,40 @@ async function credentials(
   return { ...c, added: true };
 }
 
+/**
+ * Starts watching for the board. A user just added to the password file is unknown to a running
+ * broker until it reloads the file (SIGHUP): say so and wait for it, rather than fail as if the
+ * broker were down.
+ */
+async function watchOnceAccepted(
+  monitor: MonitorTarget,
+  device: string,
+  newUser: boolean,
+  opts: ProvisionOptions,
+): Promise<StatusWatch> {
+  const deadline = Date.now() + (opts.onlineTimeoutMs ?? 60_000);
+  let told = false;
+  for (;;) {
+    try {
+      return await watchStatus(monitor, device);
+    } catch (err) {
+      const refused = newUser && /bad user ?name or password|not authori[sz]ed/i.test((err as Error).message);
+      if (!refused) throw err;
+      if (Date.now() > deadline)
+        throw new MothershipError(
+          ErrorCodes.PROVISION_FAILED,
+          `the broker does not accept the new user ${device} yet: reload it (kill -HUP the pid of 'mothership up') and run provision again (the board keeps the same login)`,
+        );
+      if (!told)
+        opts.onStep?.(
+          `the broker does not know ${device} yet: reload it now (kill -HUP the pid of 'mothership up'); waiting`,
+        );
+      told = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 export async function provision(opts: ProvisionOptions): Promise<ProvisionResult> {
   opts.onStep?.(`entering the raw REPL on ${opts.port}`);
   const { link, repl } = await enterRepl(opts, await SerialLink.open(opts.port));
@@ -165,7 +199,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     // Watching starts before the upload, so a broker we cannot reach fails now, not after the transfer.
     // A broker with a password file may refuse anonymous clients: watch as the board's own user then.
     const monitor = opts.monitor.user || !login ? opts.monitor : { ...opts.monitor, ...login };
-    const watch = await watchStatus(monitor, device);
+    const watch = await watchOnceAccepted(monitor, device, login?.added === true, opts);
     try {
       opts.onStep?.('comparing files by hash');
       const toSend: BoardFile[] = [];

@@ -178,6 +178,45 @@ describe('mothership provision over a serial line', () => {
   );
 
   it(
+    'a running broker that does not know the new user yet: provision says to reload it, waits, and the board comes online',
+    async () => {
+      const passwd = join(dir, 'passwd-stale');
+      await writeFile(passwd, '');
+      const conf = join(dir, 'stale.conf');
+      await writeFile(conf, `listener 0 127.0.0.1\npassword_file ${passwd}\n`);
+      const secure = await startLoopbackBroker(conf);
+      try {
+        const p = secure.listeners[0]!.port;
+        const sb = await board();
+        const steps: string[] = [];
+        let asked: () => void = () => {};
+        const askedToReload = new Promise<void>((r) => {
+          asked = r;
+        });
+        // no reloadBroker: the running broker still has the empty password file
+        const run = provision(
+          options(sb, p, {
+            device: 'new-user',
+            passwordFile: passwd,
+            onStep: (s) => {
+              steps.push(s);
+              if (/does not know new-user yet: reload it now/.test(s)) asked();
+            },
+          }),
+        );
+        await askedToReload;
+        await secure.reload(); // what `kill -HUP` does to `mothership up`
+        const r = await run;
+        expect(r.device).toBe('new-user');
+        expect(steps.some((s) => /user new-user added to/.test(s))).toBe(true);
+      } finally {
+        await secure.stop();
+      }
+    },
+    PROVISION_TIMEOUT_MS,
+  );
+
+  it(
     "says the board could not join Wi-Fi, from the board's own messages",
     async () => {
       const sb = await board();
