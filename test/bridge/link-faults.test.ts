@@ -57,13 +57,20 @@ describe('link faults', () => {
     ];
     mosquitto = await launchMosquitto({ config: ['allow_anonymous true', 'persistence false', ...block] });
     const theirs = await collector(`mqtt://127.0.0.1:${mosquitto.port}`, '$SYS/broker/connection/#');
-    const [mosquittoState] = await theirs.until((m) => m.payload === '1');
+    await theirs.until((m) => m.payload === '1');
+    // A subscriber that comes after the link is up sees whether the state is retained (one that was
+    // already there gets it live, without the flag, whoever publishes it).
+    const theirsLate = await collector(`mqtt://127.0.0.1:${mosquitto.port}`, '$SYS/broker/connection/#');
+    const [mosquittoState] = await theirsLate.until((m) => m.payload === '1');
     await mosquitto.close(); // both would take the same client id on the remote
     mosquitto = undefined;
     const hub = await node(block);
     const ours = await collector(hub.url, '$SYS/broker/connection/#');
-    const [ourState] = await ours.until((m) => m.payload === '1');
+    await ours.until((m) => m.payload === '1');
+    const oursLate = await collector(hub.url, '$SYS/broker/connection/#');
+    const [ourState] = await oursLate.until((m) => m.payload === '1');
     expect(ourState!.topic).toBe(mosquittoState!.topic);
     expect(ourState!.retain).toBe(mosquittoState!.retain);
+    expect(ourState!.retain).toBe(true);
   });
 });
