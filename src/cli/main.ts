@@ -43,7 +43,8 @@ const commands: Record<
 };
 
 export function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `Usage: mothership <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'mothership <command> --help' for a command's options.\n`;
 }
 
