@@ -1,4 +1,5 @@
 /** `mothership provision`: flags and prompts; the work is src/devices/provision. */
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { loadMothershipConfig } from '../../app/config-file.js';
@@ -59,6 +60,15 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The listener the board uses: the first MQTT one of the config (TLS or not). */
 function boardListener(config: LoadedConfig | undefined) {
   return config?.listeners.find((l) => l.protocol === 'mqtt');
@@ -92,6 +102,9 @@ export async function run(args: string[]): Promise<number> {
   const app = (v.app ?? 'mothership') as AppName;
   if (!APPS.includes(app))
     throw usageError('provision', `--app must be one of ${APPS.join(', ')}, got '${v.app}'`);
+  // Checked now, not after a minute of raw REPL attempts on a blank board.
+  if (v.micropython !== undefined && !isReadableFile(v.micropython))
+    throw usageError('provision', `--micropython ${v.micropython}: no such readable file`);
   const config = v.config ? await loadMothershipConfig(v.config) : undefined;
   const listener = boardListener(config);
   const mqttPort = intFlag('provision', '--mqtt-port', v['mqtt-port'], 1, 65535) ?? listener?.port ?? 1883;

@@ -94,6 +94,15 @@ describe('mothership provision / device', () => {
     expect(app.stderr).toContain(
       "--app must be one of dht, led-remote, conversation, mothership, got 'blinky'",
     );
+    const image = await runCli([
+      'provision',
+      '--micropython',
+      '/nonexistent/micropython.bin',
+      '--port',
+      sb.pty.host,
+    ]);
+    expect(image.code).toBe(1);
+    expect(image.stderr).toContain('--micropython /nonexistent/micropython.bin: no such readable file');
     const cat = await runCli(['device', 'cat']);
     expect(cat.stderr).toContain('cat needs a file name');
     // no USB serial bridge on the test machine

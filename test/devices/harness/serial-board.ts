@@ -2,7 +2,9 @@
 // simulated board (the real MicroPython interpreter, src/devices/sim) holds one end as its UART and
 // runs its REPL there, and the code under test opens the other end as it would /dev/ttyUSB0.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Board, type SerialOptions } from '../../../src/devices/sim/board.js';
+import type { ProvisionOptions } from '../../../src/devices/provision/provision.js';
+import { Board, FIRMWARE_DIR, type SerialOptions } from '../../../src/devices/sim/board.js';
+import { FAST_KEEPALIVE, FAST_TIMING } from '../../../src/devices/sim/board-config.js';
 
 export interface PtyPair {
   /** The board's end and the host's end. */
@@ -81,4 +83,24 @@ export async function serialBoard(
     },
   };
   return sb;
+}
+
+/** Provisioning this board against a broker on loopback at `port`, with the sim's fast timings. */
+export function provisionOptions(
+  sb: SerialBoard,
+  port: number,
+  more: Partial<ProvisionOptions> = {},
+): ProvisionOptions {
+  return {
+    port: sb.pty.host,
+    app: 'mothership',
+    firmwareDir: FIRMWARE_DIR,
+    wifi: { ssid: 'lab', password: 'lab-password' },
+    broker: { host: '127.0.0.1', port },
+    monitor: { host: '127.0.0.1', port },
+    timing: FAST_TIMING,
+    keepalive: FAST_KEEPALIVE,
+    onlineTimeoutMs: 90_000,
+    ...more,
+  };
 }

@@ -7,10 +7,9 @@ import { firmwareFiles } from '../../../src/devices/provision/firmware-apps.js';
 import { type ProvisionOptions, provision } from '../../../src/devices/provision/provision.js';
 import { sha256 } from '../../../src/devices/repl/board-files.js';
 import { FIRMWARE_DIR } from '../../../src/devices/sim/board.js';
-import { FAST_KEEPALIVE, FAST_TIMING } from '../../../src/devices/sim/board-config.js';
 import { isMothershipError } from '../../../src/errors.js';
 import { startLoopbackBroker } from '../harness/loopback-broker.js';
-import { type SerialBoard, serialBoard } from '../harness/serial-board.js';
+import { provisionOptions, type SerialBoard, serialBoard } from '../harness/serial-board.js';
 
 let broker: Mothership;
 let port: number;
@@ -23,18 +22,7 @@ const CHATTY_MAIN =
   'import asyncio\nasync def m():\n    n = 0\n    while True:\n        n += 1\n        print("reading", n, "t=21.5C")\n        await asyncio.sleep_ms(5)\nasyncio.run(m())\n';
 
 function options(sb: SerialBoard, more: Partial<ProvisionOptions> = {}): ProvisionOptions {
-  return {
-    port: sb.pty.host,
-    app: 'dht',
-    firmwareDir: FIRMWARE_DIR,
-    wifi: { ssid: 'lab', password: 'lab-password' },
-    broker: { host: '127.0.0.1', port },
-    monitor: { host: '127.0.0.1', port },
-    timing: FAST_TIMING,
-    keepalive: FAST_KEEPALIVE,
-    onlineTimeoutMs: 90_000,
-    ...more,
-  };
+  return provisionOptions(sb, port, { app: 'dht', ...more });
 }
 
 async function board(opts: Parameters<typeof serialBoard>[0] = {}): Promise<SerialBoard> {

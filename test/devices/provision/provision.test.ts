@@ -9,15 +9,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Mothership } from '../../../src/app/mothership.js';
 import { readPasswordFile, verifyPassword } from '../../../src/broker/auth/password-file.js';
 import { firmwareFiles } from '../../../src/devices/provision/firmware-apps.js';
-import { type ProvisionOptions, provision } from '../../../src/devices/provision/provision.js';
+import { provision } from '../../../src/devices/provision/provision.js';
 import { sha256 } from '../../../src/devices/repl/board-files.js';
 import { RawRepl } from '../../../src/devices/repl/raw-repl.js';
 import { SerialLink } from '../../../src/devices/serial/serial-link.js';
 import { FIRMWARE_DIR } from '../../../src/devices/sim/board.js';
-import { FAST_KEEPALIVE, FAST_TIMING } from '../../../src/devices/sim/board-config.js';
 import { isMothershipError } from '../../../src/errors.js';
 import { startLoopbackBroker } from '../harness/loopback-broker.js';
-import { type SerialBoard, serialBoard } from '../harness/serial-board.js';
+import { provisionOptions, type SerialBoard, serialBoard } from '../harness/serial-board.js';
 
 const WIFI = { ssid: 'lab', password: 'lab-password' };
 let dir: string;
@@ -27,20 +26,7 @@ const boards: SerialBoard[] = [];
 /** A guard against hangs, not a deadline: a provisioning runs a whole board, slow on a loaded machine. */
 const PROVISION_TIMEOUT_MS = 240_000;
 
-function options(sb: SerialBoard, p: number, more: Partial<ProvisionOptions> = {}): ProvisionOptions {
-  return {
-    port: sb.pty.host,
-    app: 'mothership',
-    firmwareDir: FIRMWARE_DIR,
-    wifi: WIFI,
-    broker: { host: '127.0.0.1', port: p },
-    monitor: { host: '127.0.0.1', port: p },
-    timing: FAST_TIMING,
-    keepalive: FAST_KEEPALIVE,
-    onlineTimeoutMs: 90_000,
-    ...more,
-  };
-}
+const options = provisionOptions;
 
 async function board(opts: Parameters<typeof serialBoard>[0] = {}): Promise<SerialBoard> {
   const sb = await serialBoard(opts);
