@@ -32,12 +32,12 @@ const common = () => ({
 });
 
 it(`memory per interpreter board (${N} boards) and per light board (${LIGHT})`, {
-  timeout: 180_000,
+  timeout: 400_000,
 }, async () => {
   const r0 = rss();
   const fleet = await Fleet.start({ ...common(), specs: fleetOf(`mothership:${N}`, 1) });
   try {
-    await until(() => fleet.online === N, 60_000, `${N} boards online`);
+    await until(() => fleet.online === N, 180_000, `${N} boards online`);
     const per = (rss() - r0) / N;
     console.log(
       `[figure] sim: ${mb(per)} MB RSS per interpreter board (${N} online); ${Math.floor(freemem() / per)} more would fit in this machine's free memory (${mb(freemem())} MB)`,
@@ -49,7 +49,7 @@ it(`memory per interpreter board (${N} boards) and per light board (${LIGHT})`, 
   const l0 = rss();
   const light = new LightFleet({ ...common(), specs: fleetOf(`mothership:${LIGHT}`, 1) });
   try {
-    await until(() => light.online === LIGHT, 60_000, `${LIGHT} light boards online`);
+    await until(() => light.online === LIGHT, 180_000, `${LIGHT} light boards online`);
     const per = (rss() - l0) / LIGHT;
     console.log(
       `[figure] sim --light: ${(per / 1024).toFixed(1)} KB RSS per light board (${LIGHT} online); memory alone would allow ${Math.floor(freemem() / per)}`,
