@@ -36,6 +36,8 @@ describe('per-bridge status on $SYS', () => {
     await sys.until((m) => m.topic.endsWith('/connected') && m.payload === '1');
     await sys.until((m) => m.topic.endsWith('/queued') && m.payload === '0');
     expect(await value('remote_address')).toBe(`127.0.0.1:${proxy.port}`);
+    // `until` also sees the `queued 0` from before the outage: wait for the drain itself.
+    await eventually(() => hub.m.bridges.status()[0]!.queued === 0, 'the queue to drain');
     expect(hub.m.bridges.status()[0]).toMatchObject({
       connected: true,
       queued: 0,
