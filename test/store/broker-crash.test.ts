@@ -364,7 +364,7 @@ describe('a resumed persistent session and kill -9', () => {
     await killHard(broker);
     up = undefined;
     expect(third.connack.sessionPresent).toBe(true);
-  }, 40_000);
+  }, 150_000);
 });
 
 describe('an inbound QoS 2 release and kill -9', () => {
@@ -425,5 +425,5 @@ describe('an inbound QoS 2 release and kill -9', () => {
     await killHard(broker);
     up = undefined;
     expect(delivered).toBe(true);
-  }, 40_000);
+  }, 150_000);
 });

@@ -146,7 +146,7 @@ describe('offline queues are paged from SQLite', () => {
         maxInMemory = Math.max(maxInMemory, session.queue.length);
         await new Promise((r) => setImmediate(r)); // let the store commit, as network input would
       }
-      if (Date.now() - started > 30_000) throw new Error(`publishing too slow: ${i} in 30 s`);
+      if (Date.now() - started > 90_000) throw new Error(`publishing too slow: ${i} in 90 s`);
     }
     maxInMemory = Math.max(maxInMemory, session.queue.length);
     const after = await heapUsed();
@@ -160,13 +160,13 @@ describe('offline queues are paged from SQLite', () => {
     expect(maxInMemory).toBeLessThanOrEqual(256);
     expect(session.queuedCount).toBe(N);
 
-    const got = await drain(b, 'pager', N, 40_000);
+    const got = await drain(b, 'pager', N, 150_000);
     expect(got.length).toBe(N);
     let inOrder = true;
     for (let i = 0; i < N; i++) if (got[i] !== i) inOrder = false;
     expect(inOrder).toBe(true);
     expect(session.queuedCount).toBe(0);
-  }, 90_000);
+  }, 300_000);
 });
 
 function store(b: RunningBroker): Pick<SqliteStore, 'readQueue' | 'afterDurable'> {

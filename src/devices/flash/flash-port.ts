@@ -3,8 +3,8 @@
  * runs. On a port without modem lines it goes on by hand, asking for BOOT and EN through onHandReset.
  */
 import { readFile } from 'node:fs/promises';
-import { SerialPort } from 'serialport';
 import { ErrorCodes, MothershipError } from '../../errors.js';
+import { openSerialPort } from '../serial/open-port.js';
 import { flashMicroPython } from './flash-micropython.js';
 import { serialPortLink } from './link.js';
 
@@ -23,14 +23,7 @@ export async function flashImageFile(
       `cannot read the MicroPython image ${imageFile}: ${(err as Error).message}`,
     );
   }
-  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-  await new Promise<void>((resolve, reject) =>
-    port.open((err) =>
-      err
-        ? reject(new MothershipError(ErrorCodes.SERIAL_OPEN_FAILED, `cannot open ${path}: ${err.message}`))
-        : resolve(),
-    ),
-  );
+  const port = await openSerialPort(path, 115200);
   try {
     await flashMicroPython(serialPortLink(port), new Uint8Array(image), {
       onProgress: (p) => onProgress(p.written, p.total),

@@ -4,7 +4,7 @@
  */
 import { SerialPort } from 'serialport';
 import { ErrorCodes, MothershipError } from '../../errors.js';
-import { DIALOUT_HINT } from './serial-link.js';
+import { DIALOUT_HINT } from './open-port.js';
 
 export interface PortInfo {
   path: string;

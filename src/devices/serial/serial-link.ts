@@ -3,8 +3,9 @@
  * in and out, with the waits the REPL protocol needs (until a marker, until n bytes) bounded in time.
  */
 import { EventEmitter } from 'node:events';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { ErrorCodes, MothershipError } from '../../errors.js';
+import { openSerialPort } from './open-port.js';
 
 export const DEFAULT_BAUD = 115200;
 
@@ -38,19 +39,7 @@ export class SerialLink extends EventEmitter {
   }
 
   static async open(path: string, baudRate = DEFAULT_BAUD): Promise<SerialLink> {
-    const port = new SerialPort({ path, baudRate, autoOpen: false });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) => {
-        if (!err) return resolve();
-        const denied = /permission denied|EACCES/i.test(err.message);
-        reject(
-          new MothershipError(
-            ErrorCodes.SERIAL_OPEN_FAILED,
-            `cannot open ${path}: ${err.message}${denied ? `\n${DIALOUT_HINT}` : ''}`,
-          ),
-        );
-      }),
-    );
+    const port = await openSerialPort(path, baudRate);
     return new SerialLink(path, port);
   }
 
@@ -137,6 +126,3 @@ export class SerialLink extends EventEmitter {
     await new Promise<void>((resolve) => this.port.close(() => resolve()));
   }
 }
-
-export const DIALOUT_HINT =
-  "On Linux, serial ports belong to the 'dialout' group: run `sudo usermod -aG dialout $USER`, then log out and in again.";

@@ -241,7 +241,7 @@ describe('against the real mosquitto broker with the same ACL file', () => {
       for (const c of clients) c.end(true);
       await broker.stop();
     }
-  }, 20_000);
+  }, 90_000);
 });
 
 describe('mayEverRead (check_subscribe_acl)', () => {

@@ -47,7 +47,7 @@ export async function startUp(
   dataDir: string | undefined,
   extra: string[] = [],
   cwd?: string,
-  bannerMs = 20_000,
+  bannerMs = 60_000,
 ): Promise<RunningCli> {
   const args = ['up', '-p', String(port), '--host', '127.0.0.1', '--no-ws', '--no-mdns'];
   if (dataDir !== undefined) args.push('--data', dataDir);
