@@ -187,7 +187,8 @@ export class Broker {
    * history): no new connection, and no new message or subscription from a connected client (left
    * unacknowledged, so the client sends it again to the next broker). What was already routed is
    * delivered and acknowledged, then each client gets DISCONNECT 0x8B (v5) and its socket is closed.
-   * Resolves when every connection is closed, within `shutdownGraceMs`.
+   * Resolves when every connection is closed: within `shutdownGraceMs`, and a second for the clients
+   * to close their side.
    */
   drain(): Promise<void> {
     if (!this.draining) {

@@ -306,7 +306,7 @@ export class Connection implements ConnectionContext {
     if ((this.stream.writableLength > 0 || reason === 'server-shutting-down') && reason !== 'slow-consumer') {
       // Half-closed after what was written, until the client closes its side (or a second passes):
       // closed at once, our kernel would answer anything the client still sends (a PUBACK, a
-      // PINGREQ) with a reset, and the client's kernel would discard what it has not read yet.
+      // PINGREQ) with a reset, and what the client had not received yet would be lost.
       this.stream.end();
       setTimeout(() => this.stream.destroy(), LINGER_MS).unref();
     } else {

@@ -53,7 +53,7 @@ export interface BrokerOptions {
   inflightWriteDelayMs: number;
   /**
    * A graceful stop's bound, in milliseconds: how long clients get to take and acknowledge what was
-   * routed to them, and to close their side, before their connections are cut.
+   * routed to them before their connections are cut.
    */
   shutdownGraceMs: number;
 }
