@@ -280,10 +280,14 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
       }
     },
     stop() {
+      // In the order that loses nothing: boards stop finding us; the broker takes no new connection
+      // or message and delivers what it routed (while the bridges end their links, so nothing keeps
+      // arriving); then the history's last flush sees every message; the store closes last.
       stopping ??= (async () => {
+        const goodbye = advertisement?.stop().catch(() => {});
+        await Promise.all([broker.drain(), bridges.stop()]);
         await hub?.close();
-        await bridges.stop();
-        await Promise.all([advertisement?.stop().catch(() => {}), broker.close()]);
+        await Promise.all([goodbye, broker.close()]);
       })();
       return stopping;
     },

@@ -27,6 +27,9 @@ export class Broker {
   protected readonly core: BrokerCore;
   private readonly sys: SysTopics;
   private readonly live = new Set<Connection>();
+  /** Set by drain(): network clients are turned away; the host program may still publish. */
+  private draining: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private closed = false;
   private readonly countersTimer: NodeJS.Timeout | undefined;
   /** Set while a store with asynchronous reads is still loading: connections and publishes wait. */
@@ -84,7 +87,7 @@ export class Broker {
 
   /** Serves one MQTT byte stream (a TCP socket, a TLS socket, a WebSocket stream). */
   handleConnection(stream: Duplex, meta: ConnectionMeta): void {
-    if (this.closed) {
+    if (this.draining || this.closed) {
       stream.destroy();
       return;
     }
@@ -179,13 +182,31 @@ export class Broker {
     return this.sys.values();
   }
 
-  /** Graceful stop: v5 clients get DISCONNECT 0x8B, every connection is closed. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * A graceful stop's first step, for a host that still has work to finish before close() (bridges,
+   * history): no new connection, and no new message or subscription from a connected client (left
+   * unacknowledged, so the client sends it again to the next broker). What was already routed is
+   * delivered and acknowledged, then each client gets DISCONNECT 0x8B (v5) and its socket is closed.
+   * Resolves when every connection is closed: within `shutdownGraceMs`, and a second for the clients
+   * to close their side.
+   */
+  drain(): Promise<void> {
+    if (!this.draining) {
+      this.sys.stop(); // $SYS updates would keep the subscribers' queues from emptying
+      const open = [...this.live].map((c) => c.drain(this.core.options.shutdownGraceMs));
+      this.draining = Promise.all(open).then(() => this.live.clear());
+    }
+    return this.draining;
+  }
+
+  /** Graceful stop: drain(), then the store is closed. */
+  close(): Promise<void> {
+    this.closing ??= this.drain().then(() => this.closeStore());
+    return this.closing;
+  }
+
+  private closeStore(): void {
     this.closed = true;
-    this.sys.stop();
-    for (const c of [...this.live]) c.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
-    this.live.clear();
     clearInterval(this.countersTimer);
     if (!this.restoring) this.core.saveCounters();
     this.core.options.persistence?.close();

@@ -23,6 +23,12 @@ import type { ClientInfo, ConnectionMeta, DisconnectReason } from './types.js';
 
 type State = ConnectionState;
 
+/** How long a connection we end stays half-closed, waiting for the client to close its side. */
+const LINGER_MS = 1000;
+
+/** What a draining connection no longer accepts (everything else, acknowledgements first, goes on). */
+const REFUSED_WHILE_DRAINING = new Set<Packet['cmd']>(['publish', 'subscribe', 'unsubscribe']);
+
 /**
  * One network connection speaking MQTT with one client: decodes its packets, enforces the protocol,
  * and asks the broker core to authenticate, route and subscribe. Everything here is per connection;
@@ -59,6 +65,13 @@ export class Connection implements ConnectionContext {
   pubcompsOwed = 0;
   /** The Receive Maximum we advertised to a v5 client (QoS 1/2 publishes it may have in progress). */
   receiveMaximumIn = 65535;
+  /**
+   * Set by a graceful stop (drain): what was routed to this client still goes out and its
+   * acknowledgements still count, but nothing new is taken from it.
+   */
+  private draining = false;
+  /** Resolves once the socket has closed, whoever closed it. */
+  readonly socketClosed: Promise<void>;
 
   constructor(
     readonly core: BrokerCore,
@@ -76,6 +89,7 @@ export class Connection implements ConnectionContext {
       this.reader.push(chunk);
     });
     stream.on('error', () => this.terminate('socket-error'));
+    this.socketClosed = new Promise((resolve) => stream.once('close', resolve));
     stream.on('close', () => this.terminate('client-closed'));
     stream.on('end', () => this.terminate('client-closed'));
     this.connectTimer = setTimeout(() => this.terminate('protocol-error'), core.options.connectTimeout);
@@ -148,8 +162,12 @@ export class Connection implements ConnectionContext {
 
   /** The one dispatcher: a handler per packet type says whether to end the connection. */
   private dispatch(packet: Packet): void {
+    // While draining, a new message or subscription is not acknowledged: the client keeps a QoS 1/2
+    // message and sends it again to the broker it reconnects to.
+    if (this.draining && REFUSED_WHILE_DRAINING.has(packet.cmd)) return;
     const result = handlePacket(this, packet);
     if (result) this.disconnect(result.reason, result.code, result.message);
+    else if (this.draining) this.drainedYet();
   }
 
   /** Sends a PUBACK/PUBREC owed to the publisher, or refuses the message when it could not be kept. */
@@ -215,6 +233,7 @@ export class Connection implements ConnectionContext {
         // stops reading is dropped rather than allowed to hold memory for everyone.
         if (this.stream.writableLength > this.core.options.maxClientBufferBytes)
           this.terminate('slow-consumer');
+        else if (this.draining) this.drainedYet();
       });
     }
     this.stream.write(bytes);
@@ -248,17 +267,48 @@ export class Connection implements ConnectionContext {
     this.terminate(reason);
   }
 
+  /**
+   * Graceful stop: the messages already routed to this client are delivered (QoS 1/2: until it has
+   * acknowledged them all), then it gets the shutdown DISCONNECT and our FIN (terminate). `graceMs`
+   * bounds the wait for acknowledgements; a persistent session keeps in the store whatever is still
+   * unacknowledged then, for the client to get from the restarted broker.
+   */
+  drain(graceMs: number): Promise<void> {
+    const grace = setTimeout(() => {
+      this.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
+      this.stream.destroy();
+    }, graceMs);
+    void this.socketClosed.then(() => clearTimeout(grace));
+    if (this.state === 'connected') {
+      this.draining = true;
+      this.drainedYet();
+    } else this.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
+    return this.socketClosed;
+  }
+
+  /** Ends a draining connection once nothing is owed either way (none in flight, queued or unacknowledged). */
+  private drainedYet(): void {
+    const s = this.session;
+    if (s && (s.inflight.size > 0 || s.queuedCount > 0)) return;
+    if ((this.publisherAcks?.pubacksOwed ?? 0) > 0 || this.pubcompsOwed > 0) return;
+    this.disconnect('server-shutting-down', ReasonCode.ServerShuttingDown);
+  }
+
   /** Closes the socket once and tells the broker core, which handles the will and the session. */
   terminate(reason: DisconnectReason): void {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
+    this.draining = false;
     clearTimeout(this.connectTimer);
     clearTimeout(this.keepaliveTimer);
     this.willWanted = reason !== 'normal' && reason !== 'server-shutting-down';
-    if (this.stream.writableLength > 0 && reason !== 'slow-consumer') {
+    if ((this.stream.writableLength > 0 || reason === 'server-shutting-down') && reason !== 'slow-consumer') {
+      // Half-closed after what was written, until the client closes its side (or a second passes):
+      // closed at once, our kernel would answer anything the client still sends (a PUBACK, a
+      // PINGREQ) with a reset, and what the client had not received yet would be lost.
       this.stream.end();
-      setTimeout(() => this.stream.destroy(), 1000).unref();
+      setTimeout(() => this.stream.destroy(), LINGER_MS).unref();
     } else {
       this.stream.end();
       this.stream.destroy();

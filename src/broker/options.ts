@@ -51,6 +51,11 @@ export interface BrokerOptions {
    * subscriber can cause.
    */
   inflightWriteDelayMs: number;
+  /**
+   * A graceful stop's bound, in milliseconds: how long clients get to take and acknowledge what was
+   * routed to them before their connections are cut.
+   */
+  shutdownGraceMs: number;
 }
 
 export const defaultBrokerOptions: Omit<
@@ -72,4 +77,5 @@ export const defaultBrokerOptions: Omit<
   maxClientBufferBytes: 8 * 1024 * 1024,
   version: `mothership ${VERSION}`,
   inflightWriteDelayMs: 20,
+  shutdownGraceMs: 5000,
 };

@@ -5,6 +5,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startMothership } from '../../src/app/mothership.js';
 import { parseConfig } from '../../src/config/mosquitto-conf.js';
+import { HistoryRecorder } from '../../src/hub/history/index.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -69,4 +70,49 @@ describe('startMothership: the one composition root', () => {
     await m.stop();
     await m.stop(); // twice is harmless
   });
+
+  it('a stop takes no new message first: the history has every one the broker acknowledged', async () => {
+    const dataDir = await scratch();
+    const m = await startMothership({
+      port: 0,
+      wsPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      mdns: false,
+      logFormat: 'json',
+    });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${m.listeners[0]!.port}`, {
+      reconnectPeriod: 0,
+    });
+    client.on('error', () => {});
+    // A publisher that keeps 50 QoS 1 messages in flight, each on its own topic, until the stop ends it.
+    const acked: number[] = [];
+    let sent = 0;
+    const pump = (): void => {
+      while (client.connected && sent - acked.length < 50 && sent < 100_000) {
+        const i = sent++;
+        client.publish(`meter/${i}`, '1', { qos: 1 }, (err) => {
+          if (err) return;
+          acked.push(i);
+          pump();
+        });
+      }
+    };
+    pump();
+    for (const deadline = Date.now() + 30_000; acked.length < 200 && Date.now() < deadline; )
+      await new Promise((r) => setTimeout(r, 10));
+    expect(acked.length).toBeGreaterThanOrEqual(200);
+    await m.stop();
+    client.end(true);
+    const history = new HistoryRecorder({ dir: dataDir });
+    try {
+      const recorded = new Set((await history.listSeries()).map((s) => s.topic));
+      expect(acked.filter((i) => !recorded.has(`meter/${i}`))).toEqual([]);
+      console.log(
+        `[figure] stop under a publishing client: ${acked.length} acknowledged, all in the history`,
+      );
+    } finally {
+      await history.close();
+    }
+  }, 60_000);
 });
