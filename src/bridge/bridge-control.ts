@@ -111,7 +111,7 @@ export class BridgeControl {
       if (queued > 0 && !force)
         throw new MothershipError(
           ErrorCodes.BRIDGE_QUEUE_NOT_EMPTY,
-          `bridge '${name}' holds ${queued} message(s) its remote has not acknowledged; removing it drops them (force)`,
+          `bridge '${name}' holds ${queued} message(s) its remote has not acknowledged, which removing it would drop: force it ('mothership bridge remove --force', or "force": true)`,
         );
       await this.file.rewrite({ remove: name });
       return this.bridges.remove(name, true);
