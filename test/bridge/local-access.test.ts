@@ -35,6 +35,37 @@ async function crossesBothWays(
   await eventually(() => atHub.includes('a/in i'), 'the message from the remote at the hub');
 }
 
+/** A bridge logged in as `bridge` (read a/ok/#, write a/in/#): only what that user may crosses. */
+async function localUserDecides(first: string[]) {
+  const dir = await scratch();
+  const acl = join(dir, 'acl');
+  await writeFile(
+    acl,
+    ['user alice', 'topic readwrite a/#', 'user bridge', 'topic read a/ok/#', 'topic write a/in/#', ''].join(
+      '\n',
+    ),
+  );
+  const passwords = await passwordFile(dir, { alice: 'pw', bridge: 'bpw' });
+  const security = [...first, 'allow_anonymous false', `password_file ${passwords}`, `acl_file ${acl}`];
+  const { remote, hub } = await bridged(security, ['local_username bridge', 'local_password bpw'], dir);
+  await eventually(() => hub.m.bridges.get('cloud')?.status().connected, 'the bridge to connect');
+  const atRemote = await collector(remote.url, 'a/#');
+  const alice = await client(hub.url, { username: 'alice', password: 'pw' });
+  await alice.publishAsync('a/secret', 'no', { qos: 1 });
+  await alice.publishAsync('a/ok/1', 'yes', { qos: 1 });
+  await atRemote.until((m) => m.topic === 'a/ok/1');
+  expect(atRemote.messages.map((m) => m.topic)).toEqual(['a/ok/1']); // a/secret was never queued
+  const seen: string[] = [];
+  alice.on('message', (t) => seen.push(t));
+  await alice.subscribeAsync('a/#', { qos: 1 });
+  const remoteClient = await client(remote.url);
+  await remoteClient.publishAsync('a/nope', 'x', { qos: 1 });
+  await remoteClient.publishAsync('a/in/1', 'y', { qos: 1 });
+  await eventually(() => seen.includes('a/in/1'), 'the allowed message from the remote');
+  expect(seen.filter((t) => t !== 'a/ok/1')).toEqual(['a/in/1']); // a/nope refused: no write right
+  return { remote, dir, security };
+}
+
 describe("a bridge's local client and the hub's access rules", () => {
   it('works with per_listener_settings true (no listener of its own to take rules from)', async () => {
     const { remote, hub } = await bridged(['per_listener_settings true', 'allow_anonymous true']);
@@ -57,37 +88,7 @@ describe("a bridge's local client and the hub's access rules", () => {
   });
 
   it("with local_username, that user's ACL decides what crosses; a wrong local_password stops it", async () => {
-    const dir = await scratch();
-    const acl = join(dir, 'acl');
-    await writeFile(
-      acl,
-      [
-        'user alice',
-        'topic readwrite a/#',
-        'user bridge',
-        'topic read a/ok/#',
-        'topic write a/in/#',
-        '',
-      ].join('\n'),
-    );
-    const passwords = await passwordFile(dir, { alice: 'pw', bridge: 'bpw' });
-    const security = ['allow_anonymous false', `password_file ${passwords}`, `acl_file ${acl}`];
-    const { remote, hub } = await bridged(security, ['local_username bridge', 'local_password bpw'], dir);
-    await eventually(() => hub.m.bridges.get('cloud')?.status().connected, 'the bridge to connect');
-    const atRemote = await collector(remote.url, 'a/#');
-    const alice = await client(hub.url, { username: 'alice', password: 'pw' });
-    await alice.publishAsync('a/secret', 'no', { qos: 1 });
-    await alice.publishAsync('a/ok/1', 'yes', { qos: 1 });
-    await atRemote.until((m) => m.topic === 'a/ok/1');
-    expect(atRemote.messages.map((m) => m.topic)).toEqual(['a/ok/1']); // a/secret was never queued
-    const seen: string[] = [];
-    alice.on('message', (t) => seen.push(t));
-    await alice.subscribeAsync('a/#', { qos: 1 });
-    const remoteClient = await client(remote.url);
-    await remoteClient.publishAsync('a/nope', 'x', { qos: 1 });
-    await remoteClient.publishAsync('a/in/1', 'y', { qos: 1 });
-    await eventually(() => seen.includes('a/in/1'), 'the allowed message from the remote');
-    expect(seen.filter((t) => t !== 'a/ok/1')).toEqual(['a/in/1']); // a/nope refused: no write right
+    const { remote, dir, security } = await localUserDecides([]);
 
     const wrong = await node([
       ...security,
@@ -96,5 +97,22 @@ describe("a bridge's local client and the hub's access rules", () => {
     const status = wrong.m.bridges.get('cloud')!.status();
     expect(status.connected).toBe(false);
     expect(status.lastError).toBe("this broker refused local_username 'bridge': wrong local_password");
+    // The password file fixed and reloaded (SIGHUP): the bridge's next login attempt gets in.
+    await passwordFile(dir, { alice: 'pw', bridge: 'x' });
+    await wrong.m.reload();
+    await eventually(
+      () => wrong.m.bridges.get('cloud')?.status().connected,
+      'the bridge to log in and connect',
+    );
+  });
+
+  it('under per_listener_settings, the files of the listener that accepts local_username apply', async () => {
+    await localUserDecides(['per_listener_settings true']);
+  });
+
+  it('refuses local_password without local_username, naming the line', async () => {
+    await expect(node(cloudBridge(1, 'local_password x'))).rejects.toThrow(
+      /mothership\.conf:\d+: connection cloud: local_password needs local_username/,
+    );
   });
 });
