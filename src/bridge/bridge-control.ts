@@ -91,6 +91,12 @@ export class BridgeControl {
             : undefined;
       if (why) throw new MothershipError(ErrorCodes.BRIDGE_NAME_TAKEN, `${why} (${at(other.where)})`);
     }
+    // A client's session taken over by a bridge would lose its subscriptions and queue to it.
+    if (this.bridges.hasSession(clientId))
+      throw new MothershipError(
+        ErrorCodes.BRIDGE_NAME_TAKEN,
+        `a client of this broker has the session '${clientId}' the bridge would use locally (set local_clientid)`,
+      );
   }
 
   /**

@@ -47,6 +47,11 @@ export class Bridges {
     return this.byName.get(name);
   }
 
+  /** A session of this broker has this client id (a client's, or a bridge's). */
+  hasSession(clientId: string): boolean {
+    return this.broker.sessionInfo().some((s) => s.clientId === clientId);
+  }
+
   /** Resolves once every bridge queues (or its local login was refused: it tries again later). */
   async start(configs: readonly BridgeConfig[]): Promise<void> {
     for (const c of configs) await this.add(c);

@@ -124,6 +124,17 @@ describe('bridges added and removed through the hub API', () => {
       code: 'MS_BRIDGE_NAME_TAKEN',
       message: `a bridge named 'cloud' exists already (${hub.configFile}:5)`,
     });
+    const board = await client(hub.url, { clientId: 'board1', clean: false, protocolVersion: 4 });
+    await board.subscribeAsync('cmd/board1', { qos: 1 });
+    const hijack = await post(`${api}/bridges`, {
+      config: block('y', remote.port, 'local_clientid board1', 'topic x out'),
+    });
+    expect(hijack.body.error).toEqual({
+      code: 'MS_BRIDGE_NAME_TAKEN',
+      message:
+        "a client of this broker has the session 'board1' the bridge would use locally (set local_clientid)",
+    });
+    expect(hub.m.broker.subscriptions('board1').map((s) => s.filter)).toEqual(['cmd/board1']);
     const bad = await post(`${api}/bridges`, {
       config: block('x', remote.port, 'topic a/# sideways'),
       source: 'mine.conf',
