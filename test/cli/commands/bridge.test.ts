@@ -125,5 +125,5 @@ describe('mothership bridge list', () => {
     const bad = await runCli(['bridge', 'list', '-p', '0']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('-p needs a whole number 1..65535');
-  });
+  }, 180_000); // seven CLI processes: bounds a hang on a loaded machine, not a speed
 });
