@@ -64,6 +64,12 @@ export class BridgeControl {
           ErrorCodes.BRIDGES_NOT_KEPT,
           "this hub has no data folder (persistence false), so an added bridge could not survive a restart: add the connection block to its config file and 'kill -HUP' it",
         );
+      // The file keeps lines split at \n: a lone \r would join two lines there that were two here.
+      if (/\r(?!\n)/.test(text))
+        throw new MothershipError(
+          ErrorCodes.CONFIG_INVALID_VALUE,
+          `${source}: lines must end with \\n or \\r\\n, not a lone \\r`,
+        );
       const { bridges, warnings } = parseBridgeBlocks(text, source);
       if (bridges.length !== 1)
         throw new MothershipError(

@@ -156,6 +156,12 @@ describe('bridges added and removed through the hub API', () => {
     expect(relative.body.error?.message).toBe(
       "mine.conf:5: bridge_cafile needs an absolute path on the hub's machine, got 'ca.crt'",
     );
+    const lone = await post(`${api}/bridges`, { config: block('x', remote.port).replaceAll('\n', '\r') });
+    expect(lone.body.error?.message).toBe('request: lines must end with \\n or \\r\\n, not a lone \\r');
+    const crlf = await post(`${api}/bridges`, {
+      config: block('crlf', remote.port, 'topic c out').replaceAll('\n', '\r\n'),
+    });
+    expect(crlf.status).toBe(201);
     const two = await post(`${api}/bridges`, { config: block('x', remote.port) + block('y', remote.port) });
     expect(two.body.error?.message).toBe('request: needs exactly one connection block, got 2');
     const unsupported = await post(`${api}/bridges`, {
@@ -167,8 +173,9 @@ describe('bridges added and removed through the hub API', () => {
       "mine.conf:5: 'bridge_alpn' is a mosquitto directive Mothership does not support yet; ignored",
     ]);
     // Nothing refused was kept or started.
-    expect(hub.m.bridges.names).toEqual(['cloud', 'x']);
+    expect(hub.m.bridges.names).toEqual(['cloud', 'crlf', 'x']);
     expect((await readFile(join(hub.dir, 'data', 'bridges.conf'), 'utf8')).match(/^connection /gm)).toEqual([
+      'connection ',
       'connection ',
     ]);
   });
