@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import { Bridge, type BridgeStatus } from './bridge.js';
-import type { BridgeConfig } from './bridge-config.js';
+import { type BridgeConfig, localClientIdOf } from './bridge-config.js';
 import { BridgeSys } from './bridge-sys.js';
 
 /** A bridge's settings without where they were written: moving a block in the file changes nothing. */
@@ -88,6 +88,12 @@ export class Bridges {
     this.loginRetries.delete(bridge);
     this.byName.delete(name);
     await bridge.stop(discard);
+    const clientId = localClientIdOf(bridge.config);
+    // Never started (its local login refused): the session of an earlier run is still there.
+    if (discard && this.hasSession(clientId))
+      this.broker
+        .inProcessClient({ clientId, sessionExpiry: 0, cleanStart: true })
+        .end('server-shutting-down', true);
     if (discard) this.sys.forget(name);
     return queued;
   }

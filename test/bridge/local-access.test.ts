@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { passwordFile } from '../hub/helpers.js';
-import { cleanup, client, cloudBridge, collector, eventually, node, scratch } from './helpers.js';
+import { cleanup, client, cloudBridge, collector, eventually, node, scratch, stopNode } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -108,6 +108,27 @@ describe("a bridge's local client and the hub's access rules", () => {
 
   it('under per_listener_settings, the files of the listener that accepts local_username apply', async () => {
     await localUserDecides(['per_listener_settings true']);
+  });
+
+  it('removing a bridge whose local login is refused deletes its queue from an earlier run', async () => {
+    const dir = await scratch();
+    const security = ['allow_anonymous false', `password_file ${join(dir, 'passwd')}`];
+    await passwordFile(dir, { bridge: 'right' });
+    const lines = [
+      ...security,
+      ...cloudBridge(1, 'topic a/# out 1', 'local_username bridge', 'local_password right'),
+    ];
+    const first = await node(lines, dir);
+    expect(first.m.broker.sessionInfo().map((s) => s.clientId)).toContain('local.hub-a');
+    await stopNode(first);
+    await passwordFile(dir, { bridge: 'changed' });
+    const again = await node(lines, dir);
+    expect(again.m.bridges.get('cloud')!.status().lastError).toContain('wrong local_password');
+    expect(again.m.broker.sessionInfo().map((s) => s.clientId)).toContain('local.hub-a');
+    await writeFile(again.configFile, ['listener 0 127.0.0.1', 'log_dest none', ...security, ''].join('\n'));
+    await again.m.reload();
+    expect(again.m.bridges.names).toEqual([]);
+    expect(again.m.broker.sessionInfo().map((s) => s.clientId)).not.toContain('local.hub-a');
   });
 
   it('refuses local_password without local_username, naming the line', async () => {
