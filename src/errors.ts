@@ -67,6 +67,14 @@ export const ErrorCodes = {
   BRIDGE_TLS_FILE_UNREADABLE: 'MS_BRIDGE_TLS_FILE_UNREADABLE',
   /** A bridge could not connect to its remote, or lost the link (its status' last error). */
   BRIDGE_LINK_FAILED: 'MS_BRIDGE_LINK_FAILED',
+  /** `bridge add`: a bridge of that name (or local client id) exists already. HTTP 409. */
+  BRIDGE_NAME_TAKEN: 'MS_BRIDGE_NAME_TAKEN',
+  /** `bridge remove`: the bridge comes from the config file, which only an edit and SIGHUP change. HTTP 409. */
+  BRIDGE_IN_CONFIG_FILE: 'MS_BRIDGE_IN_CONFIG_FILE',
+  /** `bridge remove` without force: the bridge still holds messages its remote has not acknowledged. HTTP 409. */
+  BRIDGE_QUEUE_NOT_EMPTY: 'MS_BRIDGE_QUEUE_NOT_EMPTY',
+  /** `bridge add` on a hub without a data folder (persistence false): nowhere to keep it. HTTP 409. */
+  BRIDGES_NOT_KEPT: 'MS_BRIDGES_NOT_KEPT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

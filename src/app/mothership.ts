@@ -6,9 +6,11 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { BridgeControl, combine } from '../bridge/bridge-control.js';
 import { bridgesOf, checkBridges } from '../bridge/bridge-directives.js';
 import { bridgeRoutes } from '../bridge/bridge-routes.js';
 import { Bridges } from '../bridge/bridges.js';
+import { BridgesFile } from '../bridge/bridges-file.js';
 import type { LoadedConfig } from '../config/mosquitto-conf.js';
 import { historyConfigOf } from '../hub/history/history-directives.js';
 import { HistoryRecorder } from '../hub/history/index.js';
@@ -61,8 +63,10 @@ export interface Mothership {
   readonly access: BrokerAccess;
   /** Undefined when the hub is off. */
   readonly hub: Hub | undefined;
-  /** The config's bridges (`connection` blocks). */
+  /** The config's bridges (`connection` blocks), then those added through the API (bridges.conf). */
   readonly bridges: Bridges;
+  /** Adds and removes bridges while running, kept in `<data dir>/bridges.conf`. */
+  readonly bridgeControl: BridgeControl;
   /** Where the data lives; undefined with persistence off. */
   readonly dataDir: string | undefined;
   /** Whether the broker is announced over mDNS. */
@@ -70,8 +74,9 @@ export interface Mothership {
   /** What to print for people once everything listens. */
   banner(): string;
   /**
-   * Re-reads the password and ACL files, and the config file's bridges (SIGHUP): added, changed and
-   * removed bridges only, the others keep their link; a bad file keeps the old ones.
+   * Re-reads the password and ACL files, and the bridges of the config file and of bridges.conf
+   * (SIGHUP): added, changed and removed bridges only, the others keep their link; a bad file keeps
+   * the old ones.
    */
   reload(): Promise<void>;
   /** Stops everything: clients get a shutdown DISCONNECT, the store is flushed, mDNS says goodbye. */
@@ -194,8 +199,18 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
   }
 
   // Bridges start before any client can publish: what is bound out is queued from the first message.
-  const bridges = new Bridges(broker, log);
-  bridges.start(bridgesOf(config));
+  const bridges = new Bridges(broker, log, { localLogin: (u, p) => access.bridgeLogin(u, p) });
+  const bridgeControl = new BridgeControl(
+    bridges,
+    dataDir === undefined ? undefined : new BridgesFile(dataDir),
+  );
+  try {
+    await bridges.start(combine(bridgesOf(config), await bridgeControl.added()));
+  } catch (err) {
+    await bridges.stop();
+    await broker.close();
+    throw err;
+  }
 
   const listeners: Listener[] = [];
   const hub: Hub | undefined =
@@ -207,6 +222,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
           routes: bridgeRoutes(
             () => bridges.status(),
             () => hub!.access,
+            bridgeControl,
           ),
           listener: () => listeners.find((l) => l.protocol === 'websockets')?.name ?? 'ws',
           staticDir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
@@ -246,6 +262,7 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
     access,
     hub,
     bridges,
+    bridgeControl,
     dataDir,
     mdns: advertisement !== undefined,
     banner: () =>
@@ -267,10 +284,10 @@ export async function startMothership(options: MothershipOptions = {}): Promise<
           `Reload failed, keeping the old files: ${(err as Error).message}`,
         );
       }
-      if (options.configPath === undefined) return;
       try {
-        const next = await loadMothershipConfig(options.configPath);
-        for (const line of await bridges.apply(bridgesOf(next)))
+        const next =
+          options.configPath === undefined ? config : await loadMothershipConfig(options.configPath);
+        for (const line of await bridgeControl.reload(bridgesOf(next)))
           log.info({ event: 'reload' }, `Reloaded: ${line}`);
       } catch (err) {
         log.error(

@@ -31,6 +31,9 @@ export interface BridgeConfig {
   localClientId: string | undefined;
   remoteUsername: string | undefined;
   remotePassword: string | undefined;
+  /** The bridge's login on this broker (local_username): its ACL applies; unset, the bridge is trusted. */
+  localUsername: string | undefined;
+  localPassword: string | undefined;
   cleanSession: boolean;
   localCleanSession: boolean | undefined;
   /** Seconds. */
@@ -66,6 +69,8 @@ export function newBridgeConfig(name: string, where: Where): BridgeConfig {
     localClientId: undefined,
     remoteUsername: undefined,
     remotePassword: undefined,
+    localUsername: undefined,
+    localPassword: undefined,
     cleanSession: false,
     localCleanSession: undefined,
     keepalive: 60,

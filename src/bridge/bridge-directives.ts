@@ -120,6 +120,12 @@ export const bridgeDirectives: Directive<ParseState>[] = [
   word('password', 'a password', (b, w) => {
     b.remotePassword = w;
   }),
+  word('local_username', 'a user name', (b, w) => {
+    b.localUsername = w;
+  }),
+  word('local_password', 'a password', (b, w) => {
+    b.localPassword = w;
+  }),
   flag('cleansession', (b, on) => {
     b.cleanSession = on;
   }),
@@ -234,6 +240,8 @@ export function checkBridges(list: readonly BridgeConfig[]): void {
     if (b.addresses.length === 0) fail('needs an address line (address host[:port])');
     if (b.remotePassword !== undefined && b.remoteUsername === undefined)
       fail('remote_password needs remote_username');
+    if (b.localPassword !== undefined && b.localUsername === undefined)
+      fail('local_password needs local_username');
     const t = b.tls;
     if (t) {
       if ((t.certfile === undefined) !== (t.keyfile === undefined))

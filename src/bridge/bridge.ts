@@ -93,6 +93,7 @@ export class Bridge {
     const localClean = c.localCleanSession ?? c.cleanSession;
     this.local = this.broker.inProcessClient({
       clientId: localClientIdOf(c),
+      username: c.localUsername, // its ACL applies; without one the bridge is trusted
       sessionExpiry: localClean ? 0 : NEVER_EXPIRES,
       cleanStart: localClean,
       // The queue is the store-and-forward buffer: QoS 0 waits too, bounded by BridgeQueue.
@@ -136,6 +137,7 @@ export class Bridge {
     clearTimeout(this.timer);
     clearInterval(this.lazyTimer);
     this.queue?.stop();
+    if (!this.local) return; // never started (its local login was refused)
     const client = this.remote;
     this.remote = undefined;
     this.local.detach();
@@ -146,6 +148,12 @@ export class Bridge {
     }
     this.notifyLocal(false);
     this.local.end('server-shutting-down', discard);
+  }
+
+  /** Not started: this broker refused its local_username (Bridges tries again later). */
+  refusedLocally(reason: string): void {
+    this.state = 'waiting';
+    this.fail(reason);
   }
 
   status(): BridgeStatus {

@@ -37,7 +37,7 @@ const commands: Record<
     load: () => import('./commands/sim.js'),
   },
   bridge: {
-    summary: "a running hub's bridges to other brokers: list",
+    summary: "a running hub's bridges to other brokers: list, add, remove",
     load: () => import('./commands/bridge.js'),
   },
 };

@@ -10,6 +10,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { mothershipDirectives } from '../../src/app/config-file.js';
 import { type Mothership, startMothership } from '../../src/app/mothership.js';
 import { parseConfig } from '../../src/config/mosquitto-conf.js';
+import { passwordFile } from '../hub/helpers.js';
 
 const dirs: string[] = [];
 const running: Mothership[] = [];
@@ -142,4 +143,26 @@ export function cloudBridge(port: number, ...lines: string[]): string[] {
     'restart_timeout 1 2',
     ...lines,
   ];
+}
+
+/** A hub (API on) that lets no one in anonymously: `admin` (password a) has write on $hub/admin, `bob` (b) not. */
+export async function adminAndBobHub(): Promise<Node> {
+  const dir = await scratch();
+  const passwords = await passwordFile(dir, { admin: 'a', bob: 'b' });
+  const acl = join(dir, 'acl');
+  await writeFile(
+    acl,
+    'user admin\ntopic write $hub/admin\ntopic readwrite #\nuser bob\ntopic readwrite #\n',
+  );
+  return node(['allow_anonymous false', `password_file ${passwords}`, `acl_file ${acl}`], dir, true);
+}
+
+/** Logs in to a hub's API; the session cookie as a request header. */
+export async function login(api: string, username: string, password: string): Promise<{ cookie: string }> {
+  const res = await fetch(`${api}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-mothership': '1' },
+    body: JSON.stringify({ username, password }),
+  });
+  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]! };
 }
