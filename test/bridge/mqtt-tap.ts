@@ -14,6 +14,8 @@ export interface Tapped {
   packet: Packet;
   /** A PUBLISH's topic, its topic alias resolved (the packet's own topic may be empty). */
   topic?: string;
+  /** Which connection through the tap (1, 2, …). */
+  link: number;
 }
 
 export interface MqttTap {
@@ -46,7 +48,7 @@ export async function startMqttTap(targetPort: number): Promise<MqttTap> {
   };
 
   const server = net.createServer((bridge) => {
-    accepted++;
+    const link = ++accepted;
     const remote = net.connect({ host: '127.0.0.1', port: targetPort });
     const pair: [net.Socket, net.Socket] = [bridge, remote];
     pairs.add(pair);
@@ -65,7 +67,7 @@ export async function startMqttTap(targetPort: number): Promise<MqttTap> {
     const aliases = { toRemote: new Map<number, string>(), toBridge: new Map<number, string>() };
     const forward = (direction: Direction, to: net.Socket) => (packet: Packet) => {
       if (!pairs.has(pair)) return;
-      const tapped: Tapped = { direction, packet };
+      const tapped: Tapped = { direction, packet, link };
       if (packet.cmd === 'publish') {
         const alias = packet.properties?.topicAlias;
         if (alias !== undefined && packet.topic !== '') aliases[direction].set(alias, packet.topic);
