@@ -1,7 +1,7 @@
 import type { Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LaunchedBroker, launchMosquitto } from '../helpers/mosquitto.js';
-import { cleanup, client, cloudBridge, collector, eventually, node } from './helpers.js';
+import { cleanup, client, cloudBridge, collector, eventually, node, stopNode } from './helpers.js';
 import { type MqttTap, startMqttTap, type Tapped } from './mqtt-tap.js';
 
 let tap: MqttTap | undefined;
@@ -81,4 +81,33 @@ describe.each(['mothership', 'mosquitto'] as const)('QoS 2 bound out to a %s rem
       if (afterRec) expect(toRemote('pubrel').filter((t) => idOf(t.packet) === id)).toHaveLength(2);
     },
   );
+});
+
+describe('QoS 2 bound out, the hub restarted mid-flow', () => {
+  it('sends only PUBREL after the restart when the PUBREC had come: one arrival', async () => {
+    const remote = await node();
+    tap = await startMqttTap(remote.port);
+    const lines = cloudBridge(tap.port, 'topic q/# out 2');
+    const hub = await node(lines);
+    await eventually(() => hub.m.bridges.status()[0]?.connected, 'the bridge to connect');
+    const cloud = await collector(remote.url, 'q/#', 2);
+    const cut = tap.cutAt((t) => t.direction === 'toBridge' && t.packet.cmd === 'pubcomp');
+    await (await client(hub.url)).publishAsync('q/x', 'once', { qos: 2 });
+    const { packet } = await cut;
+    await tap.down(); // the hub cannot reconnect before it restarts
+    await eventually(() => !hub.m.bridges.status()[0]?.connected, 'the link to drop');
+    await stopNode(hub);
+    const again = await node(lines, hub.dir);
+    expect(again.m.bridges.status()[0]?.queued).toBe(1);
+    await tap.up();
+    await eventually(() => again.m.bridges.status()[0]?.queued === 0, 'the flow to finish');
+    await (await client(again.url)).publishAsync('q/x', 'after', { qos: 2 });
+    await cloud.until((m) => m.payload === 'after');
+    expect(cloud.messages.filter((m) => m.payload === 'once')).toHaveLength(1);
+    const toRemote = (cmd: string) =>
+      tap!.packets.filter(
+        (t) => t.direction === 'toRemote' && t.packet.cmd === cmd && idOf(t.packet) === idOf(packet),
+      );
+    expect(toRemote('pubrel').map((t) => t.link)).toEqual([1, 2]);
+  });
 });
