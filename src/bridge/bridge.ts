@@ -346,19 +346,19 @@ export class Bridge {
     this.counts.forwardedOut++;
     this.lastTraffic = now;
     // The local packet id goes out as the remote one: a resend after a reconnect is recognised.
-    this.packetIds.publish(qos > 0 ? packetId : undefined, () =>
-      client.publish(topic, message.payload, { qos, retain, dup, properties }, (err) => {
-        if (client !== this.remote || packetId === undefined || qos === 0) return;
-        if (err) {
-          const code = (err as Error & { code?: unknown }).code;
-          // Refused by the remote (v5 reason code): resending would be refused again.
-          if (typeof code !== 'number' || code < 0x80) return;
-          this.drops.refused++;
-          this.fail(`the remote refused a message on ${topic}: ${err.message}`);
-        }
-        this.local.acknowledge(packetId);
-      }),
-    );
+    this.packetIds.nextPublish(qos > 0 ? packetId : undefined);
+    client.publish(topic, message.payload, { qos, retain, dup, properties }, (err) => {
+      if (client !== this.remote || packetId === undefined || qos === 0) return;
+      if (err) {
+        const code = (err as Error & { code?: unknown }).code;
+        // Refused by the remote (v5 reason code): resending would be refused again.
+        if (typeof code !== 'number' || code < 0x80) return;
+        this.drops.refused++;
+        this.fail(`the remote refused a message on ${topic}: ${err.message}`);
+      }
+      this.local.acknowledge(packetId);
+    });
+    this.packetIds.nextPublish(undefined);
     // Sent at QoS 0 (the remote's Maximum QoS): done once sent; the session records it in flight first.
     if (packetId !== undefined && qos === 0) setImmediate(() => this.local.acknowledge(packetId));
     return true;

@@ -17,15 +17,12 @@ export class RemotePacketIds implements NonNullable<IClientOptions['messageIdPro
 
   constructor(private readonly localInFlight: (id: number) => boolean) {}
 
-  /** Publishes `packetId`'s message: the PUBLISH goes out with that id (unless it is taken). */
-  publish(packetId: number | undefined, send: () => void): void {
+  /**
+   * The next PUBLISH takes this id (unless it is taken); undefined again once sent: MQTT.js may defer
+   * a publish (while it replays its own store), and that one takes an id of its own.
+   */
+  nextPublish(packetId: number | undefined): void {
     this.wanted = packetId;
-    try {
-      send();
-    } finally {
-      // MQTT.js may defer a publish (while it replays its own store): that one takes an id of its own.
-      this.wanted = undefined;
-    }
   }
 
   /** The local packet id of a remote one (undefined: one of the bridge's own packets). */
