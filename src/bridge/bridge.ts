@@ -6,7 +6,7 @@
  * remote acknowledged leaves the queue; what it did not is resent after a reconnect.
  */
 
-import { connect, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import { forwardedProperties } from '../broker/forwarded-properties.js';
@@ -23,9 +23,12 @@ import {
 } from './bridge-config.js';
 import { BridgeQueue, type QueueDrop } from './bridge-queue.js';
 import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
-import { remoteOptions, useBridgeBit } from './remote-options.js';
-import { NO_RULES, publishSize, type RemoteRules, remoteRulesOf } from './remote-rules.js';
-import { carriesIn, carriesOut, toLocal, toRemote } from './topic-rule.js';
+import { RemoteAddresses } from './remote-addresses.js';
+import { greetRemote, remoteClient } from './remote-client.js';
+import { remoteOptions } from './remote-options.js';
+import { RemotePacketIds, sendPubrel } from './remote-packet-ids.js';
+import { NO_RULES, publishSize, Refusals, type RemoteRules, remoteRulesOf } from './remote-rules.js';
+import { carriesOut, toLocal, toRemote } from './topic-rule.js';
 
 export interface BridgeStatus {
   name: string;
@@ -59,13 +62,13 @@ export class Bridge {
   private remoteVersion: 3 | 4 | 5 | undefined;
   private rules: RemoteRules = NO_RULES;
   private address: BridgeAddress | undefined;
-  private addressIndex = 0;
+  private readonly addresses: RemoteAddresses;
+  private packetIds = new RemotePacketIds(() => false);
   private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
   private lazyTimer: NodeJS.Timeout | undefined;
   private lastTraffic = 0;
-  private v5Refused = false;
-  private privateRefused = false;
+  private readonly refusals: Refusals;
   private fingerprints: FingerprintWindow | undefined;
   private state: BridgeStatus['state'] = 'waiting';
   private stopped = false;
@@ -82,6 +85,8 @@ export class Bridge {
     private readonly hopId: string,
   ) {
     this.backoff = new Backoff(config.restartTimeout);
+    this.addresses = new RemoteAddresses(config.addresses, config.roundRobin);
+    this.refusals = new Refusals(config);
   }
 
   get name(): string {
@@ -136,6 +141,7 @@ export class Bridge {
     this.state = 'stopped';
     clearTimeout(this.timer);
     clearInterval(this.lazyTimer);
+    this.addresses.stop();
     this.queue?.stop();
     if (!this.local) return; // never started (its local login was refused)
     const client = this.remote;
@@ -143,7 +149,7 @@ export class Bridge {
     this.local.detach();
     if (client) {
       if (this.config.notifications && !this.config.notificationsLocalOnly && client.connected)
-        client.publish(notificationTopicOf(this.config), '0', { qos: 0, retain: true });
+        client.publish(notificationTopicOf(this.config), '0', { qos: 0, retain: this.rules.retainAvailable });
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     }
     this.notifyLocal(false);
@@ -186,11 +192,11 @@ export class Bridge {
   private connect(): void {
     if (this.stopped) return;
     const c = this.config;
-    const address = c.addresses[this.addressIndex % c.addresses.length]!;
-    const version = c.protocolVersion ?? (this.v5Refused ? 4 : 5);
+    const address = this.addresses.current;
+    const version = this.refusals.version;
     let options: ReturnType<typeof remoteOptions>;
     try {
-      options = remoteOptions(c, address, version);
+      options = remoteOptions(c, address, version, this.refusals.will);
     } catch (err) {
       this.fail((err as Error).message);
       this.retry();
@@ -198,36 +204,27 @@ export class Bridge {
     }
     this.state = 'connecting';
     this.address = address;
-    const client = connect(options);
-    // Acknowledged to the remote (PUBACK, PUBCOMP) only once this broker has the message safe; one it
-    // could not keep ends the link, so the remote sends it again after the reconnect.
-    client.handleMessage = (packet, callback) =>
-      this.fromRemote(client, packet.topic, packet.payload as Buffer, packet, (failed) => {
-        if (!failed) return callback();
-        callback(new Error('this broker could not keep the message'));
-        client.stream?.destroy();
-      });
-    if (version < 5 && c.tryPrivate && !this.privateRefused) useBridgeBit(client);
+    const { client, ids } = remoteClient(
+      options,
+      this.refusals.useBridgeBit(version),
+      (id) => this.local.session.inflight.has(id),
+      {
+        connected: (client, connack) => this.onConnected(client, connack, version),
+        error: (client, err) => this.onError(client, err, version),
+        closed: (client) => this.onClosed(client),
+        disconnected: (client, why) => client === this.remote && this.fail(why),
+        message: (client, p, done) => this.fromRemote(client, p.topic, p.payload as Buffer, p, done),
+        received: (client, packetId) => client === this.remote && this.local.received(packetId),
+      },
+    );
     this.remote = client;
-    client.on('connect', (connack) => this.onConnected(client, connack, address, version));
-    client.on('error', (err) => this.onError(client, err, version));
-    client.on('close', () => this.onClosed(client));
-    client.on('disconnect', (packet) => {
-      if (client !== this.remote) return;
-      const why = packet.properties?.reasonString;
-      this.fail(
-        `the remote disconnected the bridge: reason 0x${(packet.reasonCode ?? 0).toString(16)}${why ? ` (${why})` : ''}`,
-      );
-    });
+    this.packetIds = ids;
     client.connect();
   }
 
   private onError(client: MqttClient, err: Error, version: 3 | 4 | 5): void {
     if (client !== this.remote) return;
-    const code = (err as Error & { code?: unknown }).code;
-    // An older remote refuses v5 (0x84) or the bridge bit (1, unacceptable protocol): try without.
-    if (code === 0x84 && version === 5 && this.config.protocolVersion === undefined) this.v5Refused = true;
-    else if (code === 1 && version < 5 && this.config.tryPrivate) this.privateRefused = true;
+    this.refusals.learn((err as Error & { code?: unknown }).code, version);
     this.fail(err.message);
   }
 
@@ -239,19 +236,19 @@ export class Bridge {
     );
   }
 
-  private onConnected(
-    client: MqttClient,
-    connack: IConnackPacket,
-    address: BridgeAddress,
-    version: 3 | 4 | 5,
-  ): void {
+  private onConnected(client: MqttClient, connack: IConnackPacket, version: 3 | 4 | 5): void {
     if (client !== this.remote) return;
     const c = this.config;
+    const address = this.address!;
+    const ids = this.packetIds;
     this.rules = remoteRulesOf(connack, c.maxPacketSize);
     this.remoteVersion = version;
     this.state = 'connected';
     this.lastTraffic = Date.now();
     this.backoff.reset();
+    // Not on the main address (round_robin false): back to it once it answers, the link dropped as
+    // mosquitto drops it (the secondary publishes the bridge's will).
+    this.addresses.connected(() => client.stream?.destroy());
     // v3 has no No Local: fingerprint what goes out on topics that also come in.
     this.fingerprints =
       version < 5 && c.topics.some((r) => r.direction === 'both') ? new FingerprintWindow() : undefined;
@@ -259,22 +256,19 @@ export class Bridge {
       { event: 'bridge-connected', bridge: this.name, address: `${address.host}:${address.port}`, version },
       `Bridge ${this.name} connected to ${address.host}:${address.port} (MQTT ${version === 5 ? '5' : version === 4 ? '3.1.1' : '3.1'})`,
     );
-    const incoming = c.topics.filter(carriesIn);
-    if (incoming.length > 0) {
-      const subs: Record<string, { qos: QoS; nl?: boolean; rap?: boolean; rh?: number }> = {};
-      for (const r of incoming)
-        subs[r.remoteFilter] = version === 5 ? { qos: r.qos, nl: true, rap: true, rh: 0 } : { qos: r.qos };
-      client.subscribe(subs, (err) => {
-        if (err && client === this.remote) this.fail(`subscribing on the remote failed: ${err.message}`);
-      });
-    }
-    // The state notification is one more QoS 1 message in progress: the queue's window leaves it room.
-    const notifyRemote = c.notifications && !c.notificationsLocalOnly;
-    if (notifyRemote) client.publish(notificationTopicOf(c), '1', { qos: 1, retain: true });
+    const notified = greetRemote(
+      client,
+      c,
+      version,
+      this.rules,
+      (why) => client === this.remote && this.fail(why),
+    );
     this.notifyLocal(true);
     const sink: InProcessSink = {
-      receiveMaximum: Math.max(1, this.rules.receiveMaximum - (notifyRemote ? 1 : 0)),
+      // The state notification is one more message in progress: the queue's window leaves it room.
+      receiveMaximum: Math.max(1, this.rules.receiveMaximum - (notified ? 1 : 0)),
       send: (delivery, packetId, dup) => this.toRemote(client, delivery, packetId, dup),
+      release: (packetId) => sendPubrel(client, ids, packetId, () => this.local.acknowledge(packetId)),
     };
     this.local.attach(sink);
   }
@@ -282,16 +276,14 @@ export class Bridge {
   private onClosed(client: MqttClient): void {
     if (client !== this.remote) return;
     this.remote = undefined;
+    this.addresses.stop();
+    this.addresses.failed();
     // Attached means it was connected (a lazy bridge going idle set its state already).
-    const wasConnected = this.local.online;
-    if (wasConnected) {
+    if (this.local.online) {
       this.local.detach();
       this.notifyLocal(false);
       this.log.warn({ event: 'bridge-disconnected', bridge: this.name }, `Bridge ${this.name} lost its link`);
-      if (!this.config.roundRobin)
-        this.addressIndex = 0; // the main address first again
-      else this.addressIndex++;
-    } else this.addressIndex++;
+    }
     if (this.stopped) return;
     if (this.config.startType === 'once') {
       this.state = 'stopped';
@@ -304,7 +296,6 @@ export class Bridge {
   private retry(): void {
     this.state = 'waiting';
     clearTimeout(this.timer);
-    // A refused v5 or bridge bit is retried at once without it, as mosquitto does.
     const seconds = this.backoff.next();
     this.timer = setTimeout(() => this.connect(), seconds * 1000);
     this.timer.unref();
@@ -362,6 +353,8 @@ export class Bridge {
     this.fingerprints?.sent(topic, message.payload, now);
     this.counts.forwardedOut++;
     this.lastTraffic = now;
+    // The local packet id goes out as the remote one: a resend after a reconnect is recognised.
+    this.packetIds.nextPublish(qos > 0 ? packetId : undefined);
     client.publish(topic, message.payload, { qos, retain, dup, properties }, (err) => {
       if (client !== this.remote || packetId === undefined || qos === 0) return;
       if (err) {
@@ -373,6 +366,7 @@ export class Bridge {
       }
       this.local.acknowledge(packetId);
     });
+    this.packetIds.nextPublish(undefined);
     // Sent at QoS 0 (the remote's Maximum QoS): done once sent; the session records it in flight first.
     if (packetId !== undefined && qos === 0) setImmediate(() => this.local.acknowledge(packetId));
     return true;

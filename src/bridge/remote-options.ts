@@ -66,6 +66,8 @@ export function remoteOptions(
   b: BridgeConfig,
   address: BridgeAddress,
   protocolVersion: 3 | 4 | 5,
+  /** The state notification as the will: QoS 1 retained unless the remote refused that. */
+  will: { qos: 0 | 1; retain: boolean } = { qos: 1, retain: true },
 ): IClientOptions {
   const v5 = protocolVersion === 5;
   const options: IClientOptions = {
@@ -94,7 +96,7 @@ export function remoteOptions(
     options.autoAssignTopicAlias = true;
   }
   if (b.notifications && !b.notificationsLocalOnly)
-    options.will = { topic: notificationTopicOf(b), payload: Buffer.from('0'), qos: 1, retain: true };
+    options.will = { topic: notificationTopicOf(b), payload: Buffer.from('0'), ...will };
   const tls = b.tls;
   if (tls) {
     options.ca = caOf(tls);

@@ -29,6 +29,11 @@ export interface InProcessSink {
    * it. False: it cannot be sent there (too large, too old) and is dropped, counted.
    */
   send(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean;
+  /**
+   * PUBREL for a QoS 2 message the far side has (it sent PUBREC, see `received`): after a reconnect
+   * the far side must get the PUBREL again, never the PUBLISH, or it would deliver the message twice.
+   */
+  release(packetId: number): void;
 }
 
 export interface InProcessClientOptions {
@@ -181,13 +186,15 @@ export class InProcessClient implements ClientLink {
     tracker.whenSafe((d) => this.core.whenDurable(d), done);
   }
 
-  /** The far side has a QoS 1 message (PUBACK) or finished a QoS 2 one (PUBCOMP). */
+  /** The far side has a QoS 1 message (PUBACK), finished a QoS 2 one (PUBCOMP), or refused it. */
   acknowledge(packetId: number): void {
-    const entry = this.session.inflight.get(packetId);
-    if (!entry) return;
-    // QoS 2: PUBREC then PUBCOMP, as one step here; sendPubrel below finishes it once recorded.
-    if (entry.state === 'awaiting-pubrec') this.session.received(packetId, false, Date.now());
-    else this.session.acknowledge(packetId, Date.now());
+    this.session.acknowledge(packetId, Date.now());
+  }
+
+  /** The far side has a QoS 2 message (PUBREC): recorded, so a reconnect resends PUBREL, not PUBLISH. */
+  received(packetId: number): void {
+    if (this.session.inflight.get(packetId)?.state === 'awaiting-pubrec')
+      this.session.received(packetId, false, Date.now());
   }
 
   sendPublish(delivery: Delivery, packetId: number | undefined, dup: boolean): boolean {
@@ -197,9 +204,9 @@ export class InProcessClient implements ClientLink {
     return sink.send(delivery, packetId, dup);
   }
 
-  /** The far side already completed this QoS 2 message (acknowledge): nothing more to exchange. */
+  /** Offline: the session keeps the message awaiting PUBCOMP, released again on the next attach. */
   sendPubrel(packetId: number): void {
-    this.session.acknowledge(packetId, Date.now());
+    this.sink?.release(packetId);
   }
 
   /** Ended by the broker (taken over, disconnected by an administrator); see options.onEnded. */
