@@ -12,8 +12,11 @@ export interface Row {
   peakRssKb?: number;
   measurement?: Measurement;
   /** Every run when the scenario was repeated (the row shows the one with the median rate). */
-  runs?: (Measurement & { peakRssKb: number })[];
+  runs?: Run[];
 }
+
+/** One run of a repeated scenario: `round` is its turn (brokers take turns), `loadAverage` the machine's 1-minute one after it. */
+export type Run = Measurement & { peakRssKb: number; round: number; loadAverage: number };
 
 export interface Ratio {
   scenario: string;
@@ -230,4 +233,100 @@ export function formatTargets(ratios: Ratio[], broker = 'mothership'): string {
     }
   }
   return lines.join('\n');
+}
+
+/** Brokers compared run by run with their base: the same broker plus one feature. */
+const PAIRED: [broker: string, reference: string][] = [['mothership+hub', 'mothership']];
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * A feature's cost as the ratio of CPU per message of runs that ran one after the other (round r of the
+ * broker with the feature ÷ round r of its base): a burst of someone else's load then lands on one
+ * pair, not on one side, and the spread of the pairs says how far the median can be trusted.
+ */
+export interface PairedRatio {
+  scenario: string;
+  broker: string;
+  reference: string;
+  pairs: number;
+  /** All the broker's threads (the history's writer thread included). */
+  allThreads: Spread;
+  /** The broker's main thread alone (open loop only): what delays deliveries. */
+  mainThread: Spread | null;
+  /** The machine's 1-minute load average over the pairs' runs. */
+  loadAverage: Spread;
+  /** Each pair: [all threads, main thread] ratios, in round order. */
+  ratios: [number, number | null][];
+}
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[n - 1]! };
+}
+
+const runsOf = (r: Row): Run[] =>
+  r.runs ??
+  (r.measurement ? [{ ...r.measurement, peakRssKb: r.peakRssKb ?? 0, round: 0, loadAverage: NaN }] : []);
+
+export function pairedRatios(rows: Row[]): PairedRatio[] {
+  const out: PairedRatio[] = [];
+  for (const row of rows) {
+    const reference = PAIRED.find(([b]) => b === row.broker)?.[1];
+    const base = rows.find((x) => x.broker === reference && x.scenario === row.scenario);
+    if (!reference || !base || row.status !== 'ok' || base.status !== 'ok') continue;
+    const baseRuns = new Map(runsOf(base).map((m) => [m.round, m]));
+    const ratios: [number, number | null][] = [];
+    const loads: number[] = [];
+    for (const m of runsOf(row)) {
+      const b = baseRuns.get(m.round);
+      if (!b || !(b.brokerCpuMicrosPerUnit > 0)) continue;
+      const main =
+        m.brokerMainThreadCpuMicrosPerUnit !== undefined && b.brokerMainThreadCpuMicrosPerUnit
+          ? m.brokerMainThreadCpuMicrosPerUnit / b.brokerMainThreadCpuMicrosPerUnit
+          : null;
+      ratios.push([m.brokerCpuMicrosPerUnit / b.brokerCpuMicrosPerUnit, main]);
+      loads.push(m.loadAverage, b.loadAverage);
+    }
+    if (!ratios.length) continue;
+    const mains = ratios.map(([, x]) => x).filter((x): x is number => x !== null);
+    out.push({
+      scenario: row.scenario,
+      broker: row.broker,
+      reference,
+      pairs: ratios.length,
+      allThreads: spread(ratios.map(([x]) => x)),
+      mainThread: mains.length === ratios.length ? spread(mains) : null,
+      loadAverage: spread(loads.filter(Number.isFinite)),
+      ratios,
+    });
+  }
+  return out;
+}
+
+const ratioSpread = (s: Spread | null) =>
+  s ? `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '-';
+
+export function formatPairedRatios(paired: PairedRatio[]): string {
+  return table(
+    ['scenario', 'broker', 'vs', 'pairs', 'CPU/msg all threads', 'main thread', 'load average'],
+    paired.map((p) => [
+      p.scenario,
+      p.broker,
+      p.reference,
+      String(p.pairs),
+      ratioSpread(p.allThreads),
+      ratioSpread(p.mainThread),
+      Number.isFinite(p.loadAverage.min)
+        ? `${p.loadAverage.min.toFixed(1)}-${p.loadAverage.max.toFixed(1)}`
+        : '-',
+    ]),
+    [false, false, false, true, true, true, true],
+  );
 }
