@@ -262,11 +262,24 @@ export interface PairedRatio {
   loadAverage: Spread;
   /** Each pair: [all threads, main thread] ratios, in round order. */
   ratios: [number, number | null][];
+  /** Rounds left out because a run of them did not hold its schedule or lost messages. */
+  excluded: number;
+}
+
+/**
+ * A run whose CPU per message means something: at a fixed rate, the broker kept up (delivered at
+ * least 90 % of the schedule's rate in the measured interval) and nothing was lost or went wrong.
+ * On an overloaded machine a run can fall seconds behind; its CPU per message then measures the backlog.
+ */
+export function heldSchedule(m: Measurement): boolean {
+  const kept = m.targetRate === undefined || m.rate >= 0.9 * m.targetRate;
+  return kept && m.lost === 0 && m.problems.length === 0;
 }
 
 export function spread(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
+  if (n === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
   const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   return { median, min: sorted[0]!, max: sorted[n - 1]! };
 }
@@ -284,9 +297,14 @@ export function pairedRatios(rows: Row[]): PairedRatio[] {
     const baseRuns = new Map(runsOf(base).map((m) => [m.round, m]));
     const ratios: [number, number | null][] = [];
     const loads: number[] = [];
+    let excluded = 0;
     for (const m of runsOf(row)) {
       const b = baseRuns.get(m.round);
       if (!b || !(b.brokerCpuMicrosPerUnit > 0)) continue;
+      if (!heldSchedule(m) || !heldSchedule(b)) {
+        excluded++;
+        continue;
+      }
       const main =
         m.brokerMainThreadCpuMicrosPerUnit !== undefined && b.brokerMainThreadCpuMicrosPerUnit
           ? m.brokerMainThreadCpuMicrosPerUnit / b.brokerMainThreadCpuMicrosPerUnit
@@ -294,7 +312,7 @@ export function pairedRatios(rows: Row[]): PairedRatio[] {
       ratios.push([m.brokerCpuMicrosPerUnit / b.brokerCpuMicrosPerUnit, main]);
       loads.push(m.loadAverage, b.loadAverage);
     }
-    if (!ratios.length) continue;
+    if (!ratios.length && !excluded) continue;
     const mains = ratios.map(([, x]) => x).filter((x): x is number => x !== null);
     out.push({
       scenario: row.scenario,
@@ -302,16 +320,17 @@ export function pairedRatios(rows: Row[]): PairedRatio[] {
       reference,
       pairs: ratios.length,
       allThreads: spread(ratios.map(([x]) => x)),
-      mainThread: mains.length === ratios.length ? spread(mains) : null,
+      mainThread: mains.length === ratios.length && mains.length > 0 ? spread(mains) : null,
       loadAverage: spread(loads.filter(Number.isFinite)),
       ratios,
+      excluded,
     });
   }
   return out;
 }
 
 const ratioSpread = (s: Spread | null) =>
-  s ? `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '-';
+  s && Number.isFinite(s.median) ? `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '-';
 
 export function formatPairedRatios(paired: PairedRatio[]): string {
   return table(
@@ -320,7 +339,7 @@ export function formatPairedRatios(paired: PairedRatio[]): string {
       p.scenario,
       p.broker,
       p.reference,
-      String(p.pairs),
+      p.excluded ? `${p.pairs} (${p.excluded} left out)` : String(p.pairs),
       ratioSpread(p.allThreads),
       ratioSpread(p.mainThread),
       Number.isFinite(p.loadAverage.min)

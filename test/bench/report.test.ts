@@ -3,14 +3,18 @@ import type { Measurement } from '../../bench/load/coordinator.js';
 import { pairedRatios, type Row, type Run, spread } from '../../bench/report.js';
 
 /** A run with only the figures the pairing reads. */
-const run = (round: number, all: number, main: number, loadAverage = 2): Run =>
+const run = (round: number, all: number, main: number, loadAverage = 2, rate = 1000): Run =>
   ({
     brokerCpuMicrosPerUnit: all,
     brokerMainThreadCpuMicrosPerUnit: main,
     round,
     loadAverage,
     peakRssKb: 0,
-  }) as Run;
+    rate,
+    targetRate: 1000,
+    lost: 0,
+    problems: [],
+  }) as unknown as Run;
 
 const row = (broker: string, runs: Run[]): Row => ({
   scenario: 'hub@1k',
@@ -47,6 +51,15 @@ describe('the feature cost of runs paired by round', () => {
     ]);
     expect(p!.pairs).toBe(2);
     expect(p!.ratios.map(([all]) => all)).toEqual([1.2, 1.4]);
+  });
+
+  it('leaves out a round where either broker fell behind its schedule or lost messages, and says so', () => {
+    const [p] = pairedRatios([
+      row('mothership', [run(0, 100, 80), run(1, 800, 500, 20, 46), run(2, 100, 80)]),
+      row('mothership+hub', [run(0, 120, 80), run(1, 2600, 900, 20, 26), run(2, 110, 80)]),
+    ]);
+    expect(p).toMatchObject({ pairs: 2, excluded: 1 });
+    expect(p!.allThreads.median).toBeCloseTo(1.15);
   });
 
   it('pairs nothing without both brokers', () => {
