@@ -12,8 +12,11 @@ export interface Row {
   peakRssKb?: number;
   measurement?: Measurement;
   /** Every run when the scenario was repeated (the row shows the one with the median rate). */
-  runs?: (Measurement & { peakRssKb: number })[];
+  runs?: Run[];
 }
+
+/** One run of a repeated scenario: `round` is its turn (brokers take turns), `loadAverage` the machine's 1-minute one after it. */
+export type Run = Measurement & { peakRssKb: number; round: number; loadAverage: number };
 
 export interface Ratio {
   scenario: string;
@@ -230,4 +233,119 @@ export function formatTargets(ratios: Ratio[], broker = 'mothership'): string {
     }
   }
   return lines.join('\n');
+}
+
+/** Brokers compared run by run with their base: the same broker plus one feature. */
+const PAIRED: [broker: string, reference: string][] = [['mothership+hub', 'mothership']];
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * A feature's cost as the ratio of CPU per message of runs that ran one after the other (round r of the
+ * broker with the feature ÷ round r of its base): a burst of someone else's load then lands on one
+ * pair, not on one side, and the spread of the pairs says how far the median can be trusted.
+ */
+export interface PairedRatio {
+  scenario: string;
+  broker: string;
+  reference: string;
+  pairs: number;
+  /** All the broker's threads (the history's writer thread included). */
+  allThreads: Spread;
+  /** The broker's main thread alone (open loop only): what delays deliveries. */
+  mainThread: Spread | null;
+  /** The machine's 1-minute load average over the pairs' runs. */
+  loadAverage: Spread;
+  /** Each pair: [all threads, main thread] ratios, in round order. */
+  ratios: [number, number | null][];
+  /** Rounds left out because a run of them did not hold its schedule or lost messages. */
+  excluded: number;
+}
+
+/**
+ * A run whose CPU per message means something: at a fixed rate, the broker kept up (delivered at
+ * least 90 % of the schedule's rate in the measured interval) and nothing was lost or went wrong.
+ * On an overloaded machine a run can fall seconds behind; its CPU per message then measures the backlog.
+ */
+export function heldSchedule(m: Measurement): boolean {
+  const kept = m.targetRate === undefined || m.rate >= 0.9 * m.targetRate;
+  return kept && m.lost === 0 && m.problems.length === 0;
+}
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[n - 1]! };
+}
+
+const runsOf = (r: Row): Run[] =>
+  r.runs ??
+  (r.measurement ? [{ ...r.measurement, peakRssKb: r.peakRssKb ?? 0, round: 0, loadAverage: NaN }] : []);
+
+export function pairedRatios(rows: Row[]): PairedRatio[] {
+  const out: PairedRatio[] = [];
+  for (const row of rows) {
+    const reference = PAIRED.find(([b]) => b === row.broker)?.[1];
+    const base = rows.find((x) => x.broker === reference && x.scenario === row.scenario);
+    if (!reference || !base || row.status !== 'ok' || base.status !== 'ok') continue;
+    const baseRuns = new Map(runsOf(base).map((m) => [m.round, m]));
+    const ratios: [number, number | null][] = [];
+    const loads: number[] = [];
+    let excluded = 0;
+    for (const m of runsOf(row)) {
+      const b = baseRuns.get(m.round);
+      if (!b || !(b.brokerCpuMicrosPerUnit > 0)) continue;
+      if (!heldSchedule(m) || !heldSchedule(b)) {
+        excluded++;
+        continue;
+      }
+      const main =
+        m.brokerMainThreadCpuMicrosPerUnit !== undefined && b.brokerMainThreadCpuMicrosPerUnit
+          ? m.brokerMainThreadCpuMicrosPerUnit / b.brokerMainThreadCpuMicrosPerUnit
+          : null;
+      ratios.push([m.brokerCpuMicrosPerUnit / b.brokerCpuMicrosPerUnit, main]);
+      loads.push(m.loadAverage, b.loadAverage);
+    }
+    if (!ratios.length && !excluded) continue;
+    const mains = ratios.map(([, x]) => x).filter((x): x is number => x !== null);
+    out.push({
+      scenario: row.scenario,
+      broker: row.broker,
+      reference,
+      pairs: ratios.length,
+      allThreads: spread(ratios.map(([x]) => x)),
+      mainThread: mains.length === ratios.length && mains.length > 0 ? spread(mains) : null,
+      loadAverage: spread(loads.filter(Number.isFinite)),
+      ratios,
+      excluded,
+    });
+  }
+  return out;
+}
+
+const ratioSpread = (s: Spread | null) =>
+  s && Number.isFinite(s.median) ? `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '-';
+
+export function formatPairedRatios(paired: PairedRatio[]): string {
+  return table(
+    ['scenario', 'broker', 'vs', 'pairs', 'CPU/msg all threads', 'main thread', 'load average'],
+    paired.map((p) => [
+      p.scenario,
+      p.broker,
+      p.reference,
+      p.excluded ? `${p.pairs} (${p.excluded} left out)` : String(p.pairs),
+      ratioSpread(p.allThreads),
+      ratioSpread(p.mainThread),
+      Number.isFinite(p.loadAverage.min)
+        ? `${p.loadAverage.min.toFixed(1)}-${p.loadAverage.max.toFixed(1)}`
+        : '-',
+    ]),
+    [false, false, false, true, true, true, true],
+  );
 }

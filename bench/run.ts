@@ -10,6 +10,8 @@
  *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
  *   --out FILE                    where to write the JSON (default bench/results/latest.json)
  *   --dashboard                   the dashboard's figures in headless Chromium instead (bench/dashboard.ts)
+ *   --together                    fixed-rate scenarios: the brokers of a round run side by side, each under
+ *                                 its own identical load, over the same seconds (A/B comparisons on a busy machine)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,14 +30,17 @@ import { mosquittoVersion } from './brokers/mosquitto.js';
 import { BROKER_NOFILE } from './brokers/spawn.js';
 import { formatHistoryFigures, type HistoryFigures, historyFigures } from './hub-history.js';
 import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
+import { type Meeting, rendezvous } from './lib/rendezvous.js';
 import { type Measurement, runScenario } from './load/coordinator.js';
 import {
   computeRatios,
   formatOpenLoopRatios,
   formatOpenLoopResults,
+  formatPairedRatios,
   formatRatios,
   formatResults,
   formatTargets,
+  pairedRatios,
   type Row,
 } from './report.js';
 import { openLoopScenarios, quickVersion, type RateScenario, type Scenario, scenarios } from './scenarios.js';
@@ -50,6 +55,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(here, 'results', 'latest.json') },
     repeat: { type: 'string' },
     dashboard: { type: 'boolean', default: false },
+    together: { type: 'boolean', default: false },
   },
 });
 // `--dashboard`: the dashboard's figures in Chromium (bench/dashboard.ts, which reads --quick) instead.
@@ -111,28 +117,33 @@ for (const s of selectedScenarios) {
 interface Attempt {
   measurement: Measurement;
   peakRssKb: number;
+  /** The turn it ran in (brokers take turns): runs of one round are paired in the ratios. */
+  round: number;
+  /** The machine's 1-minute load average right after the run. */
+  loadAverage: number;
 }
 
-/** The broker of the run in progress: stopped if the bench itself is stopped (Ctrl-C, kill). */
-let current: RunningBroker | undefined;
+/** The brokers of the runs in progress: stopped if the bench itself is stopped (Ctrl-C, kill). */
+const current = new Set<RunningBroker>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    log(`bench: ${signal}, stopping the broker of the run in progress`);
-    void Promise.resolve(current?.stop()).finally(() => process.exit(130));
+    log(`bench: ${signal}, stopping the brokers of the runs in progress`);
+    void Promise.all([...current].map((b) => b.stop())).finally(() => process.exit(130));
   });
 }
 
 /** One fresh broker, one scenario: the measurement, or why there is none. */
-async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> {
+async function attempt(launcher: BrokerLauncher, s: Scenario, round = 0, meet?: Meeting): Promise<Attempt> {
   let broker: RunningBroker | undefined;
   const t0 = Date.now();
   try {
     broker = await launcher.start(s.broker ?? {});
-    current = broker;
-    const m = await runScenario(s, broker, { workers });
+    current.add(broker);
+    const m = await runScenario(s, broker, { workers, together: meet?.arrive });
     if (!broker.alive())
       throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
     const peakRssKb = memoryKb(broker.pid).peakKb;
+    const loadAverage = os.loadavg()[0]!;
     log(
       `${launcher.name} ${s.name}: ${Math.round(m.rate)} ${m.unit}/s, ${m.brokerCpuMicrosPerUnit.toFixed(2)} µs/${m.unit}` +
         (m.brokerMainThreadCpuMicrosPerUnit !== undefined
@@ -145,12 +156,13 @@ async function attempt(launcher: BrokerLauncher, s: Scenario): Promise<Attempt> 
           ? `p50/p99/p99.9 ${m.latency.p50Ms.toFixed(3)}/${m.latency.p99Ms.toFixed(3)}/${m.latency.p999Ms.toFixed(3)} ms ` +
             `at ${m.targetRate} msg/s scheduled (generator lag p99 ${m.generatorLag?.p99Ms.toFixed(3) ?? '-'} ms) `
           : '') +
-        `(${((Date.now() - t0) / 1000).toFixed(1)} s)` +
+        `(${((Date.now() - t0) / 1000).toFixed(1)} s, load average ${loadAverage.toFixed(1)})` +
         (m.problems.length ? `; problems: ${m.problems.slice(0, 3).join('; ')}` : ''),
     );
-    return { measurement: m, peakRssKb };
+    return { measurement: m, peakRssKb, round, loadAverage };
   } finally {
-    current = undefined;
+    meet?.leave();
+    if (broker) current.delete(broker);
     await broker?.stop();
   }
 }
@@ -201,7 +213,9 @@ for (const listed of selectedScenarios) {
       continue;
     }
   }
+  const side = values.together && s.kind === 'rate';
   for (let r = 0; r < repeat; r++) {
+    const round: { launcher: BrokerLauncher; row: Row; key: string }[] = [];
     for (const [i, launcher] of selectedBrokers.entries()) {
       const row = scenarioRows[i]!;
       if (row.status !== 'ok') continue;
@@ -213,17 +227,32 @@ for (const listed of selectedScenarios) {
         log(`${launcher.name} ${s.name}: not available (${reason})`);
         continue;
       }
-      try {
-        attempts.get(launcher.name)!.push(await attempt(launcher, s));
-      } catch (e) {
-        if (e instanceof BrokerUnavailable) {
-          unavailable.set(key, e.message);
-          Object.assign(row, { status: 'not available', reason: e.message });
-          log(`${launcher.name} ${s.name}: not available (${e.message})`);
-        } else {
-          Object.assign(row, { status: 'failed', reason: (e as Error).message });
-          log(`${launcher.name} ${s.name}: FAILED ${(e as Error).stack ?? e}`);
-        }
+      round.push({ launcher, row, key });
+    }
+    const settle = (one: (typeof round)[number], result: PromiseSettledResult<Attempt>) => {
+      if (result.status === 'fulfilled') {
+        attempts.get(one.launcher.name)!.push(result.value);
+        return;
+      }
+      const e = result.reason as Error;
+      if (e instanceof BrokerUnavailable) {
+        unavailable.set(one.key, e.message);
+        Object.assign(one.row, { status: 'not available', reason: e.message });
+        log(`${one.launcher.name} ${s.name}: not available (${e.message})`);
+      } else {
+        Object.assign(one.row, { status: 'failed', reason: e.message });
+        log(`${one.launcher.name} ${s.name}: FAILED ${e.stack ?? e}`);
+      }
+    };
+    if (side) {
+      // Side by side: every broker of the round under its own load, over the same seconds.
+      const meet = rendezvous(round.length);
+      const results = await Promise.allSettled(round.map((one) => attempt(one.launcher, s, r, meet())));
+      for (const [k, one] of round.entries()) settle(one, results[k]!);
+    } else {
+      for (const one of round) {
+        const [result] = await Promise.allSettled([attempt(one.launcher, s, r)]);
+        settle(one, result!);
       }
     }
   }
@@ -238,7 +267,13 @@ for (const listed of selectedScenarios) {
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
     row.measurement = median.measurement;
     row.peakRssKb = median.peakRssKb;
-    if (list.length > 1) row.runs = list.map((a) => ({ ...a.measurement, peakRssKb: a.peakRssKb }));
+    if (list.length > 1)
+      row.runs = list.map((a) => ({
+        ...a.measurement,
+        peakRssKb: a.peakRssKb,
+        round: a.round,
+        loadAverage: a.loadAverage,
+      }));
     if (s.kind === 'throughput' && row.broker === 'mosquitto')
       saturatedRates.set(s.name, median.measurement.rate);
   }
@@ -273,6 +308,13 @@ if (rows.some(isOpenLoop)) {
     formatOpenLoopRatios(ratios.filter((r) => openLoopNames.has(r.scenario))),
   );
 }
+const paired = pairedRatios(rows);
+if (paired.length)
+  out.push(
+    '',
+    "Feature cost, runs paired in the order they ran (median of the pairs' ratios, min-max; lower is better):",
+    formatPairedRatios(paired),
+  );
 if (history)
   out.push(
     '',
@@ -307,6 +349,7 @@ const result = {
   scenarios: selectedScenarios,
   results: rows,
   ratios,
+  paired,
   ...(history ? { history } : {}),
 };
 mkdirSync(dirname(values.out!), { recursive: true });

@@ -28,19 +28,43 @@ export function encodeDisconnect(): Buffer {
 
 export interface PublishTemplate {
   bytes: Buffer;
-  /** Where the payload starts (the send timestamp goes in its first 8 bytes). */
+  /** Where the stamp starts: the payload's first byte (binary), or its hex digits (telemetry). */
   payloadOffset: number;
   /** Where the 2-byte packet identifier is (QoS 1), else -1. */
   packetIdOffset: number;
+  /** The stamp is written as hex text (telemetry payloads), not as bytes. */
+  hexStamp: boolean;
 }
+
+/**
+ * What a message carries: 'binary', the stamp bytes and zeros; 'telemetry', the JSON a board sends
+ * (`{"t":24.1,"h":26.5,...}`, which the hub's history parses into two series) with the stamp as hex text
+ * in a field the parser leaves alone (it starts with a letter, so it is no number).
+ */
+export type PayloadFormat = 'binary' | 'telemetry';
+
+/** Stamp bytes a telemetry payload carries (as 2 hex digits each): the open-loop stamp's 24. */
+const TELEMETRY_STAMP_BYTES = 24;
+const TELEMETRY_HEAD = '{"t":24.1,"h":26.5,"stamp":"x';
+const TELEMETRY_TAIL = '"}';
+/** Size of a telemetry payload: a scenario with `payload: 'telemetry'` states it as its payloadBytes. */
+export const TELEMETRY_PAYLOAD_BYTES =
+  TELEMETRY_HEAD.length + 2 * TELEMETRY_STAMP_BYTES + TELEMETRY_TAIL.length;
 
 export function publishTemplate(
   topic: string,
   qos: 0 | 1,
   payloadBytes: number,
   retain = false,
+  format: PayloadFormat = 'binary',
 ): PublishTemplate {
   if (payloadBytes < PAYLOAD_HEADER) throw new Error(`payload must be at least ${PAYLOAD_HEADER} bytes`);
+  const telemetry = format === 'telemetry';
+  if (telemetry && payloadBytes !== TELEMETRY_PAYLOAD_BYTES)
+    throw new Error(`a telemetry payload is ${TELEMETRY_PAYLOAD_BYTES} bytes, not ${payloadBytes}`);
+  const payload = telemetry
+    ? Buffer.from(`${TELEMETRY_HEAD}${'0'.repeat(2 * TELEMETRY_STAMP_BYTES)}${TELEMETRY_TAIL}`, 'latin1')
+    : Buffer.alloc(payloadBytes);
   const bytes = mqttPacket.generate({
     cmd: 'publish',
     topic,
@@ -48,10 +72,15 @@ export function publishTemplate(
     dup: false,
     retain,
     messageId: qos > 0 ? 1 : undefined,
-    payload: Buffer.alloc(payloadBytes),
+    payload,
   });
-  const payloadOffset = bytes.length - payloadBytes;
-  return { bytes, payloadOffset, packetIdOffset: qos > 0 ? payloadOffset - 2 : -1 };
+  const payloadStart = bytes.length - payloadBytes;
+  return {
+    bytes,
+    payloadOffset: payloadStart + (telemetry ? TELEMETRY_HEAD.length : 0),
+    packetIdOffset: qos > 0 ? payloadStart - 2 : -1,
+    hexStamp: telemetry,
+  };
 }
 
 /**
@@ -70,6 +99,41 @@ export function writeStamp(
   buf.writeDoubleLE(nowNs, payloadOffset);
   buf.writeUInt32LE(sender >>> 0, payloadOffset + 8);
   buf.writeUInt32LE(seq >>> 0, payloadOffset + 12);
+}
+
+/** Scratch for a telemetry payload's stamp bytes, written and read (per thread: a module per worker). */
+const sentStamp = Buffer.alloc(TELEMETRY_STAMP_BYTES);
+const readStamp = Buffer.alloc(TELEMETRY_STAMP_BYTES);
+
+/**
+ * Writes a message's stamp at `at` (the template's payloadOffset within the message): the send time,
+ * sender and sequence, and from byte 16 `extra` (the open loop's write time) when given.
+ */
+export function writeStampAs(
+  hex: boolean,
+  buf: Buffer,
+  at: number,
+  sendNs: number,
+  sender: number,
+  seq: number,
+  extra?: number,
+): void {
+  const into = hex ? sentStamp : buf;
+  const p = hex ? 0 : at;
+  writeStamp(into, p, sendNs, sender, seq);
+  if (extra !== undefined) into.writeDoubleLE(extra, p + PAYLOAD_HEADER);
+  if (hex) buf.write(sentStamp.toString('hex'), at, 'latin1');
+}
+
+/**
+ * A received payload's stamp as bytes: `[buf, payloadStart]` as they are for a binary payload; for a
+ * telemetry payload its hex decoded into a scratch buffer (valid until the next call), at 0.
+ */
+export function stampOf(format: PayloadFormat, buf: Buffer, payloadStart: number): [Buffer, number] {
+  if (format !== 'telemetry') return [buf, payloadStart];
+  const at = payloadStart + TELEMETRY_HEAD.length;
+  readStamp.write(buf.toString('latin1', at, at + 2 * TELEMETRY_STAMP_BYTES), 'hex');
+  return [readStamp, 0];
 }
 
 export function nowNs(): number {

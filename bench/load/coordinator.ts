@@ -19,6 +19,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export interface RunOptions {
   /** Load-generator threads (the coordinator is one more, mostly idle). */
   workers: number;
+  /**
+   * Open loop, brokers run side by side: resolves when every run of the group is connected, so that
+   * they idle and follow their schedules over the same seconds.
+   */
+  together?: () => Promise<void>;
 }
 
 export async function runScenario(

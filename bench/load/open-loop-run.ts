@@ -20,7 +20,7 @@ const sleepUntil = (t: number) =>
 export async function runOpenLoop(
   s: RateScenario,
   broker: RunningBroker,
-  o: { workers: number },
+  o: { workers: number; together?: () => Promise<void> },
 ): Promise<Measurement> {
   const rate = s.rate;
   if (typeof rate !== 'number') throw new Error(`${s.name}: its rate was never resolved to msg/s`);
@@ -45,6 +45,8 @@ export async function runOpenLoop(
   const problems: string[] = [];
   try {
     await allConnected(workers, s.publishers + s.subscribers, problems);
+    // Runs of other brokers at the same time start their idle and schedule with this one.
+    await o.together?.();
     const baselineRssKb = memoryKb(broker.pid).rssKb;
     const idleA = snapshot(broker, true);
     await sleep(s.idleMs);

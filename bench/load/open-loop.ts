@@ -168,8 +168,7 @@ async function runSchedule(
       for (let m = 0; m < p.due.length; m++) {
         const off = m * len;
         const t = p.due[m]!;
-        stampMessage(p, buf, off, t);
-        buf.writeDoubleLE(wrote, off + p.tpl.payloadOffset + WRITE_TIME);
+        stampMessage(p, buf, off, t, wrote);
         if (t >= measureStart && t < measureEnd) lag.recordValue(micros(wrote - t));
       }
       p.sent += p.due.length;

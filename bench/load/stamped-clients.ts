@@ -2,7 +2,7 @@
  * The two ends of every message load: a subscriber that checks each sender's sequence, acknowledges
  * QoS 1 and counts deliveries, and a publisher with its pre-encoded PUBLISH that counts PUBACKs.
  */
-import { encodePubacks, publishTemplate, writeStamp } from '../lib/mqtt-wire.js';
+import { encodePubacks, publishTemplate, stampOf, writeStampAs } from '../lib/mqtt-wire.js';
 import type { MessageLoad } from '../scenarios.js';
 import { type Client, openClient } from './client.js';
 import { C, type JobBase } from './protocol.js';
@@ -35,7 +35,9 @@ export async function openSubscriber(
   const nextSeq = new Uint32Array(pairs ? 1 : s.publishers);
   let n = 0;
   let acks: number[] = [];
-  c.onPublish = (buf, p, _end, _flags, pid) => {
+  const format = s.payload ?? 'binary';
+  c.onPublish = (received, at, _end, _flags, pid) => {
+    const [buf, p] = stampOf(format, received, at);
     onStamp(buf, p, c.now);
     const slot = pairs ? 0 : buf.readUInt32LE(p + 8);
     const seq = buf.readUInt32LE(p + 12);
@@ -89,13 +91,23 @@ export async function openPublisher(
       acked = 0;
     };
   }
-  return { k, c, tpl: publishTemplate(fill(s.publishTopic, k), s.qos, s.payloadBytes), seq: 0, pid: 0 };
+  const tpl = publishTemplate(fill(s.publishTopic, k), s.qos, s.payloadBytes, false, s.payload);
+  return { k, c, tpl, seq: 0, pid: 0 };
 }
 
-/** Writes publisher p's next message into buf at `off`: the template, the stamp, a packet id (QoS 1). */
-export function stampMessage(p: StampedPublisher, buf: Buffer, off: number, sendTime: number): void {
+/**
+ * Writes publisher p's next message into buf at `off`: the template, the stamp (with `writeTime` after
+ * it when given), a packet id (QoS 1).
+ */
+export function stampMessage(
+  p: StampedPublisher,
+  buf: Buffer,
+  off: number,
+  sendTime: number,
+  writeTime?: number,
+): void {
   p.tpl.bytes.copy(buf, off);
-  writeStamp(buf, off + p.tpl.payloadOffset, sendTime, p.k, p.seq++);
+  writeStampAs(p.tpl.hexStamp, buf, off + p.tpl.payloadOffset, sendTime, p.k, p.seq++, writeTime);
   if (p.tpl.packetIdOffset >= 0) {
     p.pid = (p.pid % 65535) + 1;
     buf.writeUInt16BE(p.pid, off + p.tpl.packetIdOffset);

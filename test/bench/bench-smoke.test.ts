@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --quick` against Mothership, mosquitto and aedes: proves the load generator and
  * the accounting, i.e. that every scenario delivers exactly what was sent, in order, with figures
- * measured from the brokers' own /proc entries. Every closed-loop scenario runs, and three of the
+ * measured from the brokers' own /proc entries. Every closed-loop scenario runs, and four of the
  * open-loop (fixed-rate) ones (the others are the same load at other rates).
  */
 import { spawn } from 'node:child_process';
@@ -53,6 +53,8 @@ const OPEN_LOOP: Record<string, { rate: number; seconds: number; qos: number }> 
   'fan-in@5k': { rate: 500, seconds: 0.8, qos: 0 },
   'qos1-pairs@2k': { rate: 500, seconds: 0.8, qos: 1 },
   'hub-40': { rate: 40, seconds: 1.3, qos: 1 },
+  // JSON telemetry with the stamp as hex text: the receivers decode it to check order and latency.
+  'hub@1k': { rate: 1000, seconds: 1.3, qos: 1 },
 };
 const ALL = [...SCENARIOS, ...Object.keys(OPEN_LOOP)];
 /** Rows a launcher cannot run, reported as such rather than measured. */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ROLLUP_TIERS, type RollupTier, TIER_MS } from './history-db.js';
 import type { PendingMessage } from './message-batch.js';
+import { encodeBlock, servedFrom } from './message-block.js';
 import type { ResolvedHistoryOptions } from './options.js';
 import type { PayloadField } from './payload-fields.js';
 
@@ -28,9 +29,16 @@ interface SeriesEntry {
 
 interface TopicEntry {
   id: number;
+  /** The topic's message log blocks, oldest first. */
+  blocks: BlockInfo[];
+}
+
+interface BlockInfo {
+  id: number;
   count: number;
-  /** At least the log's payload bytes: counted exactly only when this passes the byte cap. */
   bytes: number;
+  /** Its newest message's payload bytes: whether that one still fits under the byte cap. */
+  newest: number;
 }
 
 interface Rollup {
@@ -51,7 +59,7 @@ const REORDER_WINDOW_MS = 1000;
 /**
  * Writes batches of pending messages in one transaction each: raw samples, the 1-minute and 1-hour
  * rollups (upserted per batch, so a rollup survives its raw samples' retention), and the per-topic
- * message log trimmed to its count and byte caps.
+ * message log, one block per topic and batch, trimmed by whole blocks.
  */
 export class BatchWriter {
   /** Series by topic, then by field path (pathKey). */
@@ -86,25 +94,14 @@ export class BatchWriter {
       rollup: { minute: rollupUpsert('minute'), hour: rollupUpsert('hour') },
       findTopic: db.prepare<[string], { id: number }>('SELECT id FROM topics WHERE topic = ?'),
       insertTopic: db.prepare<[string]>('INSERT INTO topics (topic) VALUES (?)'),
-      topicLog: db.prepare<[number], { count: number; bytes: number | null }>(
-        'SELECT count(*) AS count, sum(length(payload)) AS bytes FROM messages WHERE topic_id = ?',
+      blocks: db.prepare<[number], BlockInfo>(
+        'SELECT id, count, bytes, newest_bytes AS newest FROM message_blocks WHERE topic_id = ? ORDER BY id',
       ),
-      insertMessage: db.prepare(
-        `INSERT INTO messages (topic_id, t, qos, retain, client_id, properties, size, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      insertBlock: db.prepare<[number, number, number, number, number, number, Buffer]>(
+        `INSERT INTO message_blocks (topic_id, t_first, t_last, count, bytes, newest_bytes, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      oldestMessage: db.prepare<[number], { id: number; bytes: number }>(
-        'SELECT id, length(payload) AS bytes FROM messages WHERE topic_id = ? ORDER BY id LIMIT 1',
-      ),
-      deleteMessage: db.prepare<[number]>('DELETE FROM messages WHERE id = ?'),
-      // Everything of a topic older than its newest `keep` messages, in one statement.
-      trimMessages: db.prepare<[number, number, number]>(
-        `DELETE FROM messages WHERE topic_id = ? AND id < (
-           SELECT id FROM messages WHERE topic_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-      ),
-      logBytes: db.prepare<[number], { bytes: number | null }>(
-        'SELECT sum(length(payload)) AS bytes FROM messages WHERE topic_id = ?',
-      ),
+      deleteBlocks: db.prepare<[number, number]>('DELETE FROM message_blocks WHERE topic_id = ? AND id <= ?'),
     };
     this.seriesCount = (db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
   }
@@ -129,11 +126,16 @@ export class BatchWriter {
 
   private writeAll(batch: readonly PendingMessage[]): WriteCounts {
     const counts: WriteCounts = { samples: 0, droppedSeries: 0 };
-    const logged = new Set<TopicEntry>();
+    // Each topic's messages of this batch, oldest first: one block in its log.
+    const logged = new Map<string, PendingMessage[]>();
     const rollups: Record<RollupTier, Map<string, Rollup>> = { minute: new Map(), hour: new Map() };
     const batchNo = ++this.batches;
     for (const m of batch) {
-      if (this.options.messagesPerTopic > 0) logged.add(this.logMessage(m));
+      if (this.options.messagesPerTopic > 0) {
+        const list = logged.get(m.topic);
+        if (list) list.push(m);
+        else logged.set(m.topic, [m]);
+      }
       if (m.fields.length === 0) continue;
       let ofTopic = this.series.get(m.topic);
       if (!ofTopic) {
@@ -168,7 +170,7 @@ export class BatchWriter {
       for (const r of rollups[tier].values())
         this.s.rollup[tier].run(r.seriesId, r.t, r.n, r.lo, r.hi, r.sum, r.last);
     }
-    for (const topic of logged) this.trimLog(topic);
+    for (const [topic, list] of logged) this.logBlock(topic, list);
     return counts;
   }
 
@@ -206,43 +208,35 @@ export class BatchWriter {
     return entry;
   }
 
-  /** Appends to the topic's message log; trimmed once per batch (trimLog). */
-  private logMessage(m: PendingMessage): TopicEntry {
-    const cap = this.options.messageBytesPerTopic;
-    const topic = this.topicFor(m.topic);
-    const payload = m.payload.length > cap ? m.payload.subarray(0, cap) : m.payload;
-    this.s.insertMessage.run(
-      topic.id,
-      m.t,
-      m.qos,
-      m.retain ? 1 : 0,
-      m.clientId ?? null,
-      m.properties ?? null,
-      m.size,
-      payload,
-    );
-    topic.count++;
-    topic.bytes += payload.length;
-    return topic;
-  }
-
-  /** Oldest first to the count and byte caps, but the newest message always stays. */
-  private trimLog(topic: TopicEntry): void {
-    const maxCount = this.options.messagesPerTopic;
-    if (topic.count > maxCount) {
-      // One statement for the count cap (a batch may hold many messages of a topic). `bytes` stays an
-      // upper bound: summing the log's sizes each time cost more than the trim itself.
-      this.s.trimMessages.run(topic.id, topic.id, maxCount - 1);
-      topic.count = maxCount;
-    }
-    const cap = this.options.messageBytesPerTopic;
-    if (topic.bytes > cap) topic.bytes = this.s.logBytes.get(topic.id)?.bytes ?? 0;
-    while (topic.bytes > cap && topic.count > 1) {
-      const oldest = this.s.oldestMessage.get(topic.id);
-      if (!oldest) break;
-      this.s.deleteMessage.run(oldest.id);
-      topic.count--;
-      topic.bytes -= oldest.bytes;
+  /**
+   * Appends one block of a topic's messages to its log (only the newest ones the log serves), then
+   * deletes the blocks older than what the newer ones serve: the log keeps whole blocks, and the reader
+   * (message-log.ts) serves exactly the last `messagesPerTopic` messages within `messageBytesPerTopic`.
+   */
+  private logBlock(name: string, list: PendingMessage[]): void {
+    const { messagesPerTopic: maxCount, messageBytesPerTopic: maxBytes } = this.options;
+    const kept = list.slice(servedFrom(list, maxCount, maxBytes));
+    let bytes = 0;
+    for (const m of kept) bytes += Math.min(m.payload.length, maxBytes);
+    const topic = this.topicFor(name);
+    const last = kept.at(-1)!;
+    const newest = Math.min(last.payload.length, maxBytes);
+    const data = encodeBlock(kept, maxBytes);
+    const row = [topic.id, kept[0]!.t, last.t, kept.length, bytes, newest, data] as const;
+    const id = Number(this.s.insertBlock.run(...row).lastInsertRowid);
+    topic.blocks.push({ id, count: kept.length, bytes, newest });
+    // The reader stops at the first message past a cap: a block whose newest message is past one, and
+    // every older block, is never served.
+    let count = 0;
+    let newer = 0;
+    for (let i = topic.blocks.length - 1; i >= 0; i--) {
+      if (count >= maxCount || newer + topic.blocks[i]!.newest > maxBytes) {
+        this.s.deleteBlocks.run(topic.id, topic.blocks[i]!.id);
+        topic.blocks.splice(0, i + 1);
+        return;
+      }
+      count += topic.blocks[i]!.count;
+      newer += topic.blocks[i]!.bytes;
     }
   }
 
@@ -251,10 +245,9 @@ export class BatchWriter {
     if (!entry) {
       const row = this.s.findTopic.get(topic);
       if (row) {
-        const log = this.s.topicLog.get(row.id);
-        entry = { id: row.id, count: log?.count ?? 0, bytes: log?.bytes ?? 0 };
+        entry = { id: row.id, blocks: this.s.blocks.all(row.id) };
       } else {
-        entry = { id: Number(this.s.insertTopic.run(topic).lastInsertRowid), count: 0, bytes: 0 };
+        entry = { id: Number(this.s.insertTopic.run(topic).lastInsertRowid), blocks: [] };
       }
       this.topics.set(topic, entry);
     }

@@ -3,14 +3,32 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { isDamaged } from '../../store/sqlite/errors.js';
+import { type BlockMessage, encodeBlock } from './message-block.js';
 
 /**
  * The history's own SQLite file (`<data>/history.db`): a broken or full history never touches the
  * broker's durable state in mothership.db. Raw samples are WITHOUT ROWID rows keyed (series, ms), so a
  * sample is its key plus one REAL (integral values are stored as small integers by SQLite) and a range
  * of one series is one contiguous scan.
+ *
+ * Schema 2: the message log keeps one row per topic and commit (a block of messages, message-block.ts)
+ * instead of a row per message; a schema 1 file is converted when it is opened.
  */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/** The message log: one row per topic and commit, its messages in `data` (message-block.ts). */
+const MESSAGE_BLOCKS = `
+  CREATE TABLE message_blocks (
+    id INTEGER PRIMARY KEY,      -- increases with time: the oldest block has the smallest id
+    topic_id INTEGER NOT NULL,
+    t_first INTEGER NOT NULL,    -- its oldest message's time, epoch ms
+    t_last INTEGER NOT NULL,     -- its newest message's time
+    count INTEGER NOT NULL,      -- messages in it
+    bytes INTEGER NOT NULL,      -- their payload bytes as kept
+    newest_bytes INTEGER NOT NULL, -- the newest message's payload bytes as kept
+    data BLOB NOT NULL
+  );
+  CREATE INDEX message_blocks_by_topic ON message_blocks (topic_id, id);`;
 
 /** A rollup tier: one row per series and period (`t` is the period's start, epoch ms). */
 function rollupTable(name: string): string {
@@ -46,18 +64,7 @@ const SCHEMA = `
     id INTEGER PRIMARY KEY,
     topic TEXT NOT NULL UNIQUE
   );
-  CREATE TABLE messages (
-    id INTEGER PRIMARY KEY,      -- increases with time: the oldest message has the smallest id
-    topic_id INTEGER NOT NULL,
-    t INTEGER NOT NULL,
-    qos INTEGER NOT NULL,
-    retain INTEGER NOT NULL,
-    client_id TEXT,
-    properties TEXT,             -- v5 properties as JSON (store codec: Buffers as base64)
-    size INTEGER NOT NULL,       -- the payload's size as published; payload may be cut to the topic's cap
-    payload BLOB NOT NULL
-  );
-  CREATE INDEX messages_by_topic ON messages (topic_id, id);
+  ${MESSAGE_BLOCKS}
 `;
 
 /**
@@ -141,15 +148,58 @@ function openChecked(file: string): Database.Database {
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
+    if (version === 1) db.transaction(() => messagesToBlocks(db))();
     db.exec(ADDED_TABLES);
     db.prepare(
-      'SELECT 1 FROM raw, series, minute, hour, topics, messages, sweep_state, disconnects LIMIT 0',
+      'SELECT 1 FROM raw, series, minute, hour, topics, message_blocks, sweep_state, disconnects LIMIT 0',
     ).all();
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+interface MessageRow {
+  t: number;
+  qos: number;
+  retain: number;
+  client_id: string | null;
+  properties: string | null;
+  size: number;
+  payload: Buffer;
+}
+
+/**
+ * Schema 1 to 2: each topic's logged messages (a row each) become one block, oldest first; the
+ * payloads were already cut to the cap when they were logged.
+ */
+function messagesToBlocks(db: Database.Database): void {
+  db.exec(MESSAGE_BLOCKS);
+  const insert = db.prepare<[number, number, number, number, number, number, Buffer]>(
+    `INSERT INTO message_blocks (topic_id, t_first, t_last, count, bytes, newest_bytes, data)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const topics = db.prepare<[], { id: number }>('SELECT DISTINCT topic_id AS id FROM messages').all();
+  // One topic at a time (at most its cap, 100 messages or 1 MB, in memory).
+  const ofTopic = db.prepare<[number], MessageRow>('SELECT * FROM messages WHERE topic_id = ? ORDER BY id');
+  for (const { id } of topics) {
+    const list: BlockMessage[] = ofTopic.all(id).map((r) => ({
+      t: r.t,
+      qos: r.qos as BlockMessage['qos'],
+      retain: r.retain === 1,
+      clientId: r.client_id ?? undefined,
+      properties: r.properties ?? undefined,
+      size: r.size,
+      payload: r.payload,
+    }));
+    const bytes = list.reduce((n, m) => n + m.payload.length, 0);
+    const data = encodeBlock(list, Number.POSITIVE_INFINITY);
+    const newest = list.at(-1)!;
+    insert.run(id, list[0]!.t, newest.t, list.length, bytes, newest.payload.length, data);
+  }
+  db.exec('DROP TABLE messages');
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
 /**

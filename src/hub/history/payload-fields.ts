@@ -40,6 +40,8 @@ const SEPARATOR_RE = /[\s,;&|]*/y;
 const TAIL_RE = /[.!]?\s*$/y;
 
 const WORDS: Record<string, number> = { on: 1, off: 0, true: 1, false: 0 };
+/** What a value (VALUE_RE) or one of WORDS starts with. */
+const SCALAR_START = /^[-+.\dOoTtFf]/;
 
 /** Units as people type them, to the symbol a chart shows. */
 const UNITS: Record<string, string> = {
@@ -89,6 +91,9 @@ function hasControlBytes(payload: Uint8Array): boolean {
 
 /** A number (with an optional unit), or on/off/true/false as 1/0. */
 function scalar(text: string): { value: number; unit?: string } | undefined {
+  // Only a sign, a digit, a point or the first letter of a word can start one: most strings in JSON
+  // (ids, names, states) are turned down here without a lowercased copy and a regular expression.
+  if (!SCALAR_START.test(text)) return undefined;
   const word = WORDS[text.toLowerCase()];
   if (word !== undefined) return { value: word };
   const m = VALUE_RE.exec(text);

@@ -197,7 +197,8 @@ export class HistoryRecorder {
   /** The latest logged messages of a topic, newest first (at most `messagesPerTopic` are kept). */
   async messages(topic: string, limit = this.options.messagesPerTopic): Promise<LoggedMessage[]> {
     await this.flush();
-    return loggedMessages(this.db, topic, limit);
+    const { messagesPerTopic, messageBytesPerTopic } = this.options;
+    return loggedMessages(this.db, topic, Math.min(limit, messagesPerTopic), messageBytesPerTopic);
   }
 
   /**

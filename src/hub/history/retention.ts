@@ -7,7 +7,7 @@ const TIERS: readonly Tier[] = ['raw', 'minute', 'hour'];
 /** Work per slice, so a slice never holds the event loop for long: series visited, rows deleted. */
 const SERIES_PER_SLICE = 500;
 const ROWS_PER_SLICE = 20_000;
-const MESSAGES_PER_SLICE = 5_000;
+const BLOCKS_PER_SLICE = 1_000;
 /** A tier whose data spans less than this is not pruned for the size cap; the next coarser one is. */
 const MIN_SPAN_MS: Record<Tier, number> = { raw: 2 * 60_000, minute: 2 * 3_600_000, hour: 0 };
 
@@ -82,13 +82,16 @@ export class RetentionSweeper {
       ),
       delete: { raw: chunkDelete('raw'), minute: chunkDelete('minute'), hour: chunkDelete('hour') },
       oldest: { raw: oldest('raw'), minute: oldest('minute'), hour: oldest('hour') },
-      oldestMessage: db.prepare<[], { t: number }>('SELECT t FROM messages ORDER BY id LIMIT 1'),
-      deleteMessages: db.prepare<[number, number]>(
-        'DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE t < ? ORDER BY id LIMIT ?)',
+      // The log is pruned by whole blocks: the oldest time pruning can free is the oldest block's newest.
+      oldestMessage: db.prepare<[], { t: number | null }>('SELECT min(t_last) AS t FROM message_blocks'),
+      // Blocks whose every message is older than the cut-off (the log keeps whole blocks).
+      deleteMessages: db.prepare<[number, number], { count: number }>(
+        `DELETE FROM message_blocks WHERE id IN (
+           SELECT id FROM message_blocks WHERE t_last < ? ORDER BY id LIMIT ?) RETURNING count`,
       ),
       deleteSeries: db.prepare<[number]>('DELETE FROM series WHERE id = ?'),
       deleteEmptyTopics: db.prepare(
-        'DELETE FROM topics WHERE NOT EXISTS (SELECT 1 FROM messages WHERE topic_id = topics.id)',
+        'DELETE FROM topics WHERE NOT EXISTS (SELECT 1 FROM message_blocks WHERE topic_id = topics.id)',
       ),
       loadState: db.prepare<[], { tier: string; oldest: number | null; cap_cutoff: number | null }>(
         'SELECT tier, oldest, cap_cutoff FROM sweep_state',
@@ -204,10 +207,14 @@ export class RetentionSweeper {
   private finishSweep(now: number, result: RetentionResult): void {
     const cutoff = this.capCutoff.raw;
     const deleted =
-      cutoff === undefined ? 0 : this.s.deleteMessages.run(Math.floor(cutoff), MESSAGES_PER_SLICE).changes;
+      cutoff === undefined
+        ? 0
+        : this.s.deleteMessages
+            .all(Math.floor(cutoff), BLOCKS_PER_SLICE)
+            .reduce((n, block) => n + block.count, 0);
     result.deletedMessages += deleted;
     const t = this.s.oldestMessage.get()?.t;
-    if (t !== undefined && t < this.oldest.raw) this.oldest.raw = t;
+    if (t != null && t < this.oldest.raw) this.oldest.raw = t;
     if (deleted > 0 || this.removedAny) result.deletedTopics += this.s.deleteEmptyTopics.run().changes;
     this.lastOldest = this.oldest;
     for (const tier of TIERS) {

@@ -70,6 +70,8 @@ const MAX_NODES = 200_000;
 
 export class TopicTree {
   private readonly root = new TopicNode('', '', undefined);
+  /** The node of each topic published to (nodes are never removed; at most MAX_NODES of them). */
+  private readonly published = new Map<string, TopicNode>();
   private nodes = 0;
   /** Nodes not created because the tree was full. */
   overflow = 0;
@@ -105,8 +107,13 @@ export class TopicTree {
 
   /** Counts one message (and keeps the retained marker in step with the broker's retained set). */
   record(m: Message): void {
-    const node = this.nodeFor(m.topic, true);
-    if (!node) return;
+    // Boards publish to the same topics over and over: one lookup instead of a walk that cuts levels.
+    let node = this.published.get(m.topic);
+    if (!node) {
+      node = this.nodeFor(m.topic, true);
+      if (!node) return;
+      this.published.set(m.topic, node);
+    }
     const now = this.now();
     // An exponentially decaying count: at a steady r messages/s it settles at r.
     const decay = Math.exp(-Math.max(0, now - node.rateAt) / RATE_WINDOW_MS);

@@ -82,6 +82,27 @@ describe('payload fields: bounded work on huge payloads', () => {
 });
 
 describe('field paths as JSON Pointers', () => {
+  it('strings in JSON are values only when they read as one: words and numbers in any case and spacing', () => {
+    const json = {
+      id: 'x1e5',
+      hex: 'e3b0c442',
+      state: 'ok',
+      relay: ' On ',
+      fan: 'FALSE',
+      t: '+21.5 C',
+      dot: '.5',
+      neg: '-3 dBm',
+      word: 'offline',
+    };
+    expect(payloadFields(Buffer.from(JSON.stringify(json)))).toEqual([
+      { path: ['relay'], value: 1 },
+      { path: ['fan'], value: 0 },
+      { path: ['t'], value: 21.5, unit: '°C' },
+      { path: ['dot'], value: 0.5 },
+      { path: ['neg'], value: -3, unit: 'dBm' },
+    ]);
+  });
+
   it('escapes ~ and / so every path reads back unambiguously; dots stay dots', () => {
     expect(pathPointer([])).toBe('');
     expect(pathPointer(['a.b', 0])).toBe('/a.b/0');

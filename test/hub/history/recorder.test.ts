@@ -85,7 +85,8 @@ describe('recording a real broker', () => {
     const rec = recorder({ commitIntervalMs: 1000 });
     rec.attach(b.broker);
     const reader = new Database(rec.file, { readonly: true });
-    const onDisk = () => (reader.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+    const onDisk = () =>
+      (reader.prepare('SELECT count(*) AS n FROM message_blocks').get() as { n: number }).n;
     const client = await mqtt.connectAsync(b.url, { clientId: 'timer' });
     try {
       await client.publishAsync('timer/t', '1', { qos: 1 });
