@@ -26,6 +26,7 @@ import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
 import { remoteOptions, useBridgeBit } from './remote-options.js';
 import { NO_RULES, publishSize, type RemoteRules, remoteRulesOf } from './remote-rules.js';
 import { carriesIn, carriesOut, toLocal, toRemote } from './topic-rule.js';
+import { corkUntilImmediate } from './write-batching.js';
 
 export interface BridgeStatus {
   name: string;
@@ -73,8 +74,6 @@ export class Bridge {
   private readonly drops: Drops = { queueFull: 0, tooOld: 0, tooLarge: 0, refused: 0 };
   private queue: BridgeQueue | undefined;
   private lastError: string | undefined;
-  /** The remote's socket is corked until the next setImmediate (corkUntilImmediate). */
-  private corked = false;
 
   constructor(
     readonly config: BridgeConfig,
@@ -356,7 +355,7 @@ export class Bridge {
     this.fingerprints?.sent(topic, message.payload, now);
     this.counts.forwardedOut++;
     this.lastTraffic = now;
-    this.corkUntilImmediate(client);
+    corkUntilImmediate(client.stream);
     client.publish(topic, message.payload, { qos, retain, dup, properties }, (err) => {
       if (client !== this.remote || packetId === undefined || qos === 0) return;
       if (err) {
@@ -371,21 +370,6 @@ export class Bridge {
     // Sent at QoS 0 (the remote's Maximum QoS): done once sent; the session records it in flight first.
     if (packetId !== undefined && qos === 0) setImmediate(() => this.local.acknowledge(packetId));
     return true;
-  }
-
-  /**
-   * The PUBLISHes one batch of PUBACKs lets out go in one write: MQTT.js uncorks after each packet's
-   * tick, and each PUBACK is its own tick, so without this every message is a syscall of its own.
-   */
-  private corkUntilImmediate(client: MqttClient): void {
-    const stream = client.stream;
-    if (this.corked || !stream) return;
-    this.corked = true;
-    stream.cork();
-    setImmediate(() => {
-      this.corked = false;
-      stream.uncork();
-    });
   }
 
   /** A message from the remote into this broker; `done` once it is safe here (then acknowledged). */
