@@ -56,6 +56,7 @@ class Arrivals {
   duplicates = 0;
   outOfOrder = 0;
   probes = 0;
+  warm = 0;
   firstAt = 0;
   lastAt = 0;
   /** Called at the first arrival of a measured message (the drain's interval starts there). */
@@ -72,6 +73,7 @@ class Arrivals {
     this.lastOfTopic = new Int32Array(s.topics).fill(-1);
     client.on('message', (topic, payload) => {
       if (topic === 'bench/probe') this.probes++;
+      else if (topic === 'bench/warm') this.warm++;
       else this.take(payload.readUInt32BE(0));
       this.wake?.();
     });
@@ -142,6 +144,12 @@ export async function runBridge(
       await arrivals.until(() => arrivals.probes > 0, Date.now() + 1000);
     }
     if (arrivals.probes === 0) throw new Error('the bridge did not connect to the remote within 30 s');
+    const warm: Promise<unknown>[] = [];
+    for (let i = 0; i < s.warmup; i++)
+      warm.push(pub.publishAsync('bench/warm', payloadOf(i, s.payloadBytes), { qos: 1 }));
+    await Promise.all(warm);
+    if (!(await arrivals.until(() => arrivals.warm >= s.warmup, Date.now() + s.timeoutMs)))
+      throw new Error(`${s.warmup - arrivals.warm} of ${s.warmup} warm-up messages did not cross the bridge`);
 
     let a: Snapshot;
     let from: () => number;
