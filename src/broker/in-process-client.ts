@@ -107,7 +107,7 @@ export class InProcessClient implements ClientLink {
     this.sessionPresent = opened.sessionPresent;
     if (options.limits) this.session.useLimits(options.limits);
     // The far side gets whatever is queued after a restart anyway: no in-flight rows besides the queue's.
-    this.session.keptRowDone = (seq) => this.dequeueLater(seq);
+    this.session.keptRowDone = this.dequeueLater;
     core.connected(this);
   }
 
@@ -138,14 +138,14 @@ export class InProcessClient implements ClientLink {
     this.dequeueAcked();
   }
 
-  private dequeueLater(seq: number): void {
+  private readonly dequeueLater = (seq: number): void => {
     this.acked.push(seq);
     if (this.acked.length >= ACKED_GROUP) this.dequeueAcked();
     else if (!this.ackedTimer) {
       this.ackedTimer = setTimeout(() => this.dequeueAcked(), ACKED_GROUP_MS);
       this.ackedTimer.unref();
     }
-  }
+  };
 
   /** Deletes the queue rows of the acknowledged messages (one group, so one commit). */
   private dequeueAcked(): void {
@@ -251,7 +251,8 @@ export class InProcessClient implements ClientLink {
     this.ended = true;
     this.sink = undefined;
     this.dequeueAcked();
-    this.session.keptRowDone = undefined;
+    // Unless a new client has the session already (a bridge restarted by a reload).
+    if (this.session.keptRowDone === this.dequeueLater) this.session.keptRowDone = undefined;
     this.core.disconnected(this, reason);
     if (discard && this.core.sessions.get(this.clientId) === this.session)
       this.core.registry.endSession(this.session);
