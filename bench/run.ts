@@ -27,10 +27,12 @@ import {
   type RunningBroker,
 } from './brokers/index.js';
 import { mosquittoVersion } from './brokers/mosquitto.js';
+import { mothership } from './brokers/mothership.js';
 import { BROKER_NOFILE } from './brokers/spawn.js';
 import { formatHistoryFigures, type HistoryFigures, historyFigures } from './hub-history.js';
 import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
 import { type Meeting, rendezvous } from './lib/rendezvous.js';
+import { type BridgeRemote, runBridge, startBridgeRemote } from './load/bridge-run.js';
 import { type Measurement, runScenario } from './load/coordinator.js';
 import {
   computeRatios,
@@ -135,11 +137,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 /** One fresh broker, one scenario: the measurement, or why there is none. */
 async function attempt(launcher: BrokerLauncher, s: Scenario, round = 0, meet?: Meeting): Promise<Attempt> {
   let broker: RunningBroker | undefined;
+  let remote: BridgeRemote | undefined;
   const t0 = Date.now();
   try {
-    broker = await launcher.start(s.broker ?? {});
+    // A bridge scenario: the remote first (a Mothership without persistence), the hub bridging to it.
+    if (s.kind === 'bridge') remote = await startBridgeRemote(() => mothership.start({}));
+    broker = await launcher.start({ ...s.broker, ...(remote ? { bridgeConfig: remote.config } : {}) });
     current.add(broker);
-    const m = await runScenario(s, broker, { workers, together: meet?.arrive });
+    const m =
+      s.kind === 'bridge'
+        ? await runBridge(s, broker, remote!)
+        : await runScenario(s, broker, { workers, together: meet?.arrive });
     if (!broker.alive())
       throw new Error(`the broker exited during the scenario: ${broker.output().slice(-300)}`);
     const peakRssKb = memoryKb(broker.pid).peakKb;
@@ -164,6 +172,7 @@ async function attempt(launcher: BrokerLauncher, s: Scenario, round = 0, meet?: 
     meet?.leave();
     if (broker) current.delete(broker);
     await broker?.stop();
+    await remote?.stop();
   }
 }
 

@@ -117,7 +117,33 @@ export interface RateScenario extends ScenarioBase, MessageLoad {
   quick?: Partial<Omit<RateScenario, 'kind' | 'quick'>>;
 }
 
-export type Scenario = ThroughputScenario | ConnectionsScenario | RetainedScenario | RateScenario;
+/**
+ * A bridge (issue 16): `messages` QoS 1 messages published at the broker under test on `topics`
+ * topics, bound out by its bridge (the same `connection` block for every broker) to a remote broker
+ * (Mothership without persistence, its own process) through a loopback TCP proxy, and counted by a
+ * subscriber on the remote. `forward`: with the link up, from the first publish to the last arrival.
+ * `drain`: published (and acknowledged) while the proxy refuses the link, then let through; from the
+ * first arrival after the reconnect to the last (the reconnect backoff is not the bridge's speed).
+ */
+export interface BridgeScenario extends ScenarioBase {
+  kind: 'bridge';
+  phase: 'forward' | 'drain';
+  /** Messages forwarded with the link up before anything is measured (both brokers warmed alike). */
+  warmup: number;
+  messages: number;
+  topics: number;
+  payloadBytes: number;
+  /** Longest wait for every message to arrive (a bound, not a target). */
+  timeoutMs: number;
+  quick?: Partial<Omit<BridgeScenario, 'kind' | 'quick'>>;
+}
+
+export type Scenario =
+  | ThroughputScenario
+  | ConnectionsScenario
+  | RetainedScenario
+  | RateScenario
+  | BridgeScenario;
 
 /** fan-in's clients: 500 publishers, one on each topic, and one wildcard subscriber. */
 const fanInClients = {
@@ -247,6 +273,29 @@ export const scenarios: Scenario[] = [
     quick: { retained: 500, rounds: 2 },
   },
 ];
+
+const bridgeForward: BridgeScenario = {
+  kind: 'bridge',
+  name: 'bridge-forward',
+  description:
+    'bridge hub → remote with the link up: 20,000 QoS 1 messages (64 B, 10 topics), `topic bench/# out 1`; persistence on',
+  phase: 'forward',
+  warmup: 2000,
+  messages: 20_000,
+  topics: 10,
+  payloadBytes: 64,
+  timeoutMs: 120_000,
+  // mosquitto's `persistence true` (autosave) keeps its bridge queue in memory between saves.
+  broker: { persistence: true, bridge: true },
+  quick: { warmup: 500, messages: 2000, timeoutMs: 60_000 },
+};
+scenarios.push(bridgeForward, {
+  ...bridgeForward,
+  name: 'bridge-drain',
+  description:
+    'bridge-forward published during an outage (the proxy refuses the link), then drained once it is back',
+  phase: 'drain',
+});
 
 /** Open-loop fan-in: fan-in's clients, QoS 0, on a fixed schedule. */
 const fanInAtRate: RateScenario = {

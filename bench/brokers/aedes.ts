@@ -17,6 +17,7 @@ export const aedes: BrokerLauncher = {
   name: 'aedes',
   async unavailable(options) {
     if (!aedesVersion()) return 'the aedes package is not installed (npm install)';
+    if (options.bridge) return 'aedes has no bridge';
     if (options.persistence) return 'the aedes launcher has no persistence (aedes-persistence-* not set up)';
     return null;
   },

@@ -30,6 +30,7 @@ export function mosquittoConfig(
     'log_dest none',
     'connection_messages false',
     ...extra,
+    ...(options.bridgeConfig ?? []),
     '',
   ].join('\n');
 }

@@ -66,10 +66,25 @@ if (process.env.BENCH_HUB === '1') {
     history: new HistoryRecorder({ dir: hubDir }),
   });
 }
+// A bridge (`connection` block, the bridge scenarios): parsed and started as `mothership up -c` does.
+let bridges: { stop(): Promise<void> } | undefined;
+if (process.env.BENCH_BRIDGE) {
+  const { parseConfig } = await import('../../src/config/mosquitto-conf.js');
+  const { mothershipDirectives } = await import('../../src/app/config-file.js');
+  const { bridgesOf } = await import('../../src/bridge/bridge-directives.js');
+  const { Bridges } = await import('../../src/bridge/bridges.js');
+  const { createLogger } = await import('../../src/app/logger.js');
+  const config = parseConfig(process.env.BENCH_BRIDGE, 'bench-bridge.conf', mothershipDirectives());
+  await (broker as unknown as { ready: Promise<void> }).ready;
+  const started = new Bridges(broker as never, createLogger({ format: 'text', level: 'silent' }));
+  started.start(bridgesOf(config));
+  bridges = started;
+}
 const listener = await broker.listen({ port: 0, host });
 process.stdout.write(`PORT ${listener.port}\n`);
 const stop = () => {
   Promise.resolve(hub?.close())
+    .then(() => bridges?.stop())
     .then(() => broker.close())
     .finally(async () => {
       const { rmSync } = await import('node:fs');

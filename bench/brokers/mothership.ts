@@ -11,13 +11,12 @@ export const mothership: BrokerLauncher = {
     return null;
   },
   start: (options) =>
-    startNodeBroker(
-      'mothership',
-      'mothership-server.ts',
-      options.persistence
+    startNodeBroker('mothership', 'mothership-server.ts', {
+      ...(options.persistence
         ? { BENCH_PERSISTENCE: '1', ...(options.diskBound ? { BENCH_INFLIGHT_WRITE_DELAY_MS: '0' } : {}) }
-        : {},
-    ),
+        : {}),
+      ...(options.bridgeConfig ? { BENCH_BRIDGE: options.bridgeConfig.join('\n') } : {}),
+    }),
 };
 
 /**

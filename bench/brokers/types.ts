@@ -7,6 +7,10 @@ export interface BrokerStartOptions {
    * `inflightWriteDelayMs` 0): the disk-bound case of subscribers that never keep up. Others ignore it.
    */
   diskBound?: boolean;
+  /** The scenario bridges to a remote broker (issue 16): a launcher without bridges is not available. */
+  bridge?: boolean;
+  /** The bridge's `connection` block, as mosquitto.conf lines (set by the run: it names the remote's port). */
+  bridgeConfig?: string[];
 }
 
 export interface RunningBroker {

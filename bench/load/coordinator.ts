@@ -41,6 +41,8 @@ export async function runScenario(
       return runRetained(s, broker);
     case 'rate':
       return runOpenLoop(s, broker, options);
+    case 'bridge':
+      throw new Error(`${s.name} needs its remote broker: bench/load/bridge-run.ts runs it`);
   }
 }
 

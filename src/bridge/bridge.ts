@@ -29,6 +29,7 @@ import { remoteOptions } from './remote-options.js';
 import { RemotePacketIds, sendPubrel } from './remote-packet-ids.js';
 import { NO_RULES, publishSize, Refusals, type RemoteRules, remoteRulesOf } from './remote-rules.js';
 import { carriesOut, toLocal, toRemote } from './topic-rule.js';
+import { corkUntilImmediate } from './write-batching.js';
 
 export interface BridgeStatus {
   name: string;
@@ -355,6 +356,7 @@ export class Bridge {
     this.lastTraffic = now;
     // The local packet id goes out as the remote one: a resend after a reconnect is recognised.
     this.packetIds.nextPublish(qos > 0 ? packetId : undefined);
+    corkUntilImmediate(client.stream);
     client.publish(topic, message.payload, { qos, retain, dup, properties }, (err) => {
       if (client !== this.remote || packetId === undefined || qos === 0) return;
       if (err) {

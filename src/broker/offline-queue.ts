@@ -92,13 +92,16 @@ export class OfflineQueue {
     return true;
   }
 
-  /** The next message to send, or undefined: nothing is queued, or the next rows are still being read. */
-  shift(journal: QueueJournal | undefined): QueuedDelivery | undefined {
+  /**
+   * The next message to send, or undefined: nothing is queued, or the next rows are still being read.
+   * Its row is dequeued unless `dequeue` is false (the caller deletes it later: Session.keptRowDone).
+   */
+  shift(journal: QueueJournal | undefined, dequeue = true): QueuedDelivery | undefined {
     if (this.reading && this.ahead === 0) return undefined;
     if (this.items.length === 0 && !this.pageIn(journal, this.window(), false)) return undefined;
     const next = this.items.shift()!;
     if (this.reading) this.ahead--;
-    if (next.seq !== undefined) journal?.dequeue(this.clientId, next.seq);
+    if (dequeue && next.seq !== undefined) journal?.dequeue(this.clientId, next.seq);
     return next;
   }
 

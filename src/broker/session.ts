@@ -16,6 +16,8 @@ export interface InflightEntry {
   tracker?: DeliveryTracker;
   /** A QoS 2 PUBLISH waiting for its row to be durable before it is first sent. */
   unsent?: boolean;
+  /** The queue row that stands for this message while in flight, instead of an in-flight row (keptRowDone). */
+  seq?: number;
 }
 
 /** What a session needs from the live connection it is attached to. */
@@ -106,6 +108,15 @@ export class Session {
   /** True once the store holds a row for this session (its record, or inbound QoS 2 state). */
   recorded = false;
   queueBound: QueueBound | undefined;
+  /**
+   * Set by a client whose far side resends from its queue after a restart anyway (a bridge's local
+   * side): a QoS 1 message taken from the journaled queue keeps its queue row as its only record while
+   * in flight (no in-flight row to write and delete), and at its PUBACK the row is handed to this
+   * callback to be dequeued (a bridge deletes them in groups). One write per message instead of three.
+   */
+  keptRowDone: ((seq: number) => void) | undefined;
+  /** In-flight entries standing on their queue row: new messages queue behind them (restart order). */
+  private kept = 0;
   private nextPacketId = 1;
   /** In-flight entries sent without their row (see DeliveryTracker), in the order they were sent. */
   private unwritten: { packetId: number; entry: InflightEntry; sentAt: number }[] = [];
@@ -219,7 +230,7 @@ export class Session {
       } else if (this.limits.queueQos0Messages) this.enqueue(delivery, bounded, tracker);
       return;
     }
-    if (link && this.queuedCount === 0 && this.inflight.size < this.window()) {
+    if (link && this.queuedCount === 0 && this.kept === 0 && this.inflight.size < this.window()) {
       this.sendFromWindow(delivery, now, tracker);
       return;
     }
@@ -243,9 +254,16 @@ export class Session {
     return this.offline.remove(key, this.journal);
   }
 
-  private sendFromWindow(delivery: Delivery, now: number, tracker?: DeliveryTracker): void {
+  private sendFromWindow(
+    delivery: Delivery,
+    now: number,
+    tracker?: DeliveryTracker,
+    /** The queue row it came from, kept while it is in flight (keptRowDone). */
+    keptSeq?: number,
+  ): void {
     if (isExpired(delivery.message, now)) {
       this.counters.onDropped('expired', delivery);
+      this.dropKept(keptSeq);
       return;
     }
     const link = this.link!;
@@ -280,11 +298,17 @@ export class Session {
     if (!link.sendPublish(delivery, packetId, false)) {
       // [MQTT-3.1.2-25]: a message too big for the client is discarded as if it had been delivered.
       this.counters.onDropped('too-large', delivery);
+      this.dropKept(keptSeq);
       return;
     }
     const state: InflightState = delivery.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec';
     const entry: InflightEntry = { delivery, state };
     this.inflight.set(packetId, entry);
+    if (keptSeq !== undefined) {
+      entry.seq = keptSeq;
+      this.kept++;
+      return;
+    }
     if (!journal) return;
     if (tracker && delivery.qos === 1) {
       // The row waits: the client's PUBACK will most likely come first and make it unnecessary.
@@ -331,12 +355,21 @@ export class Session {
 
   /** Moves queued messages into the in-flight window while there is room. */
   pump(now: number): void {
+    const keep = this.keptRowDone !== undefined && this.journal !== undefined;
     while (this.link && this.inflight.size < this.window()) {
-      const next = this.offline.shift(this.journal);
+      const next = this.offline.shift(this.journal, !keep);
       if (!next) return;
       this.queueBound?.sent(next);
-      this.sendFromWindow(next.delivery, now);
+      // QoS 2 keeps its in-flight row (PUBREL or PUBLISH after a restart); QoS 0 is done once sent.
+      const kept = keep && next.delivery.qos === 1 ? next.seq : undefined;
+      if (keep && kept === undefined) this.dropKept(next.seq);
+      this.sendFromWindow(next.delivery, now, undefined, kept);
     }
+  }
+
+  /** A queue row kept for a message that will not be in flight after all: it goes now. */
+  private dropKept(seq: number | undefined): void {
+    if (seq !== undefined) this.journal?.dequeue(this.clientId, seq);
   }
 
   /** PUBACK for QoS 1, PUBCOMP for QoS 2: the message is done. */
@@ -349,6 +382,10 @@ export class Session {
       // Acknowledged before its row was written: the row is never needed.
       entry.tracker = undefined;
       tracker.settle();
+    } else if (entry.seq !== undefined) {
+      this.kept--;
+      if (this.keptRowDone && this.journal) this.keptRowDone(entry.seq);
+      else this.dropKept(entry.seq);
     } else this.journal?.deleteInflight(this.clientId, packetId);
     this.pump(now);
     return true;

@@ -56,7 +56,9 @@ const OPEN_LOOP: Record<string, { rate: number; seconds: number; qos: number }> 
   // JSON telemetry with the stamp as hex text: the receivers decode it to check order and latency.
   'hub@1k': { rate: 1000, seconds: 1.3, qos: 1 },
 };
-const ALL = [...SCENARIOS, ...Object.keys(OPEN_LOOP)];
+/** The bridge scenarios (issue 16): a rate over a batch of 2,000 (quick) messages, no latency histogram. */
+const BRIDGE = ['bridge-forward', 'bridge-drain'];
+const ALL = [...SCENARIOS, ...Object.keys(OPEN_LOOP), ...BRIDGE];
 /** Rows a launcher cannot run, reported as such rather than measured. */
 const NOT_AVAILABLE = new Set(['aedes qos1-durable', 'aedes qos1-disk-bound']);
 
@@ -99,6 +101,33 @@ describe('npm run bench -- --quick', () => {
   });
 
   for (const broker of brokers) {
+    for (const scenario of BRIDGE) {
+      if (broker === 'aedes') {
+        it(`aedes ${scenario}: reported as not available (it has no bridge)`, () => {
+          const row = rows.find((r) => r.broker === broker && r.scenario === scenario);
+          expect(row?.status, log).toBe('not available');
+          expect(row?.reason).toMatch(/no bridge/);
+          expect(row?.measurement).toBeUndefined();
+        });
+        continue;
+      }
+      it(`${broker} ${scenario}: every message crossed the bridge once, in order per topic, and measured`, () => {
+        const row = rows.find((r) => r.broker === broker && r.scenario === scenario);
+        expect(row, log).toBeDefined();
+        expect(row!.status, row!.reason ?? log).toBe('ok');
+        const m = row!.measurement!;
+        // Duplicates and messages crossing during the outage are problems too.
+        expect(m.problems, log).toEqual([]);
+        expect(m.expected).toBe(2000);
+        expect(m.delivered).toBe(m.expected);
+        expect(m.lost).toBe(0);
+        expect(m.outOfOrder).toBe(0);
+        expect(m.rate).toBeGreaterThan(0);
+        expect(m.latency).toBeNull();
+        expect(m.brokerCpuMicrosPerUnit).toBeGreaterThan(0);
+        expect(row!.peakRssKb).toBeGreaterThan(1000);
+      });
+    }
     for (const scenario of SCENARIOS) {
       if (NOT_AVAILABLE.has(`${broker} ${scenario}`)) {
         it(`${broker} ${scenario}: reported as not available, with the reason`, () => {
