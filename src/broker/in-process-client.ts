@@ -61,10 +61,10 @@ export interface SubscribeRequest {
 export const IN_PROCESS_LISTENER = 'in-process';
 
 /**
- * Queue rows of acknowledged messages are deleted in groups of this many, or this long after the
- * first: one commit for the group instead of one per Receive Maximum of PUBACKs (each commit an
- * fsync on the event loop). Until then a row acknowledged by the far side is still on disk: a crash
- * sends it once more (a duplicate), it never loses one.
+ * Queue rows of acknowledged messages are deleted in groups of at most the far side's Receive Maximum
+ * (and of this many), or this long after the first: one delete per row but not one commit per PUBACK.
+ * Until then a row acknowledged by the far side is still on disk: a crash sends it once more (a
+ * duplicate), never loses one, and the issue's bound holds: duplicates at most the in-flight window.
  */
 const ACKED_GROUP = 256;
 const ACKED_GROUP_MS = 100;
@@ -145,7 +145,8 @@ export class InProcessClient implements ClientLink {
 
   private readonly dequeueLater = (seq: number): void => {
     this.acked.push(seq);
-    if (this.acked.length >= ACKED_GROUP) this.dequeueAcked();
+    const group = Math.min(ACKED_GROUP, this.sink?.receiveMaximum ?? ACKED_GROUP);
+    if (this.acked.length >= group) this.dequeueAcked();
     else if (!this.ackedTimer) {
       this.ackedTimer = setTimeout(() => this.dequeueAcked(), ACKED_GROUP_MS);
       this.ackedTimer.unref();

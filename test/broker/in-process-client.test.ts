@@ -70,8 +70,13 @@ describe('an in-process client draining its journaled queue', () => {
     expect(rows('queue')).toBe(50);
     expect(local.session.queuedCount + local.session.inflight.size).toBe(50);
 
-    for (const s of sent.splice(0)) local.acknowledge(s.packetId);
-    // The next ten went out; the acknowledged rows wait for their group (a crash would resend them).
+    for (const s of sent.splice(0, 9)) local.acknowledge(s.packetId);
+    // Nine acknowledged: their rows wait for the group (a crash would resend them, within one window).
+    expect(rows('queue')).toBe(50);
+    for (const s of sent.splice(0, 1)) local.acknowledge(s.packetId);
+    // A whole window acknowledged: its rows go, so a crash never resends more than one window.
+    expect(rows('queue')).toBe(40);
+    // The next ten went out.
     expect(sent.map((s) => s.payload)).toEqual(Array.from({ length: 10 }, (_, i) => String(i + 10)));
     expect(local.session.queuedCount + local.session.inflight.size).toBe(40);
     expect(rows('inflight')).toBe(0);
