@@ -21,7 +21,8 @@ import {
   localClientIdOf,
   notificationTopicOf,
 } from './bridge-config.js';
-import { BridgeQueue, type QueueDrop } from './bridge-queue.js';
+import { BridgeQueue } from './bridge-queue.js';
+import type { BridgeStatus, Drops } from './bridge-status.js';
 import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
 import { RemoteAddresses } from './remote-addresses.js';
 import { greetRemote, remoteClient } from './remote-client.js';
@@ -31,31 +32,7 @@ import { NO_RULES, publishSize, Refusals, type RemoteRules, remoteRulesOf } from
 import { carriesOut, toLocal, toRemote } from './topic-rule.js';
 import { corkUntilImmediate } from './write-batching.js';
 
-export interface BridgeStatus {
-  name: string;
-  state: 'connecting' | 'connected' | 'waiting' | 'idle' | 'stopped';
-  connected: boolean;
-  /** host:port of the remote, while connected. */
-  remoteAddress: string | undefined;
-  protocolVersion: 3 | 4 | 5 | undefined;
-  /** Messages bound out not yet acknowledged by the remote (queued and in flight). */
-  queued: number;
-  /** Epoch ms when the oldest of them was accepted. */
-  oldestQueuedAt: number | undefined;
-  /** Topic and payload bytes of the messages waiting (not those in flight). */
-  queuedBytes: number;
-  /** Messages this bridge dropped unsent: the sum of `drops`. */
-  dropped: number;
-  drops: Drops;
-  /** Echoes of our own messages stopped on their way back in. */
-  echoesStopped: number;
-  forwardedOut: number;
-  forwardedIn: number;
-  lastError: string | undefined;
-}
-
-/** Why messages were dropped unsent: queue bounds, the remote's size limit, refused or unmapped. */
-export type Drops = Record<QueueDrop | 'tooLarge' | 'refused', number>;
+export type { BridgeStatus, Drops } from './bridge-status.js';
 
 export class Bridge {
   private local!: InProcessClient;
