@@ -53,7 +53,8 @@ export interface BrokerOptions {
   inflightWriteDelayMs: number;
   /**
    * A graceful stop's bound, in milliseconds: how long clients get to take and acknowledge what was
-   * routed to them before their connections are cut.
+   * routed to them before their connections are cut. Short, because a persistent session keeps the
+   * rest in the store anyway, and Ctrl+C must not wait long for a client that never acknowledges.
    */
   shutdownGraceMs: number;
 }
@@ -77,5 +78,5 @@ export const defaultBrokerOptions: Omit<
   maxClientBufferBytes: 8 * 1024 * 1024,
   version: `mothership ${VERSION}`,
   inflightWriteDelayMs: 20,
-  shutdownGraceMs: 5000,
+  shutdownGraceMs: 2000,
 };

@@ -9,7 +9,11 @@ afterEach(async () => {
   await cleanup();
 });
 
-const N = 300; // each way (10,000 in the issue, scaled down for a loaded 2-core machine)
+// Each way: 300 by default, scaled down for a loaded 2-core machine; BRIDGE_ECHO_N=5000 runs the issue's
+// 10,000 (opt-in, as long runs are).
+const N = Number(process.env.BRIDGE_ECHO_N ?? 300);
+const TIMEOUT = Math.max(60_000, N * 40);
+const UNBOUNDED = 'max_queued_messages 0';
 
 function bridgeBoth(port: number, ...extra: string[]): string[] {
   return [
@@ -51,9 +55,11 @@ async function expectNoEchoes(hubUrl: string, remoteUrl: string): Promise<void> 
 }
 
 describe('no loops with # bridged both ways', () => {
-  it('between two Motherships (MQTT 5: No Local, hop marker)', async () => {
-    const remote = await node();
-    const hub = await node(bridgeBoth(remote.port));
+  it('between two Motherships (MQTT 5: No Local, hop marker)', { timeout: TIMEOUT }, async () => {
+    // No queue bound for the collectors: with BRIDGE_ECHO_N in the thousands they fall behind, and a
+    // full queue would drop messages (max_queued_messages) that this test counts.
+    const remote = await node([UNBOUNDED]);
+    const hub = await node([UNBOUNDED, ...bridgeBoth(remote.port)]);
     await eventually(() => hub.m.bridges.status()[0]?.connected, 'the bridge to connect');
     await expectNoEchoes(hub.url, remote.url);
     expect(hub.m.bridges.status()[0]).toMatchObject({ forwardedOut: N + 1, forwardedIn: N + 1 });
@@ -96,9 +102,9 @@ describe('no loops with # bridged both ways', () => {
       ['bridge_protocol_version mqttv311', 'try_private false'],
       true,
     ],
-  ])('to mosquitto, %s', async (_what, extra, echoes) => {
-    mosquitto = await launchMosquitto({ config: ['allow_anonymous true', 'persistence false'] });
-    const hub = await node(bridgeBoth(mosquitto.port, ...extra));
+  ])('to mosquitto, %s', { timeout: TIMEOUT }, async (_what, extra, echoes) => {
+    mosquitto = await launchMosquitto({ config: ['allow_anonymous true', 'persistence false', UNBOUNDED] });
+    const hub = await node([UNBOUNDED, ...bridgeBoth(mosquitto.port, ...extra)]);
     await eventually(() => hub.m.bridges.status()[0]?.connected, 'the bridge to connect');
     await expectNoEchoes(hub.url, `mqtt://127.0.0.1:${mosquitto.port}`);
     // mosquitto echoes to a plain v3 client only, and those echoes were stopped on the way in (the

@@ -19,7 +19,9 @@ afterEach(async () => {
 });
 
 const TOPICS = 10;
-const PER_TOPIC = 500; // 20,000 in the issue, scaled down for a loaded 2-core machine
+// 5,000 by default, scaled down for a loaded 2-core machine; BRIDGE_OUTAGE_PER_TOPIC=2000 runs the
+// issue's 20,000 (opt-in, as long runs are).
+const PER_TOPIC = Number(process.env.BRIDGE_OUTAGE_PER_TOPIC ?? 500);
 
 function bridgeTo(port: number): string[] {
   return cloudBridge(port, 'keepalive_interval 5', 'topic fleet/# out 1 "" home/');
@@ -43,7 +45,9 @@ function expectInOrder(c: Collector, topics: number, perTopic: number): void {
 }
 
 describe('store-and-forward', () => {
-  it('delivers every QoS 1 message published while the link is down, in order per topic, once it returns', async () => {
+  it('delivers every QoS 1 message published while the link is down, in order per topic, once it returns', {
+    timeout: Math.max(60_000, TOPICS * PER_TOPIC * 15),
+  }, async () => {
     const remote = await node();
     proxy = await startTcpProxy(remote.port);
     const hub = await node(bridgeTo(proxy.port));

@@ -108,7 +108,8 @@ export function startCli(args: string[], cwd = scratchDir()): RunningCli {
     exited: () => exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      // Bounds a hang; a graceful stop may wait up to shutdownGraceMs + 1 s for slow clients.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await exited;
       clearTimeout(timer);
       return code;

@@ -64,7 +64,7 @@ export async function killHard(up: RunningCli): Promise<void> {
   running.delete(up);
 }
 
-/** SIGTERM: the graceful stop; resolves with the exit code (SIGKILL after 5 s, by the helper). */
+/** SIGTERM: the graceful stop; resolves with the exit code (SIGKILL after 15 s, by the helper). */
 export async function stopGracefully(up: RunningCli): Promise<number | null> {
   const code = await up.stop('SIGTERM');
   running.delete(up);
