@@ -34,7 +34,8 @@ interface Row {
 /**
  * Streams the rows of `series` over [from, to] as CSV (RFC 4180: CRLF, quotes doubled; ISO-8601 UTC and
  * epoch ms columns) or NDJSON, in time order. Reads through its own read-only connection (a WAL snapshot,
- * so the recorder keeps committing meanwhile) one row at a time: memory stays flat whatever the range.
+ * so the recorder keeps committing meanwhile) a rollup row, or a page of raw blocks per series, at a time:
+ * memory stays flat whatever the range.
  * Breaking out of the loop closes the connection.
  */
 export async function* exportRows(
