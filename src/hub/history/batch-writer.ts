@@ -1,9 +1,16 @@
 import type Database from 'better-sqlite3';
-import { ROLLUP_TIERS, type RollupTier, TIER_MS } from './history-db.js';
+import {
+  insertSampleBlocks,
+  prepareSampleBlockInsert,
+  ROLLUP_TIERS,
+  type RollupTier,
+  TIER_MS,
+} from './history-db.js';
 import type { PendingMessage } from './message-batch.js';
 import { encodeBlock, servedFrom } from './message-block.js';
 import type { ResolvedHistoryOptions } from './options.js';
 import type { PayloadField } from './payload-fields.js';
+import type { Samples } from './sample-block.js';
 
 /** The options the writer follows. */
 export type WriterOptions = Pick<
@@ -22,6 +29,8 @@ interface SeriesEntry {
   unit: string | null;
   /** Latest t written: samples of one series get distinct, increasing times. */
   lastT: number;
+  /** This batch's samples of the series, written as one block at its end. */
+  samples: Samples;
   /** The rollups of the batch being written that this series' latest sample went into, per tier. */
   minute: Rollup | undefined;
   hour: Rollup | undefined;
@@ -53,11 +62,9 @@ interface Rollup {
   last: number;
 }
 
-/** Samples this close behind the series' last one are moved just after it rather than overwriting it. */
-const REORDER_WINDOW_MS = 1000;
-
 /**
- * Writes batches of pending messages in one transaction each: raw samples, the 1-minute and 1-hour
+ * Writes batches of pending messages in one transaction each: raw samples (one block per series and
+ * batch, sample-block.ts), the 1-minute and 1-hour
  * rollups (upserted per batch, so a rollup survives its raw samples' retention), and the per-topic
  * message log, one block per topic and batch, trimmed by whole blocks.
  */
@@ -83,14 +90,14 @@ export class BatchWriter {
       findSeries: db.prepare<[string, string], { id: number; unit: string | null }>(
         'SELECT id, unit FROM series WHERE topic = ? AND path = ?',
       ),
-      lastT: db.prepare<[number], { t: number | null }>('SELECT max(t) AS t FROM raw WHERE series_id = ?'),
+      lastT: db.prepare<[number], { t: number }>(
+        'SELECT t_first + span AS t FROM raw WHERE series_id = ? ORDER BY t_first DESC LIMIT 1',
+      ),
       insertSeries: db.prepare<[string, string, string | null]>(
         'INSERT INTO series (topic, path, unit) VALUES (?, ?, ?)',
       ),
       setUnit: db.prepare<[string | null, number]>('UPDATE series SET unit = ? WHERE id = ?'),
-      insertRaw: db.prepare<[number, number, number]>(
-        'INSERT OR REPLACE INTO raw (series_id, t, v) VALUES (?, ?, ?)',
-      ),
+      insertRaw: prepareSampleBlockInsert(db),
       rollup: { minute: rollupUpsert('minute'), hour: rollupUpsert('hour') },
       findTopic: db.prepare<[string], { id: number }>('SELECT id FROM topics WHERE topic = ?'),
       insertTopic: db.prepare<[string]>('INSERT INTO topics (topic) VALUES (?)'),
@@ -130,6 +137,8 @@ export class BatchWriter {
     const logged = new Map<string, PendingMessage[]>();
     const rollups: Record<RollupTier, Map<string, Rollup>> = { minute: new Map(), hour: new Map() };
     const batchNo = ++this.batches;
+    // The series with samples in this batch, in the order they first had one.
+    const sampled: SeriesEntry[] = [];
     for (const m of batch) {
       if (this.options.messagesPerTopic > 0) {
         const list = logged.get(m.topic);
@@ -148,10 +157,13 @@ export class BatchWriter {
           counts.droppedSeries++;
           continue;
         }
-        let t = m.t;
-        if (t <= series.lastT && t > series.lastT - REORDER_WINDOW_MS) t = series.lastT + 1;
-        if (t > series.lastT) series.lastT = t;
-        this.s.insertRaw.run(series.id, t, field.value);
+        // A series' times strictly increase (its blocks never overlap): a sample at or behind the last
+        // one (the same millisecond, or the clock stepped back) goes just after it.
+        const t = m.t > series.lastT ? m.t : series.lastT + 1;
+        series.lastT = t;
+        if (series.samples.t.length === 0) sampled.push(series);
+        series.samples.t.push(t);
+        series.samples.v.push(field.value);
         counts.samples++;
         for (const tier of ROLLUP_TIERS) {
           const start = t - (t % TIER_MS[tier]);
@@ -165,6 +177,10 @@ export class BatchWriter {
           series[tier] = r;
         }
       }
+    }
+    for (const series of sampled) {
+      insertSampleBlocks(this.s.insertRaw, series.id, series.samples);
+      series.samples = { t: [], v: [] };
     }
     for (const tier of ROLLUP_TIERS) {
       for (const r of rollups[tier].values())
@@ -190,6 +206,7 @@ export class BatchWriter {
           id: row.id,
           unit: row.unit,
           lastT: this.s.lastT.get(row.id)?.t ?? Number.NEGATIVE_INFINITY,
+          samples: { t: [], v: [] },
           minute: undefined,
           hour: undefined,
         };
@@ -197,7 +214,14 @@ export class BatchWriter {
         if (this.seriesCount >= this.options.maxSeries) return undefined;
         const id = Number(this.s.insertSeries.run(topic, path, unit).lastInsertRowid);
         this.seriesCount++;
-        entry = { id, unit, lastT: Number.NEGATIVE_INFINITY, minute: undefined, hour: undefined };
+        entry = {
+          id,
+          unit,
+          lastT: Number.NEGATIVE_INFINITY,
+          samples: { t: [], v: [] },
+          minute: undefined,
+          hour: undefined,
+        };
       }
       ofTopic.set(key, entry);
     }

@@ -4,17 +4,32 @@ import Database from 'better-sqlite3';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { isDamaged } from '../../store/sqlite/errors.js';
 import { type BlockMessage, encodeBlock } from './message-block.js';
+import { encodeSamples, MAX_BLOCK_SAMPLES, type Samples } from './sample-block.js';
 
 /**
  * The history's own SQLite file (`<data>/history.db`): a broken or full history never touches the
- * broker's durable state in mothership.db. Raw samples are WITHOUT ROWID rows keyed (series, ms), so a
- * sample is its key plus one REAL (integral values are stored as small integers by SQLite) and a range
- * of one series is one contiguous scan.
+ * broker's durable state in mothership.db.
  *
  * Schema 2: the message log keeps one row per topic and commit (a block of messages, message-block.ts)
- * instead of a row per message; a schema 1 file is converted when it is opened.
+ * instead of a row per message. Schema 3: raw samples too, one row per series and commit (a block of
+ * samples, sample-block.ts) instead of a row per sample. Older files are converted when opened.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+
+/**
+ * Raw samples: one row per series and commit, WITHOUT ROWID keyed (series, first sample's time), so a
+ * range of one series is one contiguous scan. A block of one sample (a slow board) stores its span and
+ * count as SQLite's zero-byte 0 and 1, and its value in `data` in 2-3 bytes for a reading like 21.3.
+ */
+const RAW_BLOCKS = `
+  CREATE TABLE raw (
+    series_id INTEGER NOT NULL,
+    t_first INTEGER NOT NULL,    -- its oldest sample's time, epoch ms
+    span INTEGER NOT NULL,       -- its newest sample's time - t_first
+    count INTEGER NOT NULL,      -- samples in it
+    data BLOB NOT NULL,          -- the samples (sample-block.ts)
+    PRIMARY KEY (series_id, t_first)
+  ) WITHOUT ROWID;`;
 
 /** The message log: one row per topic and commit, its messages in `data` (message-block.ts). */
 const MESSAGE_BLOCKS = `
@@ -52,12 +67,7 @@ const SCHEMA = `
     unit TEXT,
     UNIQUE (topic, path)
   );
-  CREATE TABLE raw (
-    series_id INTEGER NOT NULL,
-    t INTEGER NOT NULL,          -- epoch ms
-    v REAL NOT NULL,
-    PRIMARY KEY (series_id, t)
-  ) WITHOUT ROWID;
+  ${RAW_BLOCKS}
   ${rollupTable('minute')}
   ${rollupTable('hour')}
   CREATE TABLE topics (
@@ -148,7 +158,13 @@ function openChecked(file: string): Database.Database {
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
-    if (version === 1) db.transaction(() => messagesToBlocks(db))();
+    if (version === 1 || version === 2) {
+      db.transaction(() => {
+        if (version === 1) messagesToBlocks(db);
+        samplesToBlocks(db);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    }
     db.exec(ADDED_TABLES);
     db.prepare(
       'SELECT 1 FROM raw, series, minute, hour, topics, message_blocks, sweep_state, disconnects LIMIT 0',
@@ -199,7 +215,47 @@ function messagesToBlocks(db: Database.Database): void {
     insert.run(id, list[0]!.t, newest.t, list.length, bytes, newest.payload.length, data);
   }
   db.exec('DROP TABLE messages');
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
+/** Writes one series' samples (times increasing) as blocks of at most MAX_BLOCK_SAMPLES. */
+export function insertSampleBlocks(
+  insert: Database.Statement<[number, number, number, number, Buffer]>,
+  seriesId: number,
+  s: Samples,
+): void {
+  for (let from = 0; from < s.t.length; from += MAX_BLOCK_SAMPLES) {
+    const to = Math.min(s.t.length, from + MAX_BLOCK_SAMPLES);
+    insert.run(seriesId, s.t[from]!, s.t[to - 1]! - s.t[from]!, to - from, encodeSamples(s, from, to));
+  }
+}
+
+export function prepareSampleBlockInsert(
+  db: Database.Database,
+): Database.Statement<[number, number, number, number, Buffer]> {
+  return db.prepare('INSERT INTO raw (series_id, t_first, span, count, data) VALUES (?, ?, ?, ?, ?)');
+}
+
+/**
+ * Schema 2 to 3: each series' raw rows (one per sample, keyed by series and time, so already in time
+ * order) become blocks of MAX_BLOCK_SAMPLES, read a block's worth at a time.
+ */
+function samplesToBlocks(db: Database.Database): void {
+  db.exec('ALTER TABLE raw RENAME TO raw_rows');
+  db.exec(RAW_BLOCKS);
+  const insert = prepareSampleBlockInsert(db);
+  const ids = db.prepare<[], { id: number }>('SELECT DISTINCT series_id AS id FROM raw_rows').all();
+  const page = db.prepare<[number, number, number], { t: number; v: number }>(
+    'SELECT t, v FROM raw_rows WHERE series_id = ? AND t > ? ORDER BY t LIMIT ?',
+  );
+  for (const { id } of ids) {
+    for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+      const rows = page.all(id, after, MAX_BLOCK_SAMPLES);
+      if (rows.length === 0) break;
+      insertSampleBlocks(insert, id, { t: rows.map((r) => r.t), v: rows.map((r) => r.v) });
+      after = rows.at(-1)!.t;
+    }
+  }
+  db.exec('DROP TABLE raw_rows');
 }
 
 /**

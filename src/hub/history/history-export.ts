@@ -2,6 +2,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Tier } from './history-db.js';
 import { pathPointer } from './payload-fields.js';
+import { RawBlocks } from './raw-blocks.js';
+import type { Samples } from './sample-block.js';
 import type { SeriesInfo } from './series-query.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -32,7 +34,8 @@ interface Row {
 /**
  * Streams the rows of `series` over [from, to] as CSV (RFC 4180: CRLF, quotes doubled; ISO-8601 UTC and
  * epoch ms columns) or NDJSON, in time order. Reads through its own read-only connection (a WAL snapshot,
- * so the recorder keeps committing meanwhile) one row at a time: memory stays flat whatever the range.
+ * so the recorder keeps committing meanwhile) a rollup row, or a page of raw blocks per series, at a time:
+ * memory stays flat whatever the range.
  * Breaking out of the loop closes the connection.
  */
 export async function* exportRows(
@@ -57,17 +60,22 @@ export async function* exportRows(
   }
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const columns = tier === 'raw' ? 'series_id, t, v' : 'series_id, t, n, lo, hi, sum, last';
-    const ids = series.map(() => '?').join(', ');
-    const statement = db.prepare<unknown[], Row>(
-      `SELECT ${columns} FROM ${tier} WHERE series_id IN (${ids}) AND t >= ? AND t <= ? ORDER BY t, series_id`,
-    );
+    const from = options.from ?? Number.MIN_SAFE_INTEGER;
+    const to = options.to ?? Number.MAX_SAFE_INTEGER;
+    const ids = series.map((s) => s.id);
+    // One read transaction: the raw tier is read a page of blocks at a time, all from one snapshot.
+    db.exec('BEGIN');
+    const rows =
+      tier === 'raw'
+        ? rawInTimeOrder(new RawBlocks(db), ids, from, to)
+        : db
+            .prepare<unknown[], Row>(
+              `SELECT series_id, t, n, lo, hi, sum, last FROM ${tier}
+               WHERE series_id IN (${ids.map(() => '?').join(', ')}) AND t >= ? AND t <= ? ORDER BY t, series_id`,
+            )
+            .iterate(...ids, from, to);
     let chunk = '';
-    for (const row of statement.iterate(
-      ...series.map((s) => s.id),
-      options.from ?? Number.MIN_SAFE_INTEGER,
-      options.to ?? Number.MAX_SAFE_INTEGER,
-    )) {
+    for (const row of rows) {
       const entry = byId.get(row.series_id)!;
       const time = isoTime(row.t);
       if (csv) {
@@ -92,6 +100,44 @@ export async function* exportRows(
     if (chunk) yield chunk;
   } finally {
     db.close();
+  }
+}
+
+interface Cursor {
+  id: number;
+  blocks: Generator<Samples>;
+  s: Samples;
+  i: number;
+}
+
+/**
+ * The raw samples of series `ids` in [from, to] in time order (then series id): each series' blocks
+ * are in time order, so this merges one cursor per series, a block each in memory.
+ */
+function* rawInTimeOrder(raw: RawBlocks, ids: readonly number[], from: number, to: number): Generator<Row> {
+  const cursors: Cursor[] = [];
+  const advance = (c: Cursor): boolean => {
+    for (let r = c.blocks.next(); !r.done; r = c.blocks.next()) {
+      if (r.value.t.length === 0) continue;
+      c.s = r.value;
+      c.i = 0;
+      return true;
+    }
+    return false;
+  };
+  for (const id of [...ids].sort((a, b) => a - b)) {
+    const c: Cursor = { id, blocks: raw.samples(id, from, to), s: { t: [], v: [] }, i: 0 };
+    if (advance(c)) cursors.push(c);
+  }
+  while (cursors.length > 0) {
+    let k = 0;
+    for (let j = 1; j < cursors.length; j++)
+      if (cursors[j]!.s.t[cursors[j]!.i]! < cursors[k]!.s.t[cursors[k]!.i]!) k = j;
+    const c = cursors[k]!;
+    // With one series left, its block goes out whole.
+    const end = cursors.length === 1 ? c.s.t.length : c.i + 1;
+    for (; c.i < end; c.i++) yield { series_id: c.id, t: c.s.t[c.i]!, v: c.s.v[c.i]! };
+    if (c.i >= c.s.t.length && !advance(c)) cursors.splice(k, 1);
   }
 }
 

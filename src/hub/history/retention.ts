@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { topicMatches } from '../../protocol/topic.js';
-import { type Tier, usedBytes } from './history-db.js';
+import { insertSampleBlocks, prepareSampleBlockInsert, type Tier, usedBytes } from './history-db.js';
 import type { ResolvedHistoryOptions, Retention } from './options.js';
+import { decodeSamples } from './sample-block.js';
 
 const TIERS: readonly Tier[] = ['raw', 'minute', 'hour'];
 /** Work per slice, so a slice never holds the event loop for long: series visited, rows deleted. */
@@ -12,6 +13,7 @@ const BLOCKS_PER_SLICE = 1_000;
 const MIN_SPAN_MS: Record<Tier, number> = { raw: 2 * 60_000, minute: 2 * 3_600_000, hour: 0 };
 
 export interface RetentionResult {
+  /** Rollup rows and raw samples deleted. */
   deletedRows: number;
   deletedMessages: number;
   /** Series whose every sample and rollup was deleted, and topics whose message log was emptied, removed. */
@@ -69,18 +71,35 @@ export class RetentionSweeper {
     private readonly options: SweeperOptions,
   ) {
     this.rules = new RetentionRules(options);
-    const chunkDelete = (tier: Tier) =>
-      db.prepare<{ id: number; cutoff: number; chunk: number }>(
-        `DELETE FROM ${tier} WHERE series_id = :id AND t < coalesce(min(:cutoff,
-           (SELECT t FROM ${tier} WHERE series_id = :id ORDER BY t LIMIT 1 OFFSET :chunk)), :cutoff)`,
+    // The oldest rows of a series, at most `chunk` of them, before the cut-off; how many samples each held.
+    // A raw block goes when its newest sample is before the cut-off (a query filters the samples of
+    // the one that straddles it); a series' blocks do not overlap, so those are its oldest blocks.
+    const chunkDelete = (tier: Tier) => {
+      const t = tier === 'raw' ? 't_first' : 't';
+      return db.prepare<{ id: number; cutoff: number; chunk: number }, { n: number }>(
+        `DELETE FROM ${tier} WHERE series_id = :id AND ${t} < coalesce(min(:cutoff,
+           (SELECT ${t} FROM ${tier} WHERE series_id = :id ORDER BY ${t} LIMIT 1 OFFSET :chunk)), :cutoff)
+         ${tier === 'raw' ? 'AND t_first + span < :cutoff RETURNING count AS n' : 'RETURNING 1 AS n'}`,
       );
+    };
     const oldest = (tier: Tier) =>
-      db.prepare<[number], { t: number | null }>(`SELECT min(t) AS t FROM ${tier} WHERE series_id = ?`);
+      db.prepare<[number], { t: number | null }>(
+        `SELECT min(${tier === 'raw' ? 't_first' : 't'}) AS t FROM ${tier} WHERE series_id = ?`,
+      );
     this.s = {
       slice: db.prepare<[number, number], { id: number; topic: string }>(
         'SELECT id, topic FROM series WHERE id > ? ORDER BY id LIMIT ?',
       ),
       delete: { raw: chunkDelete('raw'), minute: chunkDelete('minute'), hour: chunkDelete('hour') },
+      // The one block of a series that can hold samples on both sides of a cut-off: its latest before it.
+      straddling: db.prepare<
+        [number, number],
+        { t_first: number; span: number; count: number; data: Buffer }
+      >(
+        'SELECT t_first, span, count, data FROM raw WHERE series_id = ? AND t_first < ? ORDER BY t_first DESC LIMIT 1',
+      ),
+      deleteBlock: db.prepare<[number, number]>('DELETE FROM raw WHERE series_id = ? AND t_first = ?'),
+      insertBlock: prepareSampleBlockInsert(db),
       oldest: { raw: oldest('raw'), minute: oldest('minute'), hour: oldest('hour') },
       // The log is pruned by whole blocks: the oldest time pruning can free is the oldest block's newest.
       oldestMessage: db.prepare<[], { t: number | null }>('SELECT min(t_last) AS t FROM message_blocks'),
@@ -181,9 +200,10 @@ export class RetentionSweeper {
         if (cutoff > Number.NEGATIVE_INFINITY) {
           const budget = ROWS_PER_SLICE - result.deletedRows;
           if (budget <= 0) return; // resume this series in the next slice
-          const deleted = this.s.delete[tier].run({ id, cutoff: Math.floor(cutoff), chunk: budget }).changes;
-          result.deletedRows += deleted;
-          if (deleted >= budget) return;
+          const deleted = this.s.delete[tier].all({ id, cutoff: Math.floor(cutoff), chunk: budget });
+          for (const row of deleted) result.deletedRows += row.n;
+          if (deleted.length >= budget) return;
+          if (tier === 'raw') result.deletedRows += this.trimStraddling(id, Math.floor(cutoff));
         }
         const t = this.s.oldest[tier].get(id)?.t;
         if (t != null) empty = false;
@@ -198,6 +218,21 @@ export class RetentionSweeper {
       this.cursor = id;
     }
     if (rows.length < SERIES_PER_SLICE) this.sweeping = false;
+  }
+
+  /**
+   * Drops the samples before `cutoff` from the series' block that holds samples on both sides of it
+   * (written again without them): retention is exact to the sample. Returns the samples dropped.
+   */
+  private trimStraddling(id: number, cutoff: number): number {
+    const row = this.s.straddling.get(id, cutoff);
+    if (!row || row.t_first + row.span < cutoff) return 0;
+    const s = decodeSamples(row.data, row.t_first, row.count);
+    let keep = 0;
+    while (s.t[keep]! < cutoff) keep++;
+    this.s.deleteBlock.run(id, row.t_first);
+    insertSampleBlocks(this.s.insertBlock, id, { t: s.t.slice(keep), v: s.v.slice(keep) });
+    return keep;
   }
 
   /**

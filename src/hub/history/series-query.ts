@@ -3,6 +3,7 @@ import { topicMatches } from '../../protocol/topic.js';
 import { TIER_MS, type Tier } from './history-db.js';
 import type { Retention } from './options.js';
 import type { FieldPath } from './payload-fields.js';
+import { RawBlocks } from './raw-blocks.js';
 
 /** Names one series: a topic and a field path in its payloads (`[]` for a payload that is one number). */
 export interface SeriesKey {
@@ -87,8 +88,8 @@ const TIER_LIMIT_MS: Record<Tier, number> = {
 
 /**
  * Reads one series over [from, to] with at most 2 × width points. The range is cut into at most `width`
- * buckets with min, max and average, grouped by SQLite from raw samples while a bucket is under a
- * minute, 1-minute rollups while under an hour, hourly ones beyond, among the tiers whose retention
+ * buckets with min, max and average, grouped from raw samples (decoded from their blocks) while a bucket
+ * is under a minute, by SQLite from 1-minute rollups while under an hour, hourly ones beyond, among the tiers whose retention
  * reaches back to `from` (or the one asked for). When a tier that fine or finer holds at most
  * 2 × width rows in the range, those rows come back as stored instead.
  */
@@ -103,6 +104,7 @@ export function querySeries(
   const from = Math.floor(query.from);
   const to = Math.floor(query.to);
   const args = [series.id, from, to] as const;
+  const raw = new RawBlocks(db);
   const covering = query.tier
     ? [query.tier]
     : TIERS.filter((t) => t === 'hour' || from >= now - retention[t]);
@@ -111,17 +113,19 @@ export function querySeries(
   // Stored rows as they are beat buckets, from a tier no coarser than the one the buckets would use.
   for (const exactTier of covering.slice(0, covering.indexOf(tier) + 1)) {
     const exact =
-      exactTier === 'raw' ? rawRows(db, args, 2 * width + 1) : rollupRows(db, exactTier, args, 2 * width + 1);
+      exactTier === 'raw'
+        ? rawRows(raw, series.id, from, to, 2 * width + 1)
+        : rollupRows(db, exactTier, args, 2 * width + 1);
     if (exact.length <= 2 * width) return { series, tier: exactTier, bucketMs: 0, points: exact };
   }
-  const grouped =
-    tier === 'raw'
-      ? `SELECT CAST((t - ?) / ? AS INTEGER) AS b, count(*) AS n, min(v) AS lo, max(v) AS hi, sum(v) AS sum
-         FROM raw WHERE series_id = ? AND t >= ? AND t <= ? GROUP BY b ORDER BY b`
-      : `SELECT CAST((t - ?) / ? AS INTEGER) AS b, sum(n) AS n, min(lo) AS lo, max(hi) AS hi, sum(sum) AS sum
-         FROM ${tier} WHERE series_id = ? AND t >= ? AND t <= ? GROUP BY b ORDER BY b`;
+  if (tier === 'raw') {
+    return { series, tier, bucketMs, points: rawBuckets(raw, series.id, from, to, bucketMs) };
+  }
   const rows = db
-    .prepare<unknown[], { b: number; n: number; lo: number; hi: number; sum: number }>(grouped)
+    .prepare<unknown[], { b: number; n: number; lo: number; hi: number; sum: number }>(
+      `SELECT CAST((t - ?) / ? AS INTEGER) AS b, sum(n) AS n, min(lo) AS lo, max(hi) AS hi, sum(sum) AS sum
+       FROM ${tier} WHERE series_id = ? AND t >= ? AND t <= ? GROUP BY b ORDER BY b`,
+    )
     .all(from, bucketMs, ...args);
   const points = rows.map((r) => ({
     t: from + r.b * bucketMs,
@@ -133,13 +137,50 @@ export function querySeries(
   return { series, tier, bucketMs, points };
 }
 
-function rawRows(db: Database.Database, args: readonly unknown[], limit: number): SeriesPoint[] {
-  const rows = db
-    .prepare<unknown[], { t: number; v: number }>(
-      'SELECT t, v FROM raw WHERE series_id = ? AND t >= ? AND t <= ? ORDER BY t LIMIT ?',
-    )
-    .all(...args, limit);
-  return rows.map((r) => ({ t: r.t, n: 1, min: r.v, max: r.v, avg: r.v }));
+/** Up to `limit` raw samples in [from, to], oldest first. */
+function rawRows(raw: RawBlocks, id: number, from: number, to: number, limit: number): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  for (const s of raw.samples(id, from, to)) {
+    for (let i = 0; i < s.t.length; i++) {
+      if (points.length >= limit) return points;
+      const v = s.v[i]!;
+      points.push({ t: s.t[i]!, n: 1, min: v, max: v, avg: v });
+    }
+  }
+  return points;
+}
+
+/** The raw samples in [from, to] grouped into buckets `bucketMs` wide from `from`; empty ones left out. */
+function rawBuckets(raw: RawBlocks, id: number, from: number, to: number, bucketMs: number): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  let bucket = -1;
+  let n = 0;
+  let lo = 0;
+  let hi = 0;
+  let sum = 0;
+  const close = () => {
+    if (n > 0) points.push({ t: from + bucket * bucketMs, n, min: lo, max: hi, avg: sum / n });
+  };
+  for (const s of raw.samples(id, from, to)) {
+    for (let i = 0; i < s.t.length; i++) {
+      const b = Math.floor((s.t[i]! - from) / bucketMs);
+      const v = s.v[i]!;
+      if (b !== bucket) {
+        close();
+        bucket = b;
+        n = 0;
+        lo = v;
+        hi = v;
+        sum = 0;
+      }
+      n++;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      sum += v;
+    }
+  }
+  close();
+  return points;
 }
 
 function rollupRows(

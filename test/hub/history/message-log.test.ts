@@ -145,7 +145,7 @@ describe('the message log in blocks', () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
       expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'messages'").all()).toEqual([]);
     } finally {
       db.close();
