@@ -26,7 +26,7 @@ import type { BridgeStatus, Drops } from './bridge-status.js';
 import { FingerprintWindow, hopsOf, withHop } from './echo-guard.js';
 import { RemoteAddresses } from './remote-addresses.js';
 import { greetRemote, remoteClient } from './remote-client.js';
-import { remoteOptions } from './remote-options.js';
+import { linkErrorOf, remoteOptions } from './remote-options.js';
 import { RemotePacketIds, sendPubrel } from './remote-packet-ids.js';
 import { NO_RULES, publishSize, Refusals, type RemoteRules, remoteRulesOf } from './remote-rules.js';
 import { carriesOut, toLocal, toRemote } from './topic-rule.js';
@@ -203,7 +203,7 @@ export class Bridge {
   private onError(client: MqttClient, err: Error, version: 3 | 4 | 5): void {
     if (client !== this.remote) return;
     this.refusals.learn((err as Error & { code?: unknown }).code, version);
-    this.fail(err.message);
+    this.fail(linkErrorOf(err, this.config.tls));
   }
 
   private fail(message: string): void {

@@ -1,7 +1,8 @@
 /**
  * The MQTT.js options a bridge connects to its remote with: its client id, session, keepalive,
  * credentials, the state notification as its will, the protocol (mosquitto's bridge bit with
- * try_private on v3), and TLS with SNI, the CA from bridge_cafile/bridge_capath.
+ * try_private on v3), and TLS with SNI, the CA from bridge_cafile/bridge_capath; and what a failed
+ * TLS link is called in the bridge's words.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -31,7 +32,13 @@ function readPem(file: string, what: string): Buffer {
   }
 }
 
-/** Every certificate of bridge_cafile and of the .crt/.pem files in bridge_capath. */
+/**
+ * A CA file in bridge_capath: .crt/.pem, or OpenSSL's subject hash name (`5ed36f99.0`) that
+ * `openssl rehash`/c_rehash give it, the only name OpenSSL (mosquitto) looks up there.
+ */
+const CA_FILE = /^(.+\.(crt|pem)|[0-9a-f]{8}\.\d+)$/;
+
+/** Every certificate of bridge_cafile and of the CA files in bridge_capath. */
 function caOf(tls: BridgeTls): Buffer[] {
   const ca: Buffer[] = [];
   if (tls.cafile) ca.push(readPem(tls.cafile, 'bridge_cafile'));
@@ -47,9 +54,22 @@ function caOf(tls: BridgeTls): Buffer[] {
       );
     }
     for (const name of names.sort())
-      if (/\.(crt|pem)$/.test(name)) ca.push(readPem(join(tls.capath, name), 'CA certificate'));
+      if (CA_FILE.test(name)) ca.push(readPem(join(tls.capath, name), 'CA certificate'));
   }
   return ca;
+}
+
+/**
+ * What a failed link says, in the bridge's words where TLS's own are cryptic: a remote that wants a
+ * client certificate (AWS IoT) ends the handshake with only an alert number.
+ */
+export function linkErrorOf(err: Error & { code?: unknown }, tls: BridgeTls | undefined): string {
+  if (!tls) return err.message;
+  if (err.code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' && !tls.certfile)
+    return 'the remote requires a client certificate: set bridge_certfile and bridge_keyfile';
+  if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA)$/.test(String(err.code)) && tls.certfile)
+    return `the remote refused the client certificate of bridge_certfile ${tls.certfile} (${err.code})`;
+  return err.message;
 }
 
 /**
