@@ -128,7 +128,11 @@ export class Bridge {
     if (client) {
       if (this.config.notifications && !this.config.notificationsLocalOnly && client.connected)
         client.publish(notificationTopicOf(this.config), '0', { qos: 0, retain: this.rules.retainAvailable });
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      // MQTT.js's graceful end waits for what is in flight, for ever when the remote is gone (a stop
+      // that never finished, seen in remote-limits' teardown). What is in flight is still in our queue,
+      // so ending at once loses nothing: graceful (DISCONNECT) only when connected with nothing in flight.
+      const graceful = client.connected && Object.keys(client.outgoing).length === 0;
+      await new Promise<void>((resolve) => client.end(!graceful, {}, () => resolve()));
     }
     this.notifyLocal(false);
     this.local.end('server-shutting-down', discard);

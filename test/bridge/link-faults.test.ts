@@ -47,6 +47,33 @@ describe('link faults', () => {
     expect([...new Set(got)]).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
+  it('stops at once with messages in flight on a link gone silent, and resends them after a restart', async () => {
+    const remote = await node();
+    proxy = await startTcpProxy(remote.port);
+    const block = [
+      'connection cloud',
+      `address 127.0.0.1:${proxy.port}`,
+      'remote_clientid hub-a',
+      'keepalive_interval 60',
+      'restart_timeout 1 2',
+      'topic fleet/# out 1',
+    ];
+    const hub = await node(block);
+    await eventually(() => hub.m.bridges.status()[0]?.connected, 'the bridge to connect');
+    const cloud = await collector(remote.url, 'fleet/#');
+    proxy.blackhole(); // the PUBLISHes go out, no PUBACK ever comes back: they stay in flight
+    const pub = await client(hub.url, { protocolVersion: 4 });
+    for (let i = 0; i < 5; i++) await pub.publishAsync('fleet/x', String(i), { qos: 1 });
+    await pub.endAsync();
+    // MQTT.js's graceful end would wait for those PUBACKs for ever: the stop must not.
+    await hub.m.stop();
+    proxy.up();
+    const again = await node(block, hub.dir);
+    await eventually(() => again.m.bridges.status()[0]?.connected, 'the restarted bridge to connect');
+    await cloud.until((m) => m.topic === 'fleet/x', 5);
+    expect([...new Set(cloud.messages.map((m) => Number(m.payload)))]).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('names its state topic and client ids as mosquitto does for the same connection block', async () => {
     const remote = await node();
     const block = [
