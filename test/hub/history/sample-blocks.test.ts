@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { exportRows } from '../../../src/hub/history/history-export.js';
 import { HistoryRecorder } from '../../../src/hub/history/index.js';
 import { cleanup, message, recorder, tempDir } from './helpers.js';
+import { OLD_SERIES_TABLES } from './old-schema.js';
 
 afterEach(cleanup);
 
@@ -124,15 +125,7 @@ describe('raw samples in blocks', () => {
     const old = new Database(file);
     old.exec(`
       PRAGMA journal_mode = WAL;
-      CREATE TABLE series (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, path TEXT NOT NULL, unit TEXT,
-        UNIQUE (topic, path));
-      CREATE TABLE raw (series_id INTEGER NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL,
-        PRIMARY KEY (series_id, t)) WITHOUT ROWID;
-      CREATE TABLE minute (series_id INTEGER NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL, lo REAL NOT NULL,
-        hi REAL NOT NULL, sum REAL NOT NULL, last REAL NOT NULL, PRIMARY KEY (series_id, t)) WITHOUT ROWID;
-      CREATE TABLE hour (series_id INTEGER NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL, lo REAL NOT NULL,
-        hi REAL NOT NULL, sum REAL NOT NULL, last REAL NOT NULL, PRIMARY KEY (series_id, t)) WITHOUT ROWID;
-      CREATE TABLE topics (id INTEGER PRIMARY KEY, topic TEXT NOT NULL UNIQUE);
+      ${OLD_SERIES_TABLES}
       CREATE TABLE message_blocks (id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, t_first INTEGER NOT NULL,
         t_last INTEGER NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, newest_bytes INTEGER NOT NULL,
         data BLOB NOT NULL);
