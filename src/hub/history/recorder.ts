@@ -95,7 +95,12 @@ export class HistoryRecorder {
     failedMessages: 0,
   };
   private nextId = 1;
-  private readonly waiting = new Map<number, (result: RetentionResult | undefined) => void>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (result: RetentionResult | undefined) => void; awaited: boolean }
+  >();
+  /** Requests someone awaits (not the timer's ticks): the worker is referenced while there are any. */
+  private awaited = 0;
   private readonly onPublish = (message: Message, clientId: string | undefined) =>
     this.record(message, clientId);
 
@@ -251,10 +256,13 @@ export class HistoryRecorder {
     if (this.dead || (this.closing && op !== 'close')) return Promise.resolve(undefined);
     this.handOver();
     const id = this.nextId++;
-    // The timer's ticks do not keep the process alive; a request someone awaits does.
-    if (op !== 'tick' && this.waiting.size === 0) this.worker.ref();
+    // The timer's ticks do not keep the process alive; a request someone awaits does, even when it
+    // comes while a tick is waiting (the worker was left unreferenced then, and the process could end
+    // with the flush unsettled).
+    const awaited = op !== 'tick';
+    if (awaited && this.awaited++ === 0) this.worker.ref();
     return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
+      this.waiting.set(id, { resolve, awaited });
       this.worker.postMessage({ type: 'run', op, id, now: this.options.now() });
     });
   }
@@ -269,9 +277,11 @@ export class HistoryRecorder {
   }
 
   private settle(id: number, result: RetentionResult | undefined): void {
-    this.waiting.get(id)?.(result);
+    const request = this.waiting.get(id);
+    if (!request) return;
     this.waiting.delete(id);
-    if (this.waiting.size === 0) this.worker.unref();
+    if (request.awaited && --this.awaited === 0) this.worker.unref();
+    request.resolve(result);
   }
 
   private onWorkerGone(err: Error): void {
