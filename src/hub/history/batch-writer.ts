@@ -6,16 +6,17 @@ import {
   type RollupTier,
   TIER_MS,
 } from './history-db.js';
-import type { PendingMessage } from './message-batch.js';
-import { encodeBlock, servedFrom } from './message-block.js';
+import { BatchReader, type PackedBatch } from './message-batch.js';
+import { BlockBuilder, servedFrom } from './message-block.js';
 import type { ResolvedHistoryOptions } from './options.js';
-import type { PayloadField } from './payload-fields.js';
+import { type PayloadField, textFields } from './payload-fields.js';
+import { payloadText } from './payload-text.js';
 import type { Samples } from './sample-block.js';
 
 /** The options the writer follows. */
 export type WriterOptions = Pick<
   ResolvedHistoryOptions,
-  'maxSeries' | 'messagesPerTopic' | 'messageBytesPerTopic'
+  'maxSeries' | 'messagesPerTopic' | 'messageBytesPerTopic' | 'parse'
 >;
 
 export interface WriteCounts {
@@ -54,7 +55,9 @@ interface Rollup {
   /** The batch it belongs to: a series' cached rollup from an earlier batch is not reused. */
   batch: number;
   seriesId: number;
+  /** The period's start and end (exclusive), epoch ms. */
   t: number;
+  end: number;
   n: number;
   lo: number;
   hi: number;
@@ -68,9 +71,17 @@ interface Rollup {
  * rollups (upserted per batch, so a rollup survives its raw samples' retention), and the per-topic
  * message log, one block per topic and batch, trimmed by whole blocks.
  */
+/**
+ * A topic's series by field path: a one-key path (`{"t": 24.1}`, `t=24.1C`: nearly all of them) by its
+ * key, with no key string built per sample; any other path by its JSON.
+ */
+interface TopicSeries {
+  byKey: Map<string, SeriesEntry>;
+  byPath: Map<string, SeriesEntry>;
+}
+
 export class BatchWriter {
-  /** Series by topic, then by field path (pathKey). */
-  private readonly series = new Map<string, Map<string, SeriesEntry>>();
+  private readonly series = new Map<string, TopicSeries>();
   private readonly topics = new Map<string, TopicEntry>();
   private batches = 0;
   private seriesCount: number;
@@ -113,10 +124,13 @@ export class BatchWriter {
     this.seriesCount = (db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
   }
 
-  /** Writes `batch` in one transaction; on failure nothing of it is written and the caches are reset. */
-  write(batch: readonly PendingMessage[]): WriteCounts {
+  /**
+   * Parses and writes the packed messages of `batches` in one transaction; on failure nothing of them is
+   * written and the caches are reset.
+   */
+  write(batches: readonly PackedBatch[]): WriteCounts {
     try {
-      return this.db.transaction(() => this.writeAll(batch))();
+      return this.db.transaction(() => this.writeAll(batches))();
     } catch (err) {
       // Rows created inside the failed transaction are gone: the cached ids and counters may be wrong.
       this.forget();
@@ -131,51 +145,31 @@ export class BatchWriter {
     this.seriesCount = (this.db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
   }
 
-  private writeAll(batch: readonly PendingMessage[]): WriteCounts {
+  private writeAll(batches: readonly PackedBatch[]): WriteCounts {
     const counts: WriteCounts = { samples: 0, droppedSeries: 0 };
-    // Each topic's messages of this batch, oldest first: one block in its log.
-    const logged = new Map<string, PendingMessage[]>();
+    const { messagesPerTopic, messageBytesPerTopic, parse } = this.options;
+    // Each topic's messages of this commit, oldest first: one block in its log.
+    const logged = new Map<string, BlockBuilder>();
     const rollups: Record<RollupTier, Map<string, Rollup>> = { minute: new Map(), hour: new Map() };
     const batchNo = ++this.batches;
     // The series with samples in this batch, in the order they first had one.
     const sampled: SeriesEntry[] = [];
-    for (const m of batch) {
-      if (this.options.messagesPerTopic > 0) {
-        const list = logged.get(m.topic);
-        if (list) list.push(m);
-        else logged.set(m.topic, [m]);
-      }
-      if (m.fields.length === 0) continue;
-      let ofTopic = this.series.get(m.topic);
-      if (!ofTopic) {
-        ofTopic = new Map();
-        this.series.set(m.topic, ofTopic);
-      }
-      for (const field of m.fields) {
-        const series = this.seriesFor(ofTopic, m.topic, field);
-        if (!series) {
-          counts.droppedSeries++;
-          continue;
+    for (const batch of batches) {
+      const m = new BatchReader(batch);
+      while (m.next()) {
+        if (messagesPerTopic > 0) {
+          let block = logged.get(m.topic);
+          if (!block) {
+            block = new BlockBuilder(messageBytesPerTopic);
+            logged.set(m.topic, block);
+          }
+          block.append(m, m.buf, m.payloadStart, m.payloadEnd);
         }
-        // A series' times strictly increase (its blocks never overlap): a sample at or behind the last
-        // one (the same millisecond, or the clock stepped back) goes just after it.
-        const t = m.t > series.lastT ? m.t : series.lastT + 1;
-        series.lastT = t;
-        if (series.samples.t.length === 0) sampled.push(series);
-        series.samples.t.push(t);
-        series.samples.v.push(field.value);
-        counts.samples++;
-        for (const tier of ROLLUP_TIERS) {
-          const start = t - (t % TIER_MS[tier]);
-          // Mostly the series' previous sample's rollup: no key to build and look up.
-          const cached = series[tier];
-          const r =
-            cached !== undefined && cached.batch === batchNo && cached.t === start
-              ? cached
-              : rollupFor(rollups[tier], batchNo, series.id, start);
-          add(r, field.value);
-          series[tier] = r;
-        }
+        if (m.size > parse.maxBytes) continue;
+        const text = payloadText(m.buf, m.payloadStart, m.payloadEnd);
+        if (text === undefined) continue;
+        const fields = textFields(text, parse);
+        if (fields.length > 0) this.addSamples(m.topic, m.t, fields, batchNo, rollups, sampled, counts);
       }
     }
     for (const series of sampled) {
@@ -186,21 +180,63 @@ export class BatchWriter {
       for (const r of rollups[tier].values())
         this.s.rollup[tier].run(r.seriesId, r.t, r.n, r.lo, r.hi, r.sum, r.last);
     }
-    for (const [topic, list] of logged) this.logBlock(topic, list);
+    for (const [topic, block] of logged) this.logBlock(topic, block);
     return counts;
   }
 
-  private seriesFor(
-    ofTopic: Map<string, SeriesEntry>,
+  /** One message's fields: a sample of each one's series, and into its rollups. */
+  private addSamples(
     topic: string,
-    field: PayloadField,
-  ): SeriesEntry | undefined {
-    const key = pathKey(field.path);
+    time: number,
+    fields: readonly PayloadField[],
+    batchNo: number,
+    rollups: Record<RollupTier, Map<string, Rollup>>,
+    sampled: SeriesEntry[],
+    counts: WriteCounts,
+  ): void {
+    let ofTopic = this.series.get(topic);
+    if (!ofTopic) {
+      ofTopic = { byKey: new Map(), byPath: new Map() };
+      this.series.set(topic, ofTopic);
+    }
+    for (const field of fields) {
+      const series = this.seriesFor(ofTopic, topic, field);
+      if (!series) {
+        counts.droppedSeries++;
+        continue;
+      }
+      // A series' times strictly increase (its blocks never overlap): a sample at or behind the last
+      // one (the same millisecond, or the clock stepped back) goes just after it.
+      const t = time > series.lastT ? time : series.lastT + 1;
+      series.lastT = t;
+      if (series.samples.t.length === 0) sampled.push(series);
+      series.samples.t.push(t);
+      series.samples.v.push(field.value);
+      counts.samples++;
+      // Mostly the series' previous sample's rollups: no period start to work out (a float modulo)
+      // and no key to build and look up.
+      const v = field.value;
+      let minute = series.minute;
+      if (minute === undefined || minute.batch !== batchNo || t < minute.t || t >= minute.end)
+        minute = series.minute = rollupFor(rollups.minute, batchNo, series.id, t, TIER_MS.minute);
+      add(minute, v);
+      let hour = series.hour;
+      if (hour === undefined || hour.batch !== batchNo || t < hour.t || t >= hour.end)
+        hour = series.hour = rollupFor(rollups.hour, batchNo, series.id, t, TIER_MS.hour);
+      add(hour, v);
+    }
+  }
+
+  private seriesFor(ofTopic: TopicSeries, topic: string, field: PayloadField): SeriesEntry | undefined {
+    const { path } = field;
+    const oneKey = path.length === 1 && typeof path[0] === 'string';
+    const map = oneKey ? ofTopic.byKey : ofTopic.byPath;
+    const key = oneKey ? (path[0] as string) : JSON.stringify(path);
     const unit = field.unit ?? null;
-    let entry = ofTopic.get(key);
+    let entry = map.get(key);
     if (!entry) {
-      const path = JSON.stringify(field.path);
-      const row = this.s.findSeries.get(topic, path);
+      const pathJson = JSON.stringify(path);
+      const row = this.s.findSeries.get(topic, pathJson);
       if (row) {
         entry = {
           id: row.id,
@@ -212,7 +248,7 @@ export class BatchWriter {
         };
       } else {
         if (this.seriesCount >= this.options.maxSeries) return undefined;
-        const id = Number(this.s.insertSeries.run(topic, path, unit).lastInsertRowid);
+        const id = Number(this.s.insertSeries.run(topic, pathJson, unit).lastInsertRowid);
         this.seriesCount++;
         entry = {
           id,
@@ -223,7 +259,7 @@ export class BatchWriter {
           hour: undefined,
         };
       }
-      ofTopic.set(key, entry);
+      map.set(key, entry);
     }
     if (unit !== null && entry.unit !== unit) {
       this.s.setUnit.run(unit, entry.id);
@@ -237,18 +273,17 @@ export class BatchWriter {
    * deletes the blocks older than what the newer ones serve: the log keeps whole blocks, and the reader
    * (message-log.ts) serves exactly the last `messagesPerTopic` messages within `messageBytesPerTopic`.
    */
-  private logBlock(name: string, list: PendingMessage[]): void {
+  private logBlock(name: string, block: BlockBuilder): void {
     const { messagesPerTopic: maxCount, messageBytesPerTopic: maxBytes } = this.options;
-    const kept = list.slice(servedFrom(list, maxCount, maxBytes));
+    const from = servedFrom(block.kept, maxCount, maxBytes);
     let bytes = 0;
-    for (const m of kept) bytes += Math.min(m.payload.length, maxBytes);
+    for (let i = from; i < block.count; i++) bytes += block.kept[i]!;
+    const last = block.count - 1;
     const topic = this.topicFor(name);
-    const last = kept.at(-1)!;
-    const newest = Math.min(last.payload.length, maxBytes);
-    const data = encodeBlock(kept, maxBytes);
-    const row = [topic.id, kept[0]!.t, last.t, kept.length, bytes, newest, data] as const;
-    const id = Number(this.s.insertBlock.run(...row).lastInsertRowid);
-    topic.blocks.push({ id, count: kept.length, bytes, newest });
+    const newest = block.kept[last]!;
+    const row = [topic.id, block.times[from]!, block.times[last]!, last + 1 - from, bytes, newest] as const;
+    const id = Number(this.s.insertBlock.run(...row, block.block(from)).lastInsertRowid);
+    topic.blocks.push({ id, count: last + 1 - from, bytes, newest });
     // The reader stops at the first message past a cap: a block whose newest message is past one, and
     // every older block, is never served.
     let count = 0;
@@ -279,18 +314,29 @@ export class BatchWriter {
   }
 }
 
-/** A series' field path as a map key: a one-key path (the common case) without JSON.stringify. */
-function pathKey(path: PayloadField['path']): string {
-  // JSON always starts with '[', so the two forms never meet.
-  return path.length === 1 && typeof path[0] === 'string' ? `.${path[0]}` : JSON.stringify(path);
-}
-
-/** The batch's rollup of a series and period, made empty if it has none yet. */
-function rollupFor(into: Map<string, Rollup>, batch: number, seriesId: number, t: number): Rollup {
-  const key = `${seriesId}:${t}`;
+/** The batch's rollup of a series for the period `t` falls in, made empty if it has none yet. */
+function rollupFor(
+  into: Map<string, Rollup>,
+  batch: number,
+  seriesId: number,
+  t: number,
+  periodMs: number,
+): Rollup {
+  const start = t - (t % periodMs);
+  const key = `${seriesId}:${start}`;
   let r = into.get(key);
   if (!r) {
-    r = { batch, seriesId, t, n: 0, lo: Infinity, hi: -Infinity, sum: 0, last: 0 };
+    r = {
+      batch,
+      seriesId,
+      t: start,
+      end: start + periodMs,
+      n: 0,
+      lo: Infinity,
+      hi: -Infinity,
+      sum: 0,
+      last: 0,
+    };
     into.set(key, r);
   }
   return r;

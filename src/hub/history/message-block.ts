@@ -11,37 +11,58 @@ import type { UnpackedMessage } from './message-batch.js';
 /** What the log keeps of one message: all but its topic (the block's), the payload cut to the cap. */
 export type BlockMessage = Omit<UnpackedMessage, 'topic'>;
 
+/** What a block keeps of a message besides its payload bytes. */
+export type BlockHeader = Omit<BlockMessage, 'payload'>;
+
 /**
- * Of `messages` (oldest first), where the newest ones the log serves start: at most `maxCount`, and
- * payloads (each cut to `maxBytes`) of at most `maxBytes` together, the newest one always.
+ * Of messages whose payloads (oldest first) take `sizes` bytes each as kept, where the newest ones the
+ * log serves start: at most `maxCount`, and at most `maxBytes` together, the newest one always.
  */
-export function servedFrom(
-  messages: readonly { payload: Uint8Array }[],
-  maxCount: number,
-  maxBytes: number,
-): number {
-  let from = messages.length;
+export function servedFrom(sizes: readonly number[], maxCount: number, maxBytes: number): number {
+  let from = sizes.length;
   let bytes = 0;
-  while (from > 0 && messages.length - from < maxCount) {
-    const size = Math.min(messages[from - 1]!.payload.length, maxBytes);
-    if (from < messages.length && bytes + size > maxBytes) break;
+  while (from > 0 && sizes.length - from < maxCount) {
+    const size = Math.min(sizes[from - 1]!, maxBytes);
+    if (from < sizes.length && bytes + size > maxBytes) break;
     bytes += size;
     from--;
   }
   return from;
 }
 
-/** One block of messages, each payload cut to `maxBytes`. */
-export function encodeBlock(messages: readonly BlockMessage[], maxBytes: number): Buffer {
-  let room = 0;
-  for (const m of messages) {
-    room += 8 + 1 + 4 + 4 + Math.min(m.payload.length, maxBytes);
+/**
+ * Builds a block message by message, straight from the bytes a payload sits in (the history writer's
+ * hand-over buffer), with no object kept per message: `times` and `kept` say where each one is.
+ */
+export class BlockBuilder {
+  private buf: Buffer;
+  private p = 0;
+  /** Each message's start in the block. */
+  private readonly starts: number[] = [];
+  /** Each message's time, oldest first. */
+  readonly times: number[] = [];
+  /** Each message's payload bytes as kept (cut to the cap). */
+  readonly kept: number[] = [];
+
+  constructor(private readonly maxBytes: number) {
+    this.buf = Buffer.allocUnsafe(4096);
+  }
+
+  get count(): number {
+    return this.times.length;
+  }
+
+  /** Appends a message whose payload is `source[from, to)`, cut to the cap. */
+  append(m: BlockHeader, source: Uint8Array, from: number, to: number): void {
+    const keep = Math.min(to - from, this.maxBytes);
+    let room = 8 + 1 + 4 + 4 + keep;
     if (m.clientId !== undefined) room += 2 + 3 * m.clientId.length;
     if (m.properties !== undefined) room += 4 + 3 * m.properties.length;
-  }
-  const buf = Buffer.allocUnsafe(room);
-  let p = 0;
-  for (const m of messages) {
+    const buf = this.reserve(room);
+    let p = this.p;
+    this.starts.push(p);
+    this.times.push(m.t);
+    this.kept.push(keep);
     p = buf.writeDoubleLE(m.t, p);
     buf[p++] = m.qos | (m.retain ? 4 : 0) | (m.clientId !== undefined ? 8 : 0) | (m.properties ? 16 : 0);
     p = buf.writeUInt32LE(m.size, p);
@@ -55,11 +76,32 @@ export function encodeBlock(messages: readonly BlockMessage[], maxBytes: number)
       buf.writeUInt32LE(n, p);
       p += 4 + n;
     }
-    const keep = Math.min(m.payload.length, maxBytes);
     p = buf.writeUInt32LE(keep, p);
-    p += m.payload.copy(buf, p, 0, keep);
+    // A board's reading is tens of bytes: copied in place, without the view a set() or copy() makes.
+    if (keep <= 256) for (let i = 0; i < keep; i++) buf[p + i] = source[from + i]!;
+    else buf.set(source.subarray(from, from + keep), p);
+    this.p = p + keep;
   }
-  return buf.subarray(0, p);
+
+  /** The block of the messages from the `first`-th on. */
+  block(first = 0): Buffer {
+    return this.buf.subarray(first < this.starts.length ? this.starts[first]! : this.p, this.p);
+  }
+
+  private reserve(room: number): Buffer {
+    if (this.p + room <= this.buf.length) return this.buf;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.p + room));
+    this.buf.copy(grown, 0, 0, this.p);
+    this.buf = grown;
+    return grown;
+  }
+}
+
+/** One block of messages, each payload cut to `maxBytes`. */
+export function encodeBlock(messages: readonly BlockMessage[], maxBytes: number): Buffer {
+  const builder = new BlockBuilder(maxBytes);
+  for (const m of messages) builder.append(m, m.payload, 0, m.payload.length);
+  return builder.block();
 }
 
 /** The messages of a block, oldest first; payloads are views into `block`. */

@@ -57,6 +57,25 @@ const UNITS: Record<string, string> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * One-key paths (`['t']`), shared: a board sends the same few keys in every message, and the history
+ * writer parses a thousand messages a second, so each field does not allocate its own path array.
+ */
+const oneKeyPaths = new Map<string, FieldPath>();
+const MAX_SHARED_PATHS = 4096;
+
+/** `path` as a field's path: a copy, or for one key the shared (frozen) array. */
+function fieldPath(path: readonly (string | number)[]): FieldPath {
+  if (path.length !== 1 || typeof path[0] !== 'string') return [...path];
+  const key = path[0];
+  let shared = oneKeyPaths.get(key);
+  if (!shared) {
+    shared = Object.freeze([key]);
+    if (oneKeyPaths.size < MAX_SHARED_PATHS) oneKeyPaths.set(key, shared);
+  }
+  return shared;
+}
+
 /** The numeric fields of `payload`, at most `limits.maxFields`; `[]` when there are none. */
 export function payloadFields(
   payload: Uint8Array,
@@ -65,10 +84,19 @@ export function payloadFields(
   if (payload.length === 0 || payload.length > limits.maxBytes || hasControlBytes(payload)) return [];
   let text: string;
   try {
-    text = utf8.decode(payload).trim();
+    text = utf8.decode(payload);
   } catch {
     return []; // binary
   }
+  return textFields(text, limits);
+}
+
+/**
+ * The numeric fields of a payload already decoded (valid UTF-8 without control characters: see
+ * hasControlBytes), at most `limits.maxFields`; `[]` when there are none.
+ */
+export function textFields(decoded: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): PayloadField[] {
+  const text = decoded.trim();
   if (text === '') return [];
   const one = scalar(text);
   if (one) return [{ path: [], ...one }];
@@ -123,15 +151,15 @@ function walk(node: unknown, path: (string | number)[], out: PayloadField[], lim
   if (out.length >= limits.maxFields) return;
   switch (typeof node) {
     case 'number':
-      out.push({ path: [...path], value: node });
+      out.push({ path: fieldPath(path), value: node });
       return;
     case 'boolean':
-      out.push({ path: [...path], value: node ? 1 : 0 });
+      out.push({ path: fieldPath(path), value: node ? 1 : 0 });
       return;
     case 'string': {
       // Devices often send numbers as strings: {"temp": "24.1"}, {"relay": "ON"}, {"t": "21.5 C"}.
       const one = node.length <= 64 ? scalar(node.trim()) : undefined;
-      if (one) out.push({ path: [...path], ...one });
+      if (one) out.push({ path: fieldPath(path), ...one });
       return;
     }
     case 'object': {
@@ -176,7 +204,8 @@ function pairFields(text: string, maxFields: number): PayloadField[] {
     const value = Number(number);
     if (Number.isFinite(value) && !seen.has(key!) && out.length < maxFields) {
       seen.add(key!);
-      out.push(unit ? { path: [key!], value, unit: normaliseUnit(unit) } : { path: [key!], value });
+      const path = fieldPath([key!]);
+      out.push(unit ? { path, value, unit: normaliseUnit(unit) } : { path, value });
     }
     SEPARATOR_RE.lastIndex = PAIR_RE.lastIndex;
     SEPARATOR_RE.exec(text);

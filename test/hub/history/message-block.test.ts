@@ -34,7 +34,7 @@ describe('a message log block', () => {
   });
 
   it('serves the newest messages within the count and byte caps, the newest always', () => {
-    const sized = (...n: number[]) => n.map((x) => ({ payload: new Uint8Array(x) }));
+    const sized = (...n: number[]) => n;
     expect(servedFrom(sized(1, 1, 1, 1), 2, 100)).toBe(2);
     expect(servedFrom(sized(40, 30, 30, 40), 10, 100)).toBe(1); // 40 + 30 + 30 fit, another 40 would not
     expect(servedFrom(sized(10, 500), 10, 100)).toBe(1); // the newest always, cut to the cap
