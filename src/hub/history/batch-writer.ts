@@ -1,17 +1,16 @@
 import type Database from 'better-sqlite3';
-import {
-  insertSampleBlocks,
-  prepareSampleBlockInsert,
-  ROLLUP_TIERS,
-  type RollupTier,
-  TIER_MS,
-} from './history-db.js';
+import { prepareSampleBlockInsert, type RollupTier } from './history-db.js';
 import { BatchReader, type PackedBatch } from './message-batch.js';
 import { BlockBuilder, servedFrom } from './message-block.js';
 import type { ResolvedHistoryOptions } from './options.js';
 import { type PayloadField, textFields } from './payload-fields.js';
 import { payloadText } from './payload-text.js';
-import type { Samples } from './sample-block.js';
+import { MAX_BLOCK_SAMPLES } from './sample-block.js';
+import { readJournalRow, type SeriesEntry, UnfoldedSamples } from './unfolded-samples.js';
+
+/** Timed commits between folds at most (unfolded-samples.ts), and samples waiting at most. */
+const FOLD_COMMITS = 60;
+const FOLD_SAMPLES = 200_000;
 
 /** The options the writer follows. */
 export type WriterOptions = Pick<
@@ -23,18 +22,6 @@ export interface WriteCounts {
   samples: number;
   /** Fields not recorded because `maxSeries` series exist already. */
   droppedSeries: number;
-}
-
-interface SeriesEntry {
-  id: number;
-  unit: string | null;
-  /** Latest t written: samples of one series get distinct, increasing times. */
-  lastT: number;
-  /** This batch's samples of the series, written as one block at its end. */
-  samples: Samples;
-  /** The rollups of the batch being written that this series' latest sample went into, per tier. */
-  minute: Rollup | undefined;
-  hour: Rollup | undefined;
 }
 
 interface TopicEntry {
@@ -51,26 +38,6 @@ interface BlockInfo {
   newest: number;
 }
 
-interface Rollup {
-  /** The batch it belongs to: a series' cached rollup from an earlier batch is not reused. */
-  batch: number;
-  seriesId: number;
-  /** The period's start and end (exclusive), epoch ms. */
-  t: number;
-  end: number;
-  n: number;
-  lo: number;
-  hi: number;
-  sum: number;
-  last: number;
-}
-
-/**
- * Writes batches of pending messages in one transaction each: raw samples (one block per series and
- * batch, sample-block.ts), the 1-minute and 1-hour
- * rollups (upserted per batch, so a rollup survives its raw samples' retention), and the per-topic
- * message log, one block per topic and batch, trimmed by whole blocks.
- */
 /**
  * A topic's series by field path: a one-key path (`{"t": 24.1}`, `t=24.1C`: nearly all of them) by its
  * key, with no key string built per sample; any other path by its JSON.
@@ -80,10 +47,21 @@ interface TopicSeries {
   byPath: Map<string, SeriesEntry>;
 }
 
+/**
+ * Writes the hand-overs of a commit in one transaction: the per-topic message log (one block per topic
+ * and commit, trimmed by whole blocks) and the samples' journal row; about once a minute, and whenever
+ * a query or a retention sweep is to see everything, it folds instead: raw samples (one block per series,
+ * sample-block.ts) and the 1-minute and 1-hour rollups (upserted, so a rollup survives its raw samples'
+ * retention), the journal deleted in the same transaction.
+ */
 export class BatchWriter {
   private readonly series = new Map<string, TopicSeries>();
+  private readonly byId = new Map<number, SeriesEntry>();
   private readonly topics = new Map<string, TopicEntry>();
-  private batches = 0;
+  private readonly unfolded = new UnfoldedSamples();
+  private commitsSinceFold = 0;
+  /** What is unfolded in memory was dropped (at open, after a failed commit): the journal has it. */
+  private replayJournal = true;
   private seriesCount: number;
   private readonly s;
 
@@ -120,17 +98,63 @@ export class BatchWriter {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteBlocks: db.prepare<[number, number]>('DELETE FROM message_blocks WHERE topic_id = ? AND id <= ?'),
+      seriesById: db.prepare<[number], { topic: string; path: string }>(
+        'SELECT topic, path FROM series WHERE id = ?',
+      ),
+      journal: db.prepare<[], { data: Buffer }>('SELECT data FROM raw_journal ORDER BY id'),
+      journalRow: db.prepare<[Buffer]>('INSERT INTO raw_journal (data) VALUES (?)'),
+      clearJournal: db.prepare('DELETE FROM raw_journal'),
     };
     this.seriesCount = (db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
   }
 
   /**
-   * Parses and writes the packed messages of `batches` in one transaction; on failure nothing of them is
-   * written and the caches are reset.
+   * Parses and writes the packed messages of `batches` in one transaction, folding when `fold` says so
+   * or one is due; on failure nothing of them is written and the caches are reset.
    */
-  write(batches: readonly PackedBatch[]): WriteCounts {
+  write(batches: readonly PackedBatch[], fold: boolean): WriteCounts {
+    return this.transaction(() => {
+      const counts = this.writeAll(batches);
+      const u = this.unfolded;
+      this.commitsSinceFold++;
+      if (
+        fold ||
+        this.commitsSinceFold >= FOLD_COMMITS ||
+        u.count >= FOLD_SAMPLES ||
+        u.largest >= MAX_BLOCK_SAMPLES
+      )
+        this.foldAll();
+      else {
+        const row = u.journalRow();
+        if (row) this.s.journalRow.run(row);
+      }
+      return counts;
+    });
+  }
+
+  /** Folds what waits (a query, a sweep or close is to see it all), in a transaction of its own. */
+  fold(): void {
+    if (this.replayJournal || this.unfolded.count > 0) this.transaction(() => this.foldAll());
+  }
+
+  /** Drops the cached ids and counters (after a failed commit, or after retention deleted rows). */
+  forget(): void {
+    this.series.clear();
+    this.byId.clear();
+    this.topics.clear();
+    // The journal on disk holds what was committed unfolded: the next transaction reads it back.
+    this.unfolded.clear();
+    this.replayJournal = true;
+    this.seriesCount = (this.db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
+  }
+
+  private transaction<T>(work: () => T): T {
     try {
-      return this.db.transaction(() => this.writeAll(batches))();
+      return this.db.transaction(() => {
+        if (this.replayJournal) this.replay();
+        this.unfolded.beginCommit();
+        return work();
+      })();
     } catch (err) {
       // Rows created inside the failed transaction are gone: the cached ids and counters may be wrong.
       this.forget();
@@ -138,11 +162,31 @@ export class BatchWriter {
     }
   }
 
-  /** Drops the cached ids and counters (after a failed commit, or after retention deleted rows). */
-  forget(): void {
-    this.series.clear();
-    this.topics.clear();
-    this.seriesCount = (this.db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
+  /** Reads the journal's samples back into memory (what a crash or a failed commit left unfolded). */
+  private replay(): void {
+    this.replayJournal = false;
+    for (const { data } of this.s.journal.all()) {
+      readJournalRow(data, (id, samples) => {
+        const series = this.seriesById(id);
+        if (!series) return; // its series is gone
+        for (let i = 0; i < samples.t.length; i++) this.unfolded.add(series, samples.t[i]!, samples.v[i]!);
+      });
+    }
+  }
+
+  private foldAll(): void {
+    this.unfolded.fold(this.s.insertRaw, this.s.rollup);
+    this.s.clearJournal.run();
+    this.commitsSinceFold = 0;
+  }
+
+  private seriesById(id: number): SeriesEntry | undefined {
+    const cached = this.byId.get(id);
+    if (cached) return cached;
+    const row = this.s.seriesById.get(id);
+    if (!row) return undefined;
+    const field: PayloadField = { path: JSON.parse(row.path) as PayloadField['path'], value: 0 };
+    return this.seriesFor(this.topicSeries(row.topic), row.topic, field);
   }
 
   private writeAll(batches: readonly PackedBatch[]): WriteCounts {
@@ -150,10 +194,6 @@ export class BatchWriter {
     const { messagesPerTopic, messageBytesPerTopic, parse } = this.options;
     // Each topic's messages of this commit, oldest first: one block in its log.
     const logged = new Map<string, BlockBuilder>();
-    const rollups: Record<RollupTier, Map<string, Rollup>> = { minute: new Map(), hour: new Map() };
-    const batchNo = ++this.batches;
-    // The series with samples in this batch, in the order they first had one.
-    const sampled: SeriesEntry[] = [];
     for (const batch of batches) {
       const m = new BatchReader(batch);
       while (m.next()) {
@@ -169,62 +209,39 @@ export class BatchWriter {
         const text = payloadText(m.buf, m.payloadStart, m.payloadEnd);
         if (text === undefined) continue;
         const fields = textFields(text, parse);
-        if (fields.length > 0) this.addSamples(m.topic, m.t, fields, batchNo, rollups, sampled, counts);
+        if (fields.length > 0) this.addSamples(m.topic, m.t, fields, counts);
       }
-    }
-    for (const series of sampled) {
-      insertSampleBlocks(this.s.insertRaw, series.id, series.samples);
-      series.samples = { t: [], v: [] };
-    }
-    for (const tier of ROLLUP_TIERS) {
-      for (const r of rollups[tier].values())
-        this.s.rollup[tier].run(r.seriesId, r.t, r.n, r.lo, r.hi, r.sum, r.last);
     }
     for (const [topic, block] of logged) this.logBlock(topic, block);
     return counts;
   }
 
-  /** One message's fields: a sample of each one's series, and into its rollups. */
+  /** One message's fields: a sample of each one's series. */
   private addSamples(
     topic: string,
     time: number,
     fields: readonly PayloadField[],
-    batchNo: number,
-    rollups: Record<RollupTier, Map<string, Rollup>>,
-    sampled: SeriesEntry[],
     counts: WriteCounts,
   ): void {
-    let ofTopic = this.series.get(topic);
-    if (!ofTopic) {
-      ofTopic = { byKey: new Map(), byPath: new Map() };
-      this.series.set(topic, ofTopic);
-    }
+    const ofTopic = this.topicSeries(topic);
     for (const field of fields) {
       const series = this.seriesFor(ofTopic, topic, field);
       if (!series) {
         counts.droppedSeries++;
         continue;
       }
-      // A series' times strictly increase (its blocks never overlap): a sample at or behind the last
-      // one (the same millisecond, or the clock stepped back) goes just after it.
-      const t = time > series.lastT ? time : series.lastT + 1;
-      series.lastT = t;
-      if (series.samples.t.length === 0) sampled.push(series);
-      series.samples.t.push(t);
-      series.samples.v.push(field.value);
+      this.unfolded.add(series, time, field.value);
       counts.samples++;
-      // Mostly the series' previous sample's rollups: no period start to work out (a float modulo)
-      // and no key to build and look up.
-      const v = field.value;
-      let minute = series.minute;
-      if (minute === undefined || minute.batch !== batchNo || t < minute.t || t >= minute.end)
-        minute = series.minute = rollupFor(rollups.minute, batchNo, series.id, t, TIER_MS.minute);
-      add(minute, v);
-      let hour = series.hour;
-      if (hour === undefined || hour.batch !== batchNo || t < hour.t || t >= hour.end)
-        hour = series.hour = rollupFor(rollups.hour, batchNo, series.id, t, TIER_MS.hour);
-      add(hour, v);
     }
+  }
+
+  private topicSeries(topic: string): TopicSeries {
+    let ofTopic = this.series.get(topic);
+    if (!ofTopic) {
+      ofTopic = { byKey: new Map(), byPath: new Map() };
+      this.series.set(topic, ofTopic);
+    }
+    return ofTopic;
   }
 
   private seriesFor(ofTopic: TopicSeries, topic: string, field: PayloadField): SeriesEntry | undefined {
@@ -238,28 +255,15 @@ export class BatchWriter {
       const pathJson = JSON.stringify(path);
       const row = this.s.findSeries.get(topic, pathJson);
       if (row) {
-        entry = {
-          id: row.id,
-          unit: row.unit,
-          lastT: this.s.lastT.get(row.id)?.t ?? Number.NEGATIVE_INFINITY,
-          samples: { t: [], v: [] },
-          minute: undefined,
-          hour: undefined,
-        };
+        entry = newEntry(row.id, row.unit, this.s.lastT.get(row.id)?.t ?? Number.NEGATIVE_INFINITY);
       } else {
         if (this.seriesCount >= this.options.maxSeries) return undefined;
         const id = Number(this.s.insertSeries.run(topic, pathJson, unit).lastInsertRowid);
         this.seriesCount++;
-        entry = {
-          id,
-          unit,
-          lastT: Number.NEGATIVE_INFINITY,
-          samples: { t: [], v: [] },
-          minute: undefined,
-          hour: undefined,
-        };
+        entry = newEntry(id, unit, Number.NEGATIVE_INFINITY);
       }
       map.set(key, entry);
+      this.byId.set(entry.id, entry);
     }
     if (unit !== null && entry.unit !== unit) {
       this.s.setUnit.run(unit, entry.id);
@@ -314,38 +318,15 @@ export class BatchWriter {
   }
 }
 
-/** The batch's rollup of a series for the period `t` falls in, made empty if it has none yet. */
-function rollupFor(
-  into: Map<string, Rollup>,
-  batch: number,
-  seriesId: number,
-  t: number,
-  periodMs: number,
-): Rollup {
-  const start = t - (t % periodMs);
-  const key = `${seriesId}:${start}`;
-  let r = into.get(key);
-  if (!r) {
-    r = {
-      batch,
-      seriesId,
-      t: start,
-      end: start + periodMs,
-      n: 0,
-      lo: Infinity,
-      hi: -Infinity,
-      sum: 0,
-      last: 0,
-    };
-    into.set(key, r);
-  }
-  return r;
-}
-
-function add(r: Rollup, v: number): void {
-  r.n++;
-  if (v < r.lo) r.lo = v;
-  if (v > r.hi) r.hi = v;
-  r.sum += v;
-  r.last = v;
+function newEntry(id: number, unit: string | null, lastT: number): SeriesEntry {
+  return {
+    id,
+    unit,
+    lastT,
+    samples: { t: [], v: [] },
+    commit: 0,
+    journalFrom: 0,
+    minute: undefined,
+    hour: undefined,
+  };
 }

@@ -79,8 +79,9 @@ const SCHEMA = `
 
 /**
  * Added after schema 1 shipped, so without a version bump (an older Mothership ignores them): where the
- * size cap's pruning had got to, per tier, so that it goes on after a restart; and the device
- * registry's last disconnects per client, so that they survive one.
+ * size cap's pruning had got to, per tier, so that it goes on after a restart; the device registry's
+ * last disconnects per client, so that they survive one; and the raw samples' journal, whose rows
+ * exist only between a crash and the next open (an older Mothership would miss those last seconds).
  */
 const ADDED_TABLES = `
   CREATE TABLE IF NOT EXISTS sweep_state (
@@ -96,6 +97,10 @@ const ADDED_TABLES = `
     address TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS disconnects_by_client ON disconnects (client_id, id);
+  CREATE TABLE IF NOT EXISTS raw_journal (
+    id INTEGER PRIMARY KEY,      -- one row per timed commit since the last fold (unfolded-samples.ts)
+    data BLOB NOT NULL
+  );
 `;
 
 export const ROLLUP_TIERS = ['minute', 'hour'] as const;
@@ -167,7 +172,7 @@ function openChecked(file: string): Database.Database {
     }
     db.exec(ADDED_TABLES);
     db.prepare(
-      'SELECT 1 FROM raw, series, minute, hour, topics, message_blocks, sweep_state, disconnects LIMIT 0',
+      'SELECT 1 FROM raw, series, minute, hour, topics, message_blocks, sweep_state, disconnects, raw_journal LIMIT 0',
     ).all();
     return db;
   } catch (err) {

@@ -62,6 +62,8 @@ export class HistoryWriter {
     this.writer = new BatchWriter(this.db, options);
     this.retention = new RetentionSweeper(this.db, options);
     this.disconnects = new DisconnectWriter(this.db);
+    // Samples a crash left in the journal (committed, not yet folded) go where queries read them.
+    this.foldNow();
   }
 
   /** A client's disconnect, written with the next commit. */
@@ -78,7 +80,8 @@ export class HistoryWriter {
   }
 
   run(op: WriterOp, now: number): RetentionResult | undefined {
-    this.commit();
+    // A query, a sweep or close sees everything folded; so does the retention slice after a tick.
+    this.commit(op !== 'tick' || this.retention.due(now));
     if (op === 'close') this.db.close();
     else if (op === 'tick' || op === 'sweep') return this.sweep(op, now);
     return undefined;
@@ -88,7 +91,7 @@ export class HistoryWriter {
     return { ...this.counts };
   }
 
-  private commit(): void {
+  private commit(fold: boolean): void {
     if (this.pendingDisconnects.length > 0) {
       const disconnects = this.pendingDisconnects;
       this.pendingDisconnects = [];
@@ -98,13 +101,16 @@ export class HistoryWriter {
         this.onError(err as Error);
       }
     }
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) {
+      if (fold) this.foldNow();
+      return;
+    }
     const batches = this.pending;
     this.pending = [];
     let messages = 0;
     for (const b of batches) messages += b.count;
     try {
-      const counts = this.writer.write(batches);
+      const counts = this.writer.write(batches, fold);
       this.counts.samples += counts.samples;
       this.counts.droppedSeries += counts.droppedSeries;
       this.counts.commits++;
@@ -114,6 +120,14 @@ export class HistoryWriter {
       this.onError(err as Error);
     } finally {
       this.counts.processed += messages;
+    }
+  }
+
+  private foldNow(): void {
+    try {
+      this.writer.fold();
+    } catch (err) {
+      this.onError(err as Error); // left in the journal: the next commit tries again
     }
   }
 

@@ -127,6 +127,11 @@ export class RetentionSweeper {
     }
   }
 
+  /** Whether tick(now) has work to do: a sweep is due or under way. */
+  due(now: number): boolean {
+    return this.sweeping || now >= this.nextSweepAt;
+  }
+
   /** Runs one slice of work if a sweep is due or under way. */
   tick(now: number): RetentionResult {
     const result: RetentionResult = {
@@ -136,10 +141,8 @@ export class RetentionSweeper {
       deletedTopics: 0,
       sweeping: false,
     };
-    if (!this.sweeping) {
-      if (now < this.nextSweepAt) return result;
-      this.startSweep(now);
-    }
+    if (!this.due(now)) return result;
+    if (!this.sweeping) this.startSweep(now);
     this.db.transaction(() => this.slice(now, result))();
     if (!this.sweeping) this.db.transaction(() => this.finishSweep(now, result))();
     if (result.deletedRows + result.deletedMessages > 0) this.db.pragma('incremental_vacuum(2000)');

@@ -76,7 +76,7 @@ function decimalCode(v: number): number {
 }
 
 /** An unsigned varint of a safe integer (arithmetic, not 32-bit bit operations). */
-function writeVarint(buf: Buffer, p: number, n: number): number {
+export function writeVarint(buf: Buffer, p: number, n: number): number {
   while (n >= 128) {
     buf[p++] = (n % 128) | 128;
     n = Math.floor(n / 128);
@@ -97,4 +97,12 @@ function readVarint(data: Uint8Array): number {
     if (b < 128) return n;
     scale *= 128;
   }
+}
+
+/** An unsigned varint at `at.p`, which it moves past it (for callers that keep their own position). */
+export function readVarintAt(data: Uint8Array, at: { p: number }): number {
+  pos = at.p;
+  const n = readVarint(data);
+  at.p = pos;
+  return n;
 }

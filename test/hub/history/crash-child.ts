@@ -4,16 +4,16 @@
  * Message k has topic crash/k%4, payload {"k":k, ...8 fields} and time BASE + k. The parent kills it.
  * Usage: node --import tsx test/hub/history/crash-child.ts <dir> <messages>
  */
-import { writeSync } from 'node:fs';
 import { HistoryRecorder } from '../../../src/hub/history/index.js';
+import { commitReporter } from './commit-reporter.js';
 
 const [dir, countArg] = process.argv.slice(2);
 const count = Number(countArg);
 const BASE = Date.now(); // recent: the recorder's own retention keeps it
 const rec = new HistoryRecorder({ dir: dir!, maxPendingMessages: 1_000_000 });
+const report = commitReporter(rec);
 
 let next = 0;
-let commits = 0;
 function burst(): void {
   // As fast as the worker keeps up: a backlog beyond this would be dropped by a default recorder.
   const room = rec.stats().pending < 20_000 ? 200 : 0;
@@ -35,11 +35,7 @@ function burst(): void {
       receivedAt: BASE + k,
     });
   }
-  const { commits: now, recorded, pending } = rec.stats();
-  if (now !== commits) {
-    commits = now;
-    writeSync(1, `committed ${recorded - pending}\n`);
-  }
+  report();
   if (next < count) setImmediate(burst);
 }
 burst();

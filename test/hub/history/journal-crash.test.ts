@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HistoryRecorder } from '../../../src/hub/history/index.js';
+import { cleanup, tempDir } from './helpers.js';
+
+afterEach(cleanup);
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Runs the child until it reports `commits` commits, then SIGKILLs it; resolves with what it reported committed. */
+function runUntilCommits(dir: string, commits: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'journal-crash-child.ts'), dir], {
+      cwd: join(here, '..', '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000); // never hang the suite
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.split('\n').filter((l) => l.startsWith('committed ')).length >= commits) child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (_code, signal) => {
+      clearTimeout(guard);
+      const committed = out
+        .split('\n')
+        .filter((l) => l.startsWith('committed '))
+        .map((l) => Number(l.slice(10)));
+      if (signal !== 'SIGKILL' || committed.length === 0)
+        reject(new Error(`the child ended by ${signal} after ${committed.length} commits; stderr:\n${err}`));
+      else resolve(Math.max(...committed));
+    });
+  });
+}
+
+describe('samples committed between folds', () => {
+  it('wait in the journal, and a kill -9 loses none of them: they are folded when the history opens again', async () => {
+    const dir = tempDir();
+    const committed = await runUntilCommits(dir, 8);
+    const raw = new Database(join(dir, 'history.db'), { readonly: true });
+    let journalRows: number;
+    try {
+      expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
+      journalRows = (raw.prepare('SELECT count(*) AS n FROM raw_journal').get() as { n: number }).n;
+    } finally {
+      raw.close();
+    }
+    // The kill came between folds: what the last commits recorded is only in the journal.
+    expect(journalRows).toBeGreaterThan(0);
+    const rec = new HistoryRecorder({ dir, commitIntervalMs: 1e9 });
+    try {
+      let present = 0;
+      const perSeries: number[] = [];
+      for (const s of [0, 1]) {
+        const series = await rec.query(
+          { topic: `j/${s}`, path: ['k'] },
+          { from: 0, to: 4e12, width: 1e7, tier: 'raw' },
+        );
+        const values = series?.points.map((p) => p.avg) ?? [];
+        // A prefix of what was recorded, k = s, s+2, s+4, ...: nothing missing, nothing twice.
+        expect(values).toEqual(values.map((_, i) => s + 2 * i));
+        present += values.length;
+        perSeries.push(values.length);
+      }
+      expect(present).toBeGreaterThanOrEqual(committed);
+      // Folded at open: the rollups count every raw sample once (none lost, none twice).
+      const minute = await rec.query(
+        { topic: 'j/0', path: ['k'] },
+        { from: 0, to: 4e12, width: 1e7, tier: 'minute' },
+      );
+      expect(minute?.points.reduce((n, p) => n + p.n, 0)).toBe(perSeries[0]);
+    } finally {
+      await rec.close();
+    }
+    const after = new Database(join(dir, 'history.db'), { readonly: true });
+    try {
+      expect((after.prepare('SELECT count(*) AS n FROM raw_journal').get() as { n: number }).n).toBe(0);
+    } finally {
+      after.close();
+    }
+  }, 90_000);
+});
