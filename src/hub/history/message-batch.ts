@@ -49,6 +49,8 @@ const FIRST_CHUNK = 64 * 1024;
 /** Appends messages to a growing buffer; take() hands the buffer over and starts afresh. */
 export class BatchPacker {
   private buf: Buffer | undefined;
+  /** Writes the numbers into `buf`: DataView's methods compile to stores, Buffer's check their arguments. */
+  private view: DataView | undefined;
   private p = 0;
   private n = 0;
   /** The batch's strings so far, by number. */
@@ -76,16 +78,17 @@ export class BatchPacker {
     const room =
       HEADER + 3 * (message.topic.length + (clientId?.length ?? 0) + (properties?.length ?? 0)) + keep;
     const buf = this.reserve(room);
+    const view = this.view!;
     let p = this.p;
     buf[p] =
       message.qos | (message.retain ? 4 : 0) | (clientId !== undefined ? 8 : 0) | (properties ? 16 : 0);
-    buf.writeDoubleLE(message.receivedAt, p + 1);
-    buf.writeUInt32LE(message.payload.length, p + 9);
+    view.setFloat64(p + 1, message.receivedAt, true);
+    view.setUint32(p + 9, message.payload.length, true);
     p += 13;
-    p = this.writeBatchString(buf, p, message.topic);
-    p = this.writeBatchString(buf, p, clientId ?? '');
-    p = writeString(buf, p, properties ?? '');
-    buf.writeUInt32LE(keep, p);
+    p = this.writeBatchString(buf, view, p, message.topic);
+    p = this.writeBatchString(buf, view, p, clientId ?? '');
+    p = writeString(buf, view, p, properties ?? '');
+    view.setUint32(p, keep, true);
     p += 4;
     p += message.payload.copy(buf, p, 0, keep);
     this.p = p;
@@ -97,6 +100,7 @@ export class BatchPacker {
     if (!this.buf || this.n === 0) return undefined;
     const batch = { buffer: this.buf.buffer as ArrayBuffer, length: this.p, count: this.n };
     this.buf = undefined;
+    this.view = undefined;
     this.p = 0;
     this.n = 0;
     this.strings.clear();
@@ -104,16 +108,16 @@ export class BatchPacker {
     return batch;
   }
 
-  private writeBatchString(buf: Buffer, p: number, text: string): number {
+  private writeBatchString(buf: Buffer, view: DataView, p: number, text: string): number {
     const known = this.strings.get(text);
     if (known !== undefined) {
-      buf.writeUInt32LE(REFERENCE + known, p);
+      view.setUint32(p, REFERENCE + known, true);
       return p + 4;
     }
     // Every string sent whole gets the next number; past MAX_STRINGS new ones are no longer looked up.
     if (this.strings.size < MAX_STRINGS) this.strings.set(text, this.whole);
     this.whole++;
-    return writeString(buf, p, text);
+    return writeString(buf, view, p, text);
   }
 
   private reserve(room: number): Buffer {
@@ -122,14 +126,15 @@ export class BatchPacker {
     const grown = Buffer.allocUnsafeSlow(Math.max(FIRST_CHUNK, 2 * (this.buf?.length ?? 0), this.p + room));
     this.buf?.copy(grown, 0, 0, this.p);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
     return grown;
   }
 }
 
-function writeString(buf: Buffer, p: number, text: string): number {
+function writeString(buf: Buffer, view: DataView, p: number, text: string): number {
   // Most messages have no properties: Buffer#write costs a native call even for ''.
   const n = text === '' ? 0 : buf.write(text, p + 4, 'utf8');
-  buf.writeUInt32LE(n, p);
+  view.setUint32(p, n, true);
   return p + 4 + n;
 }
 
@@ -156,35 +161,39 @@ export class BatchReader {
   payloadStart = 0;
   payloadEnd = 0;
 
+  /** Reads the numbers: DataView's methods compile to loads, Buffer's check their arguments first. */
+  private readonly view: DataView;
+
   constructor(batch: PackedBatch) {
     this.buf = Buffer.from(batch.buffer, 0, batch.length);
+    this.view = new DataView(batch.buffer, 0, batch.length);
     this.end = batch.length;
   }
 
   /** Moves to the next message; false after the last. */
   next(): boolean {
     if (this.p >= this.end) return false;
-    const buf = this.buf;
+    const view = this.view;
     const p = this.p;
-    const flags = buf[p]!;
+    const flags = view.getUint8(p);
     this.qos = (flags & 3) as QoS;
     this.retain = (flags & 4) !== 0;
-    this.t = buf.readDoubleLE(p + 1);
-    this.size = buf.readUInt32LE(p + 9);
+    this.t = view.getFloat64(p + 1, true);
+    this.size = view.getUint32(p + 9, true);
     this.p = p + 13;
     this.topic = this.batchString();
     const client = this.batchString();
     this.clientId = flags & 8 ? client : undefined;
-    const propertiesEnd = this.p + 4 + buf.readUInt32LE(this.p);
-    this.properties = flags & 16 ? buf.toString('utf8', this.p + 4, propertiesEnd) : undefined;
+    const propertiesEnd = this.p + 4 + view.getUint32(this.p, true);
+    this.properties = flags & 16 ? this.buf.toString('utf8', this.p + 4, propertiesEnd) : undefined;
     this.payloadStart = propertiesEnd + 4;
-    this.payloadEnd = this.payloadStart + buf.readUInt32LE(propertiesEnd);
+    this.payloadEnd = this.payloadStart + view.getUint32(propertiesEnd, true);
     this.p = this.payloadEnd;
     return true;
   }
 
   private batchString(): string {
-    const head = this.buf.readUInt32LE(this.p);
+    const head = this.view.getUint32(this.p, true);
     this.p += 4;
     if (head >= REFERENCE) return this.strings[head - REFERENCE]!;
     const text = head === 0 ? '' : this.buf.toString('utf8', this.p, this.p + head);

@@ -36,6 +36,8 @@ export function servedFrom(sizes: readonly number[], maxCount: number, maxBytes:
  */
 export class BlockBuilder {
   private buf: Buffer;
+  /** Writes the numbers: DataView's methods compile to stores, Buffer's check their arguments first. */
+  private view: DataView;
   private p = 0;
   /** Each message's start in the block. */
   private readonly starts: number[] = [];
@@ -46,6 +48,7 @@ export class BlockBuilder {
 
   constructor(private readonly maxBytes: number) {
     this.buf = Buffer.allocUnsafe(4096);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   get count(): number {
@@ -59,27 +62,32 @@ export class BlockBuilder {
     if (m.clientId !== undefined) room += 2 + 3 * m.clientId.length;
     if (m.properties !== undefined) room += 4 + 3 * m.properties.length;
     const buf = this.reserve(room);
+    const view = this.view;
     let p = this.p;
     this.starts.push(p);
     this.times.push(m.t);
     this.kept.push(keep);
-    p = buf.writeDoubleLE(m.t, p);
-    buf[p++] = m.qos | (m.retain ? 4 : 0) | (m.clientId !== undefined ? 8 : 0) | (m.properties ? 16 : 0);
-    p = buf.writeUInt32LE(m.size, p);
+    view.setFloat64(p, m.t, true);
+    view.setUint8(
+      p + 8,
+      m.qos | (m.retain ? 4 : 0) | (m.clientId !== undefined ? 8 : 0) | (m.properties ? 16 : 0),
+    );
+    view.setUint32(p + 9, m.size, true);
+    p += 13;
     if (m.clientId !== undefined) {
       const n = m.clientId === '' ? 0 : buf.write(m.clientId, p + 2, 'utf8');
-      buf.writeUInt16LE(n, p);
+      view.setUint16(p, n, true);
       p += 2 + n;
     }
     if (m.properties) {
       const n = buf.write(m.properties, p + 4, 'utf8');
-      buf.writeUInt32LE(n, p);
+      view.setUint32(p, n, true);
       p += 4 + n;
     }
-    p = buf.writeUInt32LE(keep, p);
-    // A board's reading is tens of bytes: copied in place, without the view a set() or copy() makes.
-    if (keep <= 256) for (let i = 0; i < keep; i++) buf[p + i] = source[from + i]!;
-    else buf.set(source.subarray(from, from + keep), p);
+    view.setUint32(p, keep, true);
+    p += 4;
+    // Through a view and a native copy: a byte loop in JavaScript cost ~30 instructions a byte (callgrind).
+    buf.set(source.subarray(from, from + keep), p);
     this.p = p + keep;
   }
 
@@ -93,6 +101,7 @@ export class BlockBuilder {
     const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.p + room));
     this.buf.copy(grown, 0, 0, this.p);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
     return grown;
   }
 }
