@@ -132,6 +132,11 @@ export class BatchWriter {
     });
   }
 
+  /** Whether every committed sample is where queries and retention read it (nothing in the journal). */
+  get folded(): boolean {
+    return !this.replayJournal && this.unfolded.count === 0;
+  }
+
   /** Folds what waits (a query, a sweep or close is to see it all), in a transaction of its own. */
   fold(): void {
     if (this.replayJournal || this.unfolded.count > 0) this.transaction(() => this.foldAll());

@@ -83,7 +83,9 @@ export class HistoryWriter {
     // A query, a sweep or close sees everything folded; so does the retention slice after a tick.
     this.commit(op !== 'tick' || this.retention.due(now));
     if (op === 'close') this.db.close();
-    else if (op === 'tick' || op === 'sweep') return this.sweep(op, now);
+    // Not over samples still in the journal (a fold that failed): retention would take a series whose
+    // samples are all there for an empty one and delete it.
+    else if ((op === 'tick' || op === 'sweep') && this.writer.folded) return this.sweep(op, now);
     return undefined;
   }
 
