@@ -19,6 +19,9 @@ describe('the hub API with no configuration (anonymous from this machine, as MQT
       retain: true,
     });
     const other = await mqtt.connectAsync(mqttUrl, { clientId: 'mqttx-123', reconnectPeriod: 0 });
+    // Topics that end as status and info do, but are neither, make no board of ours.
+    await other.publishAsync('mqttx-123/stats', JSON.stringify({ app: 'x' }), { qos: 1, retain: true });
+    await other.publishAsync('weather/photo', JSON.stringify({ app: 'y' }), { qos: 1 });
 
     const list = (await (await fetch(`${base}/api/devices`)).json()) as {
       devices: Record<string, unknown>[];
@@ -26,7 +29,10 @@ describe('the hub API with no configuration (anonymous from this machine, as MQT
     const dht = list.devices.find((d) => d.id === 'dht1')!;
     expect(dht).toMatchObject({ ours: true, online: true, info: { app: 'dht', rssi: -61 } });
     expect((dht.client as { protocolVersion: number }).protocolVersion).toBe(4);
-    expect(list.devices.find((d) => d.id === 'mqttx-123')).toMatchObject({ ours: false, online: true });
+    const mqttx = list.devices.find((d) => d.id === 'mqttx-123');
+    expect(mqttx).toMatchObject({ ours: false, online: true });
+    expect(mqttx?.info).toBeUndefined();
+    expect(list.devices.find((d) => d.id === 'weather')).toBeUndefined();
 
     // The board's link dies: its will says offline, and the disconnect is recorded with its reason.
     (board as unknown as { stream: { destroy(): void } }).stream.destroy();

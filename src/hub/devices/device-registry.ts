@@ -54,7 +54,11 @@ interface Tracked {
   status: 'online' | 'offline' | undefined;
   statusAt: number | undefined;
   info: Record<string, unknown> | undefined;
-  lastSeen: number | undefined;
+  /**
+   * NaN until first seen: stored on every message, so kept a number field (unboxed, updated in place;
+   * `undefined` first would box each store).
+   */
+  lastSeen: number;
   connectedAt: number | undefined;
   disconnectedAt: number | undefined;
   disconnects: DisconnectEvent[];
@@ -124,7 +128,7 @@ export class DeviceRegistry {
         status: undefined,
         statusAt: undefined,
         info: undefined,
-        lastSeen: undefined,
+        lastSeen: Number.NaN,
         connectedAt: undefined,
         disconnectedAt: undefined,
         disconnects: [],
@@ -139,8 +143,9 @@ export class DeviceRegistry {
     let at = Number.POSITIVE_INFINITY;
     for (const [id, t] of this.tracked) {
       if (t.status !== undefined) continue; // our boards are kept
-      if ((t.lastSeen ?? 0) < at) {
-        at = t.lastSeen ?? 0;
+      const seen = Number.isNaN(t.lastSeen) ? 0 : t.lastSeen;
+      if (seen < at) {
+        at = seen;
         oldest = id;
       }
     }
@@ -164,6 +169,10 @@ export class DeviceRegistry {
   private onMessage(m: Message, from: string | undefined): void {
     const at = m.receivedAt;
     if (from !== undefined) this.entry(from).lastSeen = at;
+    // Every message comes here: most are turned away by their topic's last letter (status, info), with
+    // no string cut from the topic.
+    const last = m.topic.charCodeAt(m.topic.length - 1);
+    if (last !== 0x73 && last !== 0x6f) return;
     const slash = m.topic.lastIndexOf('/');
     if (slash <= 0 || m.topic.startsWith('$')) return;
     const leaf = m.topic.slice(slash + 1);
@@ -231,7 +240,7 @@ export class DeviceRegistry {
       ours,
       online,
       since,
-      lastSeen: t?.lastSeen,
+      lastSeen: t === undefined || Number.isNaN(t.lastSeen) ? undefined : t.lastSeen,
       info: t?.info,
       client: client
         ? {

@@ -31,7 +31,11 @@ class TopicNode {
   messagesBelow = 0;
   retained = false;
   retainedBelow = 0;
-  lastAt: number | undefined;
+  /**
+   * NaN until the first message: a field that only ever holds numbers is stored unboxed and updated in
+   * place, where `undefined` first would box every time stored (a heap number a message, per topic).
+   */
+  lastAt = Number.NaN;
   /** Exponentially weighted messages per second. */
   rate = 0;
   rateAt = 0;
@@ -148,7 +152,7 @@ export class TopicTree {
       retained: node.retained,
       retainedBelow: node.retainedBelow,
       children: node.children.size,
-      lastAt: node.lastAt,
+      lastAt: Number.isNaN(node.lastAt) ? undefined : node.lastAt,
     };
   }
 
