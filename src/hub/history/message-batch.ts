@@ -205,23 +205,3 @@ export class BatchReader {
     return text;
   }
 }
-
-/** The messages of a packed batch, in order, as objects; payloads are views into `batch.buffer`. */
-export function unpackBatch(batch: PackedBatch): UnpackedMessage[] {
-  const out: UnpackedMessage[] = [];
-  const r = new BatchReader(batch);
-  while (r.next()) {
-    const { topic, t, qos, retain, clientId, properties, size } = r;
-    out.push({
-      topic,
-      t,
-      qos,
-      retain,
-      clientId,
-      properties,
-      size,
-      payload: r.buf.subarray(r.payloadStart, r.payloadEnd),
-    });
-  }
-  return out;
-}

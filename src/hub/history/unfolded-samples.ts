@@ -7,7 +7,7 @@
  * journal in the same transaction: after a crash, the journal's rows are replayed and folded at open.
  */
 import type Database from 'better-sqlite3';
-import { insertSampleBlocks, type RollupTier, TIER_MS } from './history-db.js';
+import { insertSampleBlocks, ROLLUP_TIERS, type RollupTier, TIER_MS } from './history-db.js';
 import { decodeSamples, encodeSamples, readVarintAt, type Samples, writeVarint } from './sample-block.js';
 
 export interface SeriesEntry {
@@ -113,7 +113,7 @@ export class UnfoldedSamples {
   /** Writes every series' samples as raw blocks and the rollups, then starts afresh. */
   fold(insertRaw: Parameters<typeof insertSampleBlocks>[0], upserts: RollupUpserts): void {
     for (const series of this.series) insertSampleBlocks(insertRaw, series.id, series.samples);
-    for (const tier of ['minute', 'hour'] as const) {
+    for (const tier of ROLLUP_TIERS) {
       for (const r of this.rollups[tier].values())
         upserts[tier].run(r.seriesId, r.t, r.n, r.lo, r.hi, r.sum, r.last);
     }

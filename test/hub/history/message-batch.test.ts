@@ -1,9 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/broker/types.js';
-import { BatchPacker, unpackBatch } from '../../../src/hub/history/message-batch.js';
+import {
+  BatchPacker,
+  BatchReader,
+  type PackedBatch,
+  type UnpackedMessage,
+} from '../../../src/hub/history/message-batch.js';
 import { encodeJson } from '../../../src/store/sqlite/codec.js';
 
 const keepAll = () => Number.MAX_SAFE_INTEGER;
+
+/** What the writer reads of a batch, as objects (payloads as views into the batch). */
+function unpackBatch(batch: PackedBatch): UnpackedMessage[] {
+  const out: UnpackedMessage[] = [];
+  const r = new BatchReader(batch);
+  while (r.next()) {
+    const { topic, t, qos, retain, clientId, properties, size } = r;
+    const payload = r.buf.subarray(r.payloadStart, r.payloadEnd);
+    out.push({ topic, t, qos, retain, clientId, properties, size, payload });
+  }
+  return out;
+}
 
 function message(topic: string, payload: string, extra: Partial<Message> = {}): Message {
   return {

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HistoryRecorder } from '../../../src/hub/history/index.js';
 import { cleanup, message, recorder, tempDir } from './helpers.js';
-import { OLD_SERIES_TABLES } from './old-schema.js';
+import { oldHistoryDb } from './old-schema.js';
 
 afterEach(cleanup);
 
@@ -68,10 +68,9 @@ describe('the message log in blocks', () => {
   it('a history.db of schema 1 (a row per message) is converted when opened: the same messages, newest first', async () => {
     const dir = tempDir();
     const file = join(dir, 'history.db');
-    const old = new Database(file);
-    old.exec(`
-      PRAGMA journal_mode = WAL;
-      ${OLD_SERIES_TABLES}
+    const old = oldHistoryDb(
+      dir,
+      `
       CREATE TABLE messages (id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, t INTEGER NOT NULL,
         qos INTEGER NOT NULL, retain INTEGER NOT NULL, client_id TEXT, properties TEXT, size INTEGER NOT NULL,
         payload BLOB NOT NULL);
@@ -80,7 +79,8 @@ describe('the message log in blocks', () => {
       INSERT INTO series (id, topic, path, unit) VALUES (1, 'old/a', '[]', NULL);
       INSERT INTO raw (series_id, t, v) VALUES (1, 1000, 1), (1, 2000, 2);
       PRAGMA user_version = 1;
-    `);
+    `,
+    );
     const insert = old.prepare(
       'INSERT INTO messages (topic_id, t, qos, retain, client_id, properties, size, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );

@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
 // The tables schema 1 and 2 history files share (a row per raw sample), for the conversion tests.
 export const OLD_SERIES_TABLES = `
   CREATE TABLE series (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, path TEXT NOT NULL, unit TEXT,
@@ -10,3 +13,10 @@ export const OLD_SERIES_TABLES = `
     hi REAL NOT NULL, sum REAL NOT NULL, last REAL NOT NULL, PRIMARY KEY (series_id, t)) WITHOUT ROWID;
   CREATE TABLE topics (id INTEGER PRIMARY KEY, topic TEXT NOT NULL UNIQUE);
 `;
+
+/** A history.db in `dir` as an older Mothership left it: WAL, the shared tables, then `sql`. Caller closes. */
+export function oldHistoryDb(dir: string, sql: string): Database.Database {
+  const db = new Database(join(dir, 'history.db'));
+  db.exec(`PRAGMA journal_mode = WAL; ${OLD_SERIES_TABLES} ${sql}`);
+  return db;
+}

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { exportRows } from '../../../src/hub/history/history-export.js';
 import { HistoryRecorder } from '../../../src/hub/history/index.js';
 import { cleanup, message, recorder, tempDir } from './helpers.js';
-import { OLD_SERIES_TABLES } from './old-schema.js';
+import { oldHistoryDb } from './old-schema.js';
 
 afterEach(cleanup);
 
@@ -122,17 +122,17 @@ describe('raw samples in blocks', () => {
   it('a history.db of schema 2 (a row per sample) is converted when opened: the same samples, exactly, in blocks', async () => {
     const dir = tempDir();
     const file = join(dir, 'history.db');
-    const old = new Database(file);
-    old.exec(`
-      PRAGMA journal_mode = WAL;
-      ${OLD_SERIES_TABLES}
+    const old = oldHistoryDb(
+      dir,
+      `
       CREATE TABLE message_blocks (id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, t_first INTEGER NOT NULL,
         t_last INTEGER NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, newest_bytes INTEGER NOT NULL,
         data BLOB NOT NULL);
       CREATE INDEX message_blocks_by_topic ON message_blocks (topic_id, id);
       INSERT INTO series (id, topic, path, unit) VALUES (1, 'old/a', '["t"]', '°C'), (2, 'old/b', '[]', NULL);
       PRAGMA user_version = 2;
-    `);
+    `,
+    );
     const insert = old.prepare('INSERT INTO raw (series_id, t, v) VALUES (?, ?, ?)');
     const a: [number, number][] = [];
     old.transaction(() => {
