@@ -5,7 +5,7 @@ import { BlockBuilder, servedFrom } from './message-block.js';
 import type { ResolvedHistoryOptions } from './options.js';
 import { type PayloadField, textFields } from './payload-fields.js';
 import { payloadText } from './payload-text.js';
-import { MAX_BLOCK_SAMPLES } from './sample-block.js';
+import { MAX_BLOCK_SAMPLES, type Samples } from './sample-block.js';
 import { readJournalRow, type SeriesEntry, UnfoldedSamples } from './unfolded-samples.js';
 
 /** Timed commits between folds at most (unfolded-samples.ts), and samples waiting at most. */
@@ -62,6 +62,8 @@ export class BatchWriter {
   private commitsSinceFold = 0;
   /** What is unfolded in memory was dropped (at open, after a failed commit): the journal has it. */
   private replayJournal = true;
+  /** Journal rows the replay could not read (a damaged file), left out; the writer reports them. */
+  damagedJournalRows = 0;
   private seriesCount: number;
   private readonly s;
 
@@ -167,15 +169,26 @@ export class BatchWriter {
     }
   }
 
-  /** Reads the journal's samples back into memory (what a crash or a failed commit left unfolded). */
+  /**
+   * Reads the journal's samples back into memory (what a crash or a failed commit left unfolded). A row
+   * that cannot be read is left out and counted (`damagedJournalRows`), and goes with the next fold:
+   * it must not stop every commit after it.
+   */
   private replay(): void {
     this.replayJournal = false;
     for (const { data } of this.s.journal.all()) {
-      readJournalRow(data, (id, samples) => {
-        const series = this.seriesById(id);
-        if (!series) return; // its series is gone
+      const rows: [SeriesEntry, Samples][] = [];
+      try {
+        readJournalRow(data, (id, samples) => {
+          const series = this.seriesById(id);
+          if (series) rows.push([series, samples]); // else its series is gone
+        });
+      } catch {
+        this.damagedJournalRows++;
+        continue;
+      }
+      for (const [series, samples] of rows)
         for (let i = 0; i < samples.t.length; i++) this.unfolded.add(series, samples.t[i]!, samples.v[i]!);
-      });
     }
   }
 

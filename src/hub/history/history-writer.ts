@@ -116,6 +116,7 @@ export class HistoryWriter {
       this.counts.samples += counts.samples;
       this.counts.droppedSeries += counts.droppedSeries;
       this.counts.commits++;
+      this.reportDamage();
     } catch (err) {
       // History is best effort: a batch the disk refuses is counted and reported, not retried for ever.
       this.counts.failedMessages += messages;
@@ -131,6 +132,19 @@ export class HistoryWriter {
     } catch (err) {
       this.onError(err as Error); // left in the journal: the next commit tries again
     }
+    this.reportDamage();
+  }
+
+  /** Says once per replay how many journal rows could not be read (their samples are lost). */
+  private reportDamage(): void {
+    const n = this.writer.damagedJournalRows;
+    if (n === 0) return;
+    this.writer.damagedJournalRows = 0;
+    this.onError(
+      new Error(
+        `${n} damaged row(s) of the history's sample journal could not be read; their samples are lost`,
+      ),
+    );
   }
 
   private sweep(op: 'tick' | 'sweep', now: number): RetentionResult | undefined {

@@ -92,7 +92,9 @@ function readVarint(data: Uint8Array): number {
   let n = 0;
   let scale = 1;
   for (;;) {
-    const b = data[pos++]!;
+    const b = data[pos++];
+    // A damaged block must end in an error, not a loop that never finds its last byte.
+    if (b === undefined) throw new Error('damaged sample data: a number runs past the end of its block');
     n += (b & 127) * scale;
     if (b < 128) return n;
     scale *= 128;

@@ -113,4 +113,29 @@ describe('samples committed between folds', () => {
     }
     expect(journalRows(dir)).toBe(0);
   }, 90_000);
+
+  it('a damaged journal row is left out and said, and the history goes on recording', async () => {
+    const dir = tempDir();
+    let rec = new HistoryRecorder({ dir, commitIntervalMs: 1e9 });
+    rec.record(message('d/0', '{"k":1}', Date.now()));
+    await rec.close();
+    const db = new Database(join(dir, 'history.db'));
+    // A number whose last byte never comes: what a damaged disk could leave.
+    db.prepare('INSERT INTO raw_journal (data) VALUES (?)').run(Buffer.from([0x81]));
+    db.close();
+    const errors: string[] = [];
+    rec = new HistoryRecorder({ dir, commitIntervalMs: 1e9, onError: (e) => errors.push(e.message) });
+    try {
+      rec.record(message('d/0', '{"k":2}', Date.now() + 1000));
+      const series = await rec.query(
+        { topic: 'd/0', path: ['k'] },
+        { from: 0, to: 4e12, width: 1e7, tier: 'raw' },
+      );
+      expect(series?.points.map((p) => p.avg)).toEqual([1, 2]);
+      expect(errors).toEqual([expect.stringMatching(/1 damaged row\(s\) of the history's sample journal/)]);
+      expect(journalRows(dir)).toBe(0);
+    } finally {
+      await rec.close();
+    }
+  }, 60_000);
 });
