@@ -68,6 +68,9 @@ export async function killHard(up: RunningCli): Promise<void> {
 export async function stopGracefully(up: RunningCli): Promise<number | null> {
   const code = await up.stop('SIGTERM');
   running.delete(up);
+  // A stop that does not end in 0 once failed in a full run and never alone: its output says why.
+  if (code !== 0)
+    console.error(`mothership up ended with ${code} after SIGTERM; its output:\n${up.output().slice(-4000)}`);
   return code;
 }
 
