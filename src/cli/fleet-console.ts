@@ -4,6 +4,7 @@
  * (with how long it took), until a signal or the --duration.
  */
 import { createInterface } from 'node:readline';
+import type { StopSignal } from '../app/signals.js';
 import { type Command, parseCommand } from '../devices/sim/commands.js';
 import type { FleetControl, SimulatedBoard } from '../devices/sim/fleet-control.js';
 
@@ -20,9 +21,13 @@ export interface ConsoleOptions {
   since?: number;
 }
 
-/** Runs until SIGINT/SIGTERM or the duration; the caller stops the fleet afterwards. */
+/**
+ * Runs until the stop signal (which the caller caught before starting anything) or the duration;
+ * the caller stops the fleet afterwards.
+ */
 export async function runFleetConsole(
   fleet: FleetControl<SimulatedBoard>,
+  stop: StopSignal,
   o: ConsoleOptions = {},
 ): Promise<void> {
   const timers: NodeJS.Timeout[] = [];
@@ -50,8 +55,7 @@ export async function runFleetConsole(
   const rl = createInterface({ input: process.stdin, terminal: false });
   rl.on('line', (line) => void answer(line, parseCommand(line)));
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    void stop.received.then(() => resolve());
     if (o.durationS !== undefined) timers.push(setTimeout(resolve, o.durationS * 1000));
   });
   for (const t of timers) clearTimeout(t);

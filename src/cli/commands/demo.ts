@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemo } from '../../app/demo.js';
+import { catchStopSignal } from '../../app/signals.js';
 import { COMMAND_HELP } from '../../devices/sim/commands.js';
 import { runFleetConsole } from '../fleet-console.js';
 import { upOptions } from './up.js';
@@ -31,6 +32,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const out = up.logJson ? process.stderr : process.stdout;
+  // Before anything starts: a signal sent once the banner is out (or during start-up) stops it cleanly.
+  const stop = catchStopSignal();
   const demo = await startDemo({
     ...up.options,
     report: (board, text, serial) => {
@@ -39,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
   });
   out.write(demo.mothership.banner());
   out.write(`\n${demo.tryThis()}`);
-  await runFleetConsole(demo.fleet, {
+  await runFleetConsole(demo.fleet, stop, {
     since: t0,
     extra(line) {
       if (line.trim() === 'help')

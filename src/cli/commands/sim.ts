@@ -1,4 +1,5 @@
 /** `mothership sim`: simulated boards running the real firmware (or light ones), against a broker. */
+import { catchStopSignal } from '../../app/signals.js';
 import type { SimBroker } from '../../devices/sim/board-config.js';
 import { parseTimedCommand } from '../../devices/sim/commands.js';
 import { Fleet } from '../../devices/sim/fleet.js';
@@ -99,6 +100,8 @@ export async function run(args: string[]): Promise<number> {
     report,
   };
   const mode = v.light ? 'light' : 'interpreter';
+  // Before the first line: a signal sent once it speaks (or while boards boot) stops it cleanly.
+  const stop = catchStopSignal();
   say(
     `mothership sim: ${specs.length} ${mode} boards -> ${broker.host}:${broker.port}${ca ? ' (TLS)' : ''}, seed ${seed}`,
   );
@@ -113,7 +116,7 @@ export async function run(args: string[]): Promise<number> {
       `${specs.length} boards booted in ${((Date.now() - t0) / 1000).toFixed(1)} s; memory ${mb(rss)} MB (${mb((rss - rss0) / specs.length)} MB per board)`,
     );
   }
-  await runFleetConsole(fleet, { timeline, durationS: duration, since: t0 });
+  await runFleetConsole(fleet, stop, { timeline, durationS: duration, since: t0 });
   if (fleet instanceof LightFleet) {
     await fleet.drain(10_000);
     say(`stats ${JSON.stringify(fleet.stats())}`);

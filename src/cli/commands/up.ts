@@ -2,7 +2,7 @@
 import { cliInvocation } from '../../app/banner.js';
 import { loadMothershipConfig } from '../../app/config-file.js';
 import { type MothershipOptions, startMothership } from '../../app/mothership.js';
-import { runUntilSignalled } from '../../app/signals.js';
+import { catchStopSignal, runUntilSignalled } from '../../app/signals.js';
 import type { MothershipError } from '../../errors.js';
 import { usageError as commandUsageError, parseCommandArgs } from '../command-args.js';
 
@@ -120,8 +120,10 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  // Before anything starts: a SIGTERM sent once the banner is out (or during start-up) stops it cleanly.
+  const stop = catchStopSignal();
   const mothership = await startMothership(up.options);
   // With --log-json stdout carries only JSON records; the banner is for people, on stderr.
   (up.logJson ? process.stderr : process.stdout).write(mothership.banner());
-  return runUntilSignalled(mothership);
+  return runUntilSignalled(mothership, stop);
 }
