@@ -4,7 +4,8 @@
  *
  *   --only mothership,mosquitto   brokers to run (default: mothership, mosquitto, aedes; also mosquitto-nodelay)
  *   --scenario fan-in,idle-10k    scenarios to run (default: all; `open-loop` names every fixed-rate one;
- *                                 `hub-history` the history section, in-process, Mothership only)
+ *                                 `hub-history` the history section, in-process, Mothership only;
+ *                                 `recorder-toggle` the recorder on vs off in one broker, ~5 min)
  *   --quick                       small counts and short intervals (smoke test)
  *   --workers N                   load-generator threads (default 2)
  *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
@@ -34,6 +35,12 @@ import { CLK_TCK, memoryKb, raiseOwnNofile } from './lib/proc.js';
 import { type Meeting, rendezvous } from './lib/rendezvous.js';
 import { type BridgeRemote, runBridge, startBridgeRemote } from './load/bridge-run.js';
 import { type Measurement, runScenario } from './load/coordinator.js';
+import {
+  formatToggleFigures,
+  RECORDER_TOGGLE,
+  recorderToggleFigures,
+  type ToggleFigures,
+} from './recorder-toggle.js';
 import {
   computeRatios,
   formatOpenLoopRatios,
@@ -80,7 +87,10 @@ const listedScenarios = list(values.scenario)?.flatMap((name) =>
 const wantHistory =
   (!listedScenarios || listedScenarios.includes(HISTORY)) &&
   (!onlyBrokers || onlyBrokers.some((b) => b.startsWith('mothership')));
-const onlyScenarios = listedScenarios?.filter((name) => name !== HISTORY);
+const wantToggle =
+  (!listedScenarios || listedScenarios.includes(RECORDER_TOGGLE)) &&
+  (!onlyBrokers || onlyBrokers.includes('mothership+hub'));
+const onlyScenarios = listedScenarios?.filter((name) => name !== HISTORY && name !== RECORDER_TOGGLE);
 for (const b of onlyBrokers ?? []) {
   if (![...launchers, ...optionalLaunchers].some((l) => l.name === b))
     throw new Error(
@@ -89,7 +99,9 @@ for (const b of onlyBrokers ?? []) {
 }
 for (const s of onlyScenarios ?? []) {
   if (!scenarios.some((x) => x.name === s))
-    throw new Error(`unknown scenario '${s}' (${[...scenarios.map((x) => x.name), HISTORY].join(', ')})`);
+    throw new Error(
+      `unknown scenario '${s}' (${[...scenarios.map((x) => x.name), HISTORY, RECORDER_TOGGLE].join(', ')})`,
+    );
 }
 const selectedBrokers = onlyBrokers
   ? [...launchers, ...optionalLaunchers].filter((l) => onlyBrokers.includes(l.name))
@@ -299,6 +311,17 @@ if (wantHistory) {
   }
 }
 
+let toggle: ToggleFigures | { failed: string } | undefined;
+if (wantToggle) {
+  log(`${RECORDER_TOGGLE}: the recorder detached and attached in turns inside one broker at hub@1k`);
+  try {
+    toggle = await recorderToggleFigures(values.quick, workers);
+  } catch (e) {
+    toggle = { failed: (e as Error).stack ?? String(e) };
+    log(`${RECORDER_TOGGLE}: FAILED ${toggle.failed}`);
+  }
+}
+
 const ratios = computeRatios(rows);
 const out = [
   '',
@@ -330,6 +353,12 @@ if (history)
     `History (${HISTORY}: the recorder without a broker, in this process):`,
     'failed' in history ? `FAILED: ${history.failed.split('\n')[0]}` : formatHistoryFigures(history),
   );
+if (toggle)
+  out.push(
+    '',
+    `The recorder's cost (${RECORDER_TOGGLE}: on vs off in turns, one broker):`,
+    'failed' in toggle ? `FAILED: ${toggle.failed.split('\n')[0]}` : formatToggleFigures(toggle),
+  );
 const problems = rows.flatMap((r) =>
   (r.measurement?.problems ?? []).map((p) => `${r.scenario} ${r.broker}: ${p}`),
 );
@@ -360,8 +389,14 @@ const result = {
   ratios,
   paired,
   ...(history ? { history } : {}),
+  ...(toggle ? { recorderToggle: toggle } : {}),
 };
 mkdirSync(dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
 log(`wrote ${values.out} (${result.durationSeconds} s)`);
-process.exitCode = rows.some((r) => r.status === 'failed') || (history && 'failed' in history) ? 1 : 0;
+process.exitCode =
+  rows.some((r) => r.status === 'failed') ||
+  (history && 'failed' in history) ||
+  (toggle && 'failed' in toggle)
+    ? 1
+    : 0;

@@ -60,11 +60,17 @@ if (process.env.BENCH_HUB === '1') {
   const { HistoryRecorder } = await import('../../src/hub/history/index.js');
   const { allowEveryone } = await import('../../src/broker/auth.js');
   hubDir = mkdtempSync(join(tmpdir(), 'bench-hub-'));
-  hub = new Hub({
-    broker: broker as never,
-    access: allowEveryone,
-    history: new HistoryRecorder({ dir: hubDir }),
-  });
+  const history = new HistoryRecorder({ dir: hubDir });
+  hub = new Hub({ broker: broker as never, access: allowEveryone, history });
+  // The recorder-toggle section: the recorder detached and attached again in turns, each window's CPU
+  // per message written to a file (bench/recorder-toggle.ts).
+  if (process.env.BENCH_RECORDER_WINDOWS) {
+    const { toggleRecorder } = await import('../recorder-windows.js');
+    toggleRecorder(broker as never, history, {
+      file: process.env.BENCH_RECORDER_WINDOWS,
+      windowMs: Number(process.env.BENCH_RECORDER_WINDOW_MS ?? 10_000),
+    });
+  }
 }
 // A bridge (`connection` block, the bridge scenarios): parsed and started as `mothership up -c` does.
 let bridges: { stop(): Promise<void> } | undefined;

@@ -2,11 +2,11 @@
  * `npm run bench -- --quick --scenario hub-history`: the history section runs inside `npm run bench`,
  * prints its figures beside the brokers' (each against its target) and writes them to the JSON.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runBench } from './run-bench.js';
 
 describe('npm run bench: the hub-history section', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-history-'));
@@ -14,22 +14,7 @@ describe('npm run bench: the hub-history section', () => {
 
   it('measures the recorder, bytes per sample, the week query and the CSV export, and reports them', async () => {
     const out = join(dir, 'results.json');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', '--quick', '--scenario', 'hub-history', '--out', out],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    child.stdout.on('data', (d: Buffer) => {
-      log += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      log += d.toString();
-    });
-    // A bound, not a target: a loaded machine runs it several times slower.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
+    const { code, log } = await runBench(['--quick', '--scenario', 'hub-history', '--out', out], 240_000);
     expect(code, log).toBe(0);
     expect(existsSync(out)).toBe(true);
     const { history, results } = JSON.parse(readFileSync(out, 'utf8')) as {
