@@ -30,6 +30,8 @@ export interface ToggleFigures {
   /** onMicros ÷ offMicros: the figure held to the target. */
   ratio: number;
   mainRatio: number;
+  /** Per thread (by id), CPU per message on and off, the largest difference first. */
+  threads: { tid: string; onMicros: number; offMicros: number }[];
   /** Each window with the recorder ÷ the mean of its neighbours without: median, min, max. */
   pairs: { count: number; median: number; min: number; max: number };
   /** The whole run's figures as the load generator saw them. */
@@ -75,6 +77,16 @@ export function summariseWindows(
   const onMainMicros = perMessage(on, 'mainMicros');
   const offMainMicros = perMessage(off, 'mainMicros');
   const mid = ratios.length >> 1;
+  const tids = new Set(windows.flatMap((w) => Object.keys(w.threadMicros ?? {})));
+  const ofThread = (ws: RecorderWindow[], tid: string) =>
+    ws.reduce((a, w) => a + (w.threadMicros?.[tid] ?? 0), 0) /
+    Math.max(
+      1,
+      ws.reduce((a, w) => a + w.messages, 0),
+    );
+  const threads = [...tids]
+    .map((tid) => ({ tid, onMicros: ofThread(on, tid), offMicros: ofThread(off, tid) }))
+    .sort((a, b) => b.onMicros - b.offMicros - (a.onMicros - a.offMicros));
   return {
     windows,
     onMicros,
@@ -83,6 +95,7 @@ export function summariseWindows(
     offMainMicros,
     ratio: onMicros / offMicros,
     mainRatio: onMainMicros / offMainMicros,
+    threads,
     pairs: {
       count: ratios.length,
       median: ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2,
@@ -135,6 +148,10 @@ export function formatToggleFigures(f: ToggleFigures): string {
       `(target ≤ ${TARGET.toFixed(2)}: ${met(f.ratio)})`,
     `- each window on ÷ its neighbours off: median ${f.pairs.median.toFixed(3)}× (${f.pairs.min.toFixed(3)}–${f.pairs.max.toFixed(3)}, ${f.pairs.count} windows)`,
     `- main thread: ${f.onMainMicros.toFixed(1)} vs ${f.offMainMicros.toFixed(1)} µs a message: ${f.mainRatio.toFixed(3)}×`,
+    `- by thread, µs a message on / off, largest difference first: ${f.threads
+      .slice(0, 6)
+      .map((t) => `${t.tid} ${t.onMicros.toFixed(2)}/${t.offMicros.toFixed(2)}`)
+      .join(', ')}`,
     `- ${f.delivered}/${f.expected} delivered`,
   ].join('\n');
 }

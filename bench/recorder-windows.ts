@@ -4,7 +4,7 @@
  * The same process, the same compiled code and the same neighbours on the machine in both states: a
  * window with the recorder is compared with the windows without it on either side (recorder-toggle.ts).
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 
 interface Publishes {
   on(event: 'publish', listener: () => void): unknown;
@@ -26,12 +26,23 @@ export interface RecorderWindow {
   mainMicros: number;
   /** Messages published to the broker in the measured part. */
   messages: number;
+  /** Each thread's CPU (µs) by thread id: which thread a difference comes from. */
+  threadMicros: Record<string, number>;
 }
 
-/** ns the main thread has run (its schedstat), in µs. */
-function mainThreadMicros(): number {
-  const text = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8');
-  return Number(text.split(' ')[0]) / 1000;
+/** µs a thread has run (its schedstat: ns on the CPU); 0 once it has ended. */
+function threadMicros(tid: string | number): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return 0;
+  }
+}
+
+function everyThread(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync('/proc/self/task')) out[tid] = threadMicros(tid);
+  return out;
 }
 
 function cpuMicros(): number {
@@ -57,16 +68,20 @@ export function toggleRecorder(
   let on = true;
   const window = () => {
     setTimeout(() => {
-      const start = { at: Date.now(), cpu: cpuMicros(), main: mainThreadMicros(), messages };
+      const start = { at: Date.now(), cpu: cpuMicros(), threads: everyThread(), messages };
       setTimeout(() => {
         const line: RecorderWindow = {
           on,
           start: start.at,
           end: Date.now(),
           cpuMicros: cpuMicros() - start.cpu,
-          mainMicros: mainThreadMicros() - start.main,
+          mainMicros: 0,
           messages: messages - start.messages,
+          threadMicros: {},
         };
+        for (const [tid, us] of Object.entries(everyThread()))
+          line.threadMicros[tid] = us - (start.threads[tid] ?? 0);
+        line.mainMicros = line.threadMicros[process.pid] ?? 0;
         appendFileSync(o.file, `${JSON.stringify(line)}\n`);
         on = !on;
         if (on) recorder.attach(broker as never);

@@ -24,6 +24,7 @@ const w = (
   cpuMicros: perMessage * messages,
   mainMicros: main * messages,
   messages,
+  threadMicros: { '1': main * messages, '2': (perMessage - main) * messages },
 });
 
 describe('summariseWindows', () => {
