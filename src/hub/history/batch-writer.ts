@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
+import { FlatJsonFields } from './flat-json-fields.js';
 import { prepareSampleBlockInsert, type RollupTier } from './history-db.js';
 import { BatchReader, type PackedBatch } from './message-batch.js';
 import { BlockBuilder, servedFrom } from './message-block.js';
 import type { ResolvedHistoryOptions } from './options.js';
-import { type PayloadField, textFields } from './payload-fields.js';
+import { type FieldPath, textFields } from './payload-fields.js';
 import { payloadText } from './payload-text.js';
 import { MAX_BLOCK_SAMPLES, type Samples } from './sample-block.js';
 import { readJournalRow, type SeriesEntry, UnfoldedSamples } from './unfolded-samples.js';
@@ -59,6 +60,7 @@ export class BatchWriter {
   private readonly byId = new Map<number, SeriesEntry>();
   private readonly topics = new Map<string, TopicEntry>();
   private readonly unfolded = new UnfoldedSamples();
+  private readonly flat = new FlatJsonFields();
   private commitsSinceFold = 0;
   /** What is unfolded in memory was dropped (at open, after a failed commit): the journal has it. */
   private replayJournal = true;
@@ -203,8 +205,12 @@ export class BatchWriter {
     if (cached) return cached;
     const row = this.s.seriesById.get(id);
     if (!row) return undefined;
-    const field: PayloadField = { path: JSON.parse(row.path) as PayloadField['path'], value: 0 };
-    return this.seriesFor(this.topicSeries(row.topic), row.topic, field);
+    return this.seriesFor(
+      this.topicSeries(row.topic),
+      row.topic,
+      JSON.parse(row.path) as FieldPath,
+      undefined,
+    );
   }
 
   private writeAll(batches: readonly PackedBatch[]): WriteCounts {
@@ -224,33 +230,44 @@ export class BatchWriter {
           block.append(m, m.buf, m.payloadStart, m.payloadEnd);
         }
         if (m.size > parse.maxBytes) continue;
+        // A flat JSON object straight from its bytes; the general path for anything else.
+        const flat = this.flat;
+        const n = parse.maxDepth > 0 ? flat.read(m.buf, m.payloadStart, m.payloadEnd, parse.maxFields) : -1;
+        if (n >= 0) {
+          const ofTopic = n > 0 ? this.topicSeries(m.topic) : undefined;
+          for (let i = 0; i < n; i++)
+            this.addSample(ofTopic!, m.topic, m.t, flat.paths[i]!, undefined, flat.values[i]!, counts);
+          continue;
+        }
         const text = payloadText(m.buf, m.payloadStart, m.payloadEnd);
         if (text === undefined) continue;
         const fields = textFields(text, parse);
-        if (fields.length > 0) this.addSamples(m.topic, m.t, fields, counts);
+        if (fields.length === 0) continue;
+        const ofTopic = this.topicSeries(m.topic);
+        for (const f of fields) this.addSample(ofTopic, m.topic, m.t, f.path, f.unit, f.value, counts);
       }
     }
     for (const [topic, block] of logged) this.logBlock(topic, block);
     return counts;
   }
 
-  /** One message's fields: a sample of each one's series. */
-  private addSamples(
+  /** One field's sample in its series (made on first sight, unless maxSeries are there already). */
+  private addSample(
+    ofTopic: TopicSeries,
     topic: string,
     time: number,
-    fields: readonly PayloadField[],
+    path: FieldPath,
+    unit: string | undefined,
+    value: number,
     counts: WriteCounts,
   ): void {
-    const ofTopic = this.topicSeries(topic);
-    for (const field of fields) {
-      const series = this.seriesFor(ofTopic, topic, field);
-      if (!series) {
-        counts.droppedSeries++;
-        continue;
-      }
-      this.unfolded.add(series, time, field.value);
-      counts.samples++;
+    const series = this.seriesFor(ofTopic, topic, path, unit);
+    if (!series) {
+      counts.droppedSeries++;
+      return;
     }
+    this.unfolded.add(series, time, value);
+    counts.samples++;
   }
 
   private topicSeries(topic: string): TopicSeries {
@@ -262,12 +279,16 @@ export class BatchWriter {
     return ofTopic;
   }
 
-  private seriesFor(ofTopic: TopicSeries, topic: string, field: PayloadField): SeriesEntry | undefined {
-    const { path } = field;
+  private seriesFor(
+    ofTopic: TopicSeries,
+    topic: string,
+    path: FieldPath,
+    fieldUnit: string | undefined,
+  ): SeriesEntry | undefined {
     const oneKey = path.length === 1 && typeof path[0] === 'string';
     const map = oneKey ? ofTopic.byKey : ofTopic.byPath;
     const key = oneKey ? (path[0] as string) : JSON.stringify(path);
-    const unit = field.unit ?? null;
+    const unit = fieldUnit ?? null;
     let entry = map.get(key);
     if (!entry) {
       const pathJson = JSON.stringify(path);

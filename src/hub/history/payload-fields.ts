@@ -67,7 +67,11 @@ const MAX_SHARED_PATHS = 4096;
 /** `path` as a field's path: a copy, or for one key the shared (frozen) array. */
 function fieldPath(path: readonly (string | number)[]): FieldPath {
   if (path.length !== 1 || typeof path[0] !== 'string') return [...path];
-  const key = path[0];
+  return oneKeyPath(path[0]);
+}
+
+/** The path `[key]`, shared while fewer than MAX_SHARED_PATHS keys are. */
+export function oneKeyPath(key: string): FieldPath {
   let shared = oneKeyPaths.get(key);
   if (!shared) {
     shared = Object.freeze([key]);
