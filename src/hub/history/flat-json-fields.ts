@@ -48,8 +48,11 @@ export class FlatJsonFields {
   readonly values: number[] = [];
   private readonly known = new Map<number, KnownKey[]>();
   private knownCount = 0;
-  /** The keys of the object being read, for the duplicate check. */
+  /** The keys of the object being read, for the duplicate check (the first `seenCount`). */
   private readonly seen: string[] = [];
+  private seenCount = 0;
+  /** The last number() read: returned through a field, a double returned is boxed. */
+  private number = 0;
   private p = 0;
   private buf: Uint8Array = new Uint8Array(0);
   private end = 0;
@@ -62,7 +65,7 @@ export class FlatJsonFields {
     this.buf = buf;
     this.end = to;
     this.p = from;
-    this.seen.length = 0;
+    this.seenCount = 0;
     let n = 0;
     if (this.skipSpace() !== 0x7b /* { */) return -1;
     this.p++;
@@ -74,9 +77,10 @@ export class FlatJsonFields {
       if (this.skipSpace() !== QUOTE) return -1;
       const known = this.key();
       if (known === undefined) return -1;
-      for (const k of this.seen) if (k === known.key) return -1;
-      if (this.seen.length >= MAX_OBJECT_KEYS) return -1;
-      this.seen.push(known.key);
+      const seen = this.seen;
+      for (let i = 0; i < this.seenCount; i++) if (seen[i] === known.key) return -1;
+      if (this.seenCount >= MAX_OBJECT_KEYS) return -1;
+      seen[this.seenCount++] = known.key;
       if (this.skipSpace() !== 0x3a /* : */) return -1;
       this.p++;
       const c = this.skipSpace();
@@ -94,9 +98,8 @@ export class FlatJsonFields {
         if (!this.word('null')) return -1;
         field = false;
       } else {
-        const v = this.number();
-        if (v === undefined) return -1;
-        value = v;
+        if (!this.readNumber()) return -1;
+        value = this.number;
       }
       if (field && n < maxFields) {
         this.keys[n] = known.key;
@@ -198,8 +201,8 @@ export class FlatJsonFields {
     return true;
   }
 
-  /** A JSON number at p, exactly as JSON.parse reads it; undefined when not sure (or not JSON). */
-  private number(): number | undefined {
+  /** A JSON number at p into `number`, exactly as JSON.parse reads it; false when not sure (or not JSON). */
+  private readNumber(): boolean {
     const buf = this.buf;
     const end = this.end;
     let p = this.p;
@@ -218,7 +221,7 @@ export class FlatJsonFields {
         mantissa = mantissa * 10 + d;
         digits++;
       }
-    } else return undefined;
+    } else return false;
     if (p < end && buf[p] === 0x2e /* . */) {
       const at = ++p;
       for (; p < end; p++) {
@@ -228,7 +231,7 @@ export class FlatJsonFields {
         mantissa = mantissa * 10 + d;
         scale--;
       }
-      if (p === at) return undefined;
+      if (p === at) return false;
     }
     if (p < end && (buf[p] === 0x65 || buf[p] === 0x45) /* e E */) {
       p++;
@@ -243,18 +246,19 @@ export class FlatJsonFields {
         const d = buf[p]! - 0x30;
         if (d < 0 || d > 9) break;
         exponent = exponent * 10 + d;
-        if (exponent > 1000) return undefined;
+        if (exponent > 1000) return false;
       }
-      if (p === at) return undefined;
+      if (p === at) return false;
       scale += sign * exponent;
     }
-    if (digits > MAX_DIGITS) return undefined;
+    if (digits > MAX_DIGITS) return false;
     let value: number;
     if (mantissa === 0) value = 0;
     else if (scale >= 0 && scale <= 22) value = mantissa * POW10[scale]!;
     else if (scale < 0 && scale >= -22) value = mantissa / POW10[-scale]!;
-    else return undefined;
+    else return false;
     this.p = p;
-    return negative ? -value : value;
+    this.number = negative ? -value : value;
+    return true;
   }
 }
