@@ -7,7 +7,7 @@ import type { ResolvedHistoryOptions } from './options.js';
 import { type FieldPath, textFields } from './payload-fields.js';
 import { payloadText } from './payload-text.js';
 import { MAX_BLOCK_SAMPLES, type Samples } from './sample-block.js';
-import { readJournalRow, type SeriesEntry, UnfoldedSamples } from './unfolded-samples.js';
+import { readJournalRow, type SeriesEntry, SeriesSamples, UnfoldedSamples } from './unfolded-samples.js';
 
 /** Timed commits between folds at most (unfolded-samples.ts), and samples waiting at most. */
 const FOLD_COMMITS = 60;
@@ -362,7 +362,7 @@ function newEntry(id: number, unit: string | null, lastT: number): SeriesEntry {
     id,
     unit,
     lastT,
-    samples: { t: [], v: [] },
+    samples: new SeriesSamples(),
     commit: 0,
     journalFrom: 0,
     minute: undefined,

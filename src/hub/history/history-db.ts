@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { ErrorCodes, MothershipError } from '../../errors.js';
 import { isDamaged } from '../../store/sqlite/errors.js';
 import { type BlockMessage, encodeBlock } from './message-block.js';
-import { encodeSamples, MAX_BLOCK_SAMPLES, type Samples } from './sample-block.js';
+import { encodeSamples, MAX_BLOCK_SAMPLES, type SampleColumns } from './sample-block.js';
 
 /**
  * The history's own SQLite file (`<data>/history.db`): a broken or full history never touches the
@@ -226,7 +226,7 @@ function messagesToBlocks(db: Database.Database): void {
 export function insertSampleBlocks(
   insert: Database.Statement<[number, number, number, number, Buffer]>,
   seriesId: number,
-  s: Samples,
+  s: SampleColumns,
 ): void {
   for (let from = 0; from < s.t.length; from += MAX_BLOCK_SAMPLES) {
     const to = Math.min(s.t.length, from + MAX_BLOCK_SAMPLES);

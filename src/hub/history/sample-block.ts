@@ -23,8 +23,14 @@ export interface Samples {
   v: number[];
 }
 
+/** Samples as the encoder reads them: times and values by index (arrays or typed arrays). */
+export interface SampleColumns {
+  readonly t: ArrayLike<number>;
+  readonly v: ArrayLike<number>;
+}
+
 /** Encodes samples `from` to `to` (exclusive) of `s`, whose times increase. */
-export function encodeSamples(s: Samples, from: number, to: number): Buffer {
+export function encodeSamples(s: SampleColumns, from: number, to: number): Buffer {
   const buf = Buffer.allocUnsafe((to - from) * 19);
   let p = 0;
   for (let i = from; i < to; i++) {

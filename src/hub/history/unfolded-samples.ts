@@ -8,7 +8,61 @@
  */
 import type Database from 'better-sqlite3';
 import { insertSampleBlocks, ROLLUP_TIERS, type RollupTier, TIER_MS } from './history-db.js';
-import { decodeSamples, encodeSamples, readVarintAt, type Samples, writeVarint } from './sample-block.js';
+import {
+  decodeSamples,
+  encodeSamples,
+  readVarintAt,
+  type SampleColumns,
+  type Samples,
+  writeVarint,
+} from './sample-block.js';
+
+/**
+ * A series' samples since the last fold, in typed arrays: their bytes live outside V8's heap, so the
+ * writer thread's scavenges do not copy them over and over until the fold (with JavaScript arrays that
+ * was most of each scavenge's work), and they are emptied, not regrown, after each fold.
+ */
+export class SeriesSamples {
+  t = new Float64Array(INITIAL_CAPACITY);
+  v = new Float64Array(INITIAL_CAPACITY);
+  /** How many there are. */
+  n = 0;
+
+  push(t: number, v: number): void {
+    if (this.n === this.t.length) this.grow();
+    this.t[this.n] = t;
+    this.v[this.n] = v;
+    this.n++;
+  }
+
+  /** Samples `from` to the last, for the encoder and the raw blocks. */
+  columns(from = 0): SampleColumns {
+    return { t: this.t.subarray(from, this.n), v: this.v.subarray(from, this.n) };
+  }
+
+  /** Empties it; a series that once had many gives its room back. */
+  clear(): void {
+    this.n = 0;
+    if (this.t.length > KEPT_CAPACITY) {
+      this.t = new Float64Array(INITIAL_CAPACITY);
+      this.v = new Float64Array(INITIAL_CAPACITY);
+    }
+  }
+
+  private grow(): void {
+    const t = new Float64Array(2 * this.t.length);
+    const v = new Float64Array(2 * this.v.length);
+    t.set(this.t);
+    v.set(this.v);
+    this.t = t;
+    this.v = v;
+  }
+}
+
+/** 16 samples: 128 bytes a column, past V8's 64-byte limit for typed arrays kept on its heap. */
+const INITIAL_CAPACITY = 16;
+/** What a series keeps across folds at most (a minute of a sample every 20 ms). */
+const KEPT_CAPACITY = 4096;
 
 export interface SeriesEntry {
   id: number;
@@ -16,7 +70,7 @@ export interface SeriesEntry {
   /** Latest t recorded: samples of one series get distinct, increasing times. */
   lastT: number;
   /** Its samples since the last fold, written as raw blocks by the next one. */
-  samples: Samples;
+  samples: SeriesSamples;
   /** The commit it last had a sample in, and where that commit's samples start in `samples`. */
   commit: number;
   journalFrom: number;
@@ -66,16 +120,15 @@ export class UnfoldedSamples {
     const t = time > series.lastT ? time : series.lastT + 1;
     series.lastT = t;
     const s = series.samples;
-    if (s.t.length === 0) this.series.push(series);
+    if (s.n === 0) this.series.push(series);
     if (series.commit !== this.commitNo) {
       series.commit = this.commitNo;
-      series.journalFrom = s.t.length;
+      series.journalFrom = s.n;
       this.touched.push(series);
     }
-    s.t.push(t);
-    s.v.push(v);
+    s.push(t, v);
     this.count++;
-    if (s.t.length > this.largest) this.largest = s.t.length;
+    if (s.n > this.largest) this.largest = s.n;
     // Mostly the series' previous sample's rollups: no period start to work out (a float modulo)
     // and no key to build and look up.
     let minute = series.minute;
@@ -99,10 +152,10 @@ export class UnfoldedSamples {
     for (const series of this.touched) {
       const s = series.samples;
       const from = series.journalFrom;
-      const data = encodeSamples(s, from, s.t.length);
+      const data = encodeSamples(s, from, s.n);
       const head = Buffer.allocUnsafe(30);
       let p = writeVarint(head, 0, series.id);
-      p = writeVarint(head, p, s.t.length - from);
+      p = writeVarint(head, p, s.n - from);
       p = head.writeDoubleLE(s.t[from]!, p);
       p = writeVarint(head, p, data.length);
       parts.push(head.subarray(0, p), data);
@@ -112,7 +165,7 @@ export class UnfoldedSamples {
 
   /** Writes every series' samples as raw blocks and the rollups, then starts afresh. */
   fold(insertRaw: Parameters<typeof insertSampleBlocks>[0], upserts: RollupUpserts): void {
-    for (const series of this.series) insertSampleBlocks(insertRaw, series.id, series.samples);
+    for (const series of this.series) insertSampleBlocks(insertRaw, series.id, series.samples.columns());
     for (const tier of ROLLUP_TIERS) {
       for (const r of this.rollups[tier].values())
         upserts[tier].run(r.seriesId, r.t, r.n, r.lo, r.hi, r.sum, r.last);
@@ -122,7 +175,7 @@ export class UnfoldedSamples {
 
   /** Drops what is unfolded (after a failed commit the journal on disk still holds what was committed). */
   clear(): void {
-    for (const series of this.series) series.samples = { t: [], v: [] };
+    for (const series of this.series) series.samples.clear();
     this.series = [];
     this.touched = [];
     this.rollups = { minute: new Map(), hour: new Map() };
