@@ -139,6 +139,16 @@ export async function recorderToggleFigures(quick: boolean, workers: number): Pr
   }
 }
 
+/** The largest difference in main-thread CPU per message between two windows of the same state. */
+function mainSpread(f: ToggleFigures): number {
+  let spread = 0;
+  for (const on of [true, false]) {
+    const per = f.windows.filter((w) => w.on === on).map((w) => w.mainMicros / w.messages);
+    if (per.length > 1) spread = Math.max(spread, Math.max(...per) - Math.min(...per));
+  }
+  return spread;
+}
+
 export function formatToggleFigures(f: ToggleFigures): string {
   const on = f.windows.filter((w) => w.on).length;
   const met = (r: number) => (r <= TARGET ? 'met' : 'OVER');
@@ -147,7 +157,11 @@ export function formatToggleFigures(f: ToggleFigures): string {
       `${f.onMicros.toFixed(1)} vs ${f.offMicros.toFixed(1)} µs a message, all threads: ${f.ratio.toFixed(3)}× ` +
       `(target ≤ ${TARGET.toFixed(2)}: ${met(f.ratio)})`,
     `- each window on ÷ its neighbours off: median ${f.pairs.median.toFixed(3)}× (${f.pairs.min.toFixed(3)}–${f.pairs.max.toFixed(3)}, ${f.pairs.count} windows)`,
-    `- main thread: ${f.onMainMicros.toFixed(1)} vs ${f.offMainMicros.toFixed(1)} µs a message: ${f.mainRatio.toFixed(3)}×`,
+    `- main thread: ${f.onMainMicros.toFixed(1)} vs ${f.offMainMicros.toFixed(1)} µs a message: ${f.mainRatio.toFixed(3)}× ` +
+      `(its own noise: windows of one state differ by up to ${mainSpread(f).toFixed(0)} µs a message)`,
+    `- the other threads (the writer's, V8's helpers): ${(f.onMicros - f.onMainMicros).toFixed(2)} vs ` +
+      `${(f.offMicros - f.offMainMicros).toFixed(2)} µs a message, the recorder adding ` +
+      `${(f.onMicros - f.onMainMicros - (f.offMicros - f.offMainMicros)).toFixed(2)}`,
     `- by thread, µs a message on / off, largest difference first: ${f.threads
       .slice(0, 6)
       .map((t) => `${t.tid} ${t.onMicros.toFixed(2)}/${t.offMicros.toFixed(2)}`)
