@@ -105,11 +105,18 @@ export function summariseWindows(
   };
 }
 
-/** Runs it: ~5 minutes (30 s warm-up, 24 windows of 10 s); quick: a few seconds' windows, to show it runs. */
-export async function recorderToggleFigures(quick: boolean, workers: number): Promise<ToggleFigures> {
+/**
+ * Runs it: ~5 minutes (30 s warm-up, 24 windows of 10 s) times `rounds` (`--repeat`: more windows, a
+ * smaller error); quick: a few seconds' windows, to show it runs.
+ */
+export async function recorderToggleFigures(
+  quick: boolean,
+  workers: number,
+  rounds = 1,
+): Promise<ToggleFigures> {
   const hub = openLoopScenarios.find((s) => s.name === 'hub@1k')!;
   const windowMs = quick ? 3000 : 10_000;
-  const windows = quick ? 4 : 24;
+  const windows = (quick ? 4 : 24) * rounds;
   const base: RateScenario = quick ? (quickVersion(hub) as RateScenario) : hub;
   const s: RateScenario = { ...base, measureMs: windows * windowMs };
   const dir = mkdtempSync(join(tmpdir(), 'bench-toggle-'));

@@ -5,7 +5,7 @@
  *   --only mothership,mosquitto   brokers to run (default: mothership, mosquitto, aedes; also mosquitto-nodelay)
  *   --scenario fan-in,idle-10k    scenarios to run (default: all; `open-loop` names every fixed-rate one;
  *                                 `hub-history` the history section, in-process, Mothership only;
- *                                 `recorder-toggle` the recorder on vs off in one broker, ~5 min)
+ *                                 `recorder-toggle` the recorder on vs off in one broker, ~5 min × --repeat)
  *   --quick                       small counts and short intervals (smoke test)
  *   --workers N                   load-generator threads (default 2)
  *   --repeat N                    runs per scenario and broker, the median (by rate) is shown (default 3; --quick: 1)
@@ -315,7 +315,8 @@ let toggle: ToggleFigures | { failed: string } | undefined;
 if (wantToggle) {
   log(`${RECORDER_TOGGLE}: the recorder detached and attached in turns inside one broker at hub@1k`);
   try {
-    toggle = await recorderToggleFigures(values.quick, workers);
+    // --repeat N: N times the windows (the error of the pooled figure shrinks as √N).
+    toggle = await recorderToggleFigures(values.quick, workers, Math.max(1, Number(values.repeat ?? 1)));
   } catch (e) {
     toggle = { failed: (e as Error).stack ?? String(e) };
     log(`${RECORDER_TOGGLE}: FAILED ${toggle.failed}`);
