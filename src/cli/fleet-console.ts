@@ -4,7 +4,6 @@
  * (with how long it took), until a signal or the --duration.
  */
 import { createInterface } from 'node:readline';
-import type { StopSignal } from '../app/signals.js';
 import { type Command, parseCommand } from '../devices/sim/commands.js';
 import type { FleetControl, SimulatedBoard } from '../devices/sim/fleet-control.js';
 
@@ -27,7 +26,7 @@ export interface ConsoleOptions {
  */
 export async function runFleetConsole(
   fleet: FleetControl<SimulatedBoard>,
-  stop: StopSignal,
+  stopSignal: Promise<NodeJS.Signals>,
   o: ConsoleOptions = {},
 ): Promise<void> {
   const timers: NodeJS.Timeout[] = [];
@@ -55,7 +54,7 @@ export async function runFleetConsole(
   const rl = createInterface({ input: process.stdin, terminal: false });
   rl.on('line', (line) => void answer(line, parseCommand(line)));
   await new Promise<void>((resolve) => {
-    void stop.received.then(() => resolve());
+    void stopSignal.then(() => resolve());
     if (o.durationS !== undefined) timers.push(setTimeout(resolve, o.durationS * 1000));
   });
   for (const t of timers) clearTimeout(t);

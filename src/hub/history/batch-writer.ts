@@ -233,10 +233,11 @@ export class BatchWriter {
         // A flat JSON object straight from its bytes; the general path for anything else.
         const flat = this.flat;
         const n = parse.maxDepth > 0 ? flat.read(m.buf, m.payloadStart, m.payloadEnd, parse.maxFields) : -1;
-        if (n >= 0) {
-          const ofTopic = n > 0 ? this.topicSeries(m.topic) : undefined;
+        if (n === 0) continue;
+        if (n > 0) {
+          const ofTopic = this.topicSeries(m.topic);
           for (let i = 0; i < n; i++)
-            this.addSample(ofTopic!, m.topic, m.t, flat.paths[i]!, undefined, flat.values[i]!, counts);
+            this.addSample(ofTopic, m.topic, m.t, flat.paths[i]!, undefined, flat.values[i]!, counts);
           continue;
         }
         const text = payloadText(m.buf, m.payloadStart, m.payloadEnd);

@@ -13,20 +13,18 @@
  * number or a word (`"24.1 C"`, `"on"`), a number with more than 15 digits or an exponent past 22
  * (where dividing by a power of ten is no longer exactly rounded), and anything that is not valid JSON.
  */
-import { type FieldPath, oneKeyPath } from './payload-fields.js';
+import { type FieldPath, MAX_SCALAR_STRING, oneKeyPath, SCALAR_FIRST_CHARS } from './payload-fields.js';
 
 /** Exact powers of ten: m × 10^e and m ÷ 10^e are correctly rounded for m < 2^53 and e ≤ 22. */
 const POW10 = Array.from({ length: 23 }, (_, e) => 10 ** e);
 const MAX_DIGITS = 15;
-/** The first letters of a string value the general path might read as a scalar: SCALAR_START there. */
+/** The first letters of a string value the general path might read as a scalar. */
 const SCALAR_FIRST = new Uint8Array(128);
-for (const c of '-+.0123456789OoTtFf') SCALAR_FIRST[c.charCodeAt(0)] = 1;
+for (const c of SCALAR_FIRST_CHARS) SCALAR_FIRST[c.charCodeAt(0)] = 1;
 /** Keys remembered by their bytes; past this many, a payload with a new key takes the general path. */
 const MAX_KEYS = 4096;
 /** More keys than this in one object: the general path (the duplicate check here is quadratic). */
 const MAX_OBJECT_KEYS = 64;
-/** A string value longer than this is never a scalar (the general path's limit). */
-const MAX_SCALAR_STRING = 64;
 
 interface KnownKey {
   bytes: Uint8Array;
@@ -42,8 +40,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 export class FlatJsonFields {
-  /** The fields of the last read(), in the payload's order: key, shared one-key path and value. */
-  readonly keys: string[] = [];
+  /** The fields of the last read(), in the payload's order: shared one-key path and value. */
   readonly paths: FieldPath[] = [];
   readonly values: number[] = [];
   private readonly known = new Map<number, KnownKey[]>();
@@ -58,7 +55,7 @@ export class FlatJsonFields {
   private end = 0;
 
   /**
-   * The fields of `buf[from, to)` into keys/paths/values (at most `maxFields`): their count, or -1 when
+   * The fields of `buf[from, to)` into paths/values (at most `maxFields`): their count, or -1 when
    * the payload is not a flat JSON object this reader is sure of.
    */
   read(buf: Uint8Array, from: number, to: number, maxFields: number): number {
@@ -102,7 +99,6 @@ export class FlatJsonFields {
         value = this.number;
       }
       if (field && n < maxFields) {
-        this.keys[n] = known.key;
         this.paths[n] = known.path;
         this.values[n] = value;
         n++;

@@ -40,8 +40,11 @@ const SEPARATOR_RE = /[\s,;&|]*/y;
 const TAIL_RE = /[.!]?\s*$/y;
 
 const WORDS: Record<string, number> = { on: 1, off: 0, true: 1, false: 0 };
-/** What a value (VALUE_RE) or one of WORDS starts with. */
-const SCALAR_START = /^[-+.\dOoTtFf]/;
+/** What a value (VALUE_RE) or one of WORDS starts with: a sign, a digit, a point, o, t or f. */
+export const SCALAR_FIRST_CHARS = '-+.0123456789OoTtFf';
+const SCALAR_START = new RegExp(`^[${SCALAR_FIRST_CHARS.replace('-', '\\-')}]`);
+/** A JSON string value longer than this is never read as a scalar. */
+export const MAX_SCALAR_STRING = 64;
 
 /** Units as people type them, to the symbol a chart shows. */
 const UNITS: Record<string, string> = {
@@ -162,7 +165,7 @@ function walk(node: unknown, path: (string | number)[], out: PayloadField[], lim
       return;
     case 'string': {
       // Devices often send numbers as strings: {"temp": "24.1"}, {"relay": "ON"}, {"t": "21.5 C"}.
-      const one = node.length <= 64 ? scalar(node.trim()) : undefined;
+      const one = node.length <= MAX_SCALAR_STRING ? scalar(node.trim()) : undefined;
       if (one) out.push({ path: fieldPath(path), ...one });
       return;
     }

@@ -35,9 +35,9 @@ export class SeriesSamples {
     this.n++;
   }
 
-  /** Samples `from` to the last, for the encoder and the raw blocks. */
-  columns(from = 0): SampleColumns {
-    return { t: this.t.subarray(from, this.n), v: this.v.subarray(from, this.n) };
+  /** All of them, for the raw blocks. */
+  columns(): SampleColumns {
+    return { t: this.t.subarray(0, this.n), v: this.v.subarray(0, this.n) };
   }
 
   /** Empties it; a series that once had many gives its room back. */
