@@ -12,6 +12,8 @@ import { readJournalRow, type SeriesEntry, SeriesSamples, UnfoldedSamples } from
 /** Timed commits between folds at most (unfolded-samples.ts), and samples waiting at most. */
 const FOLD_COMMITS = 60;
 const FOLD_SAMPLES = 200_000;
+/** Emptied message log builders kept for the next commit (a few KiB each). */
+const MAX_SPARE_BUILDERS = 256;
 
 /** The options the writer follows. */
 export type WriterOptions = Pick<
@@ -61,6 +63,9 @@ export class BatchWriter {
   private readonly topics = new Map<string, TopicEntry>();
   private readonly unfolded = new UnfoldedSamples();
   private readonly flat = new FlatJsonFields();
+  /** The commit's block per topic, and emptied builders kept for the next commits' blocks. */
+  private readonly logged = new Map<string, BlockBuilder>();
+  private readonly spareBuilders: BlockBuilder[] = [];
   private commitsSinceFold = 0;
   /** What is unfolded in memory was dropped (at open, after a failed commit): the journal has it. */
   private replayJournal = true;
@@ -214,20 +219,36 @@ export class BatchWriter {
   }
 
   private writeAll(batches: readonly PackedBatch[]): WriteCounts {
+    try {
+      const counts = this.readAll(batches);
+      for (const [topic, block] of this.logged) this.logBlock(topic, block);
+      return counts;
+    } finally {
+      // Emptied for the next commit, whether this one is written or fails.
+      for (const block of this.logged.values()) {
+        block.reset();
+        if (block.reusable && this.spareBuilders.length < MAX_SPARE_BUILDERS) this.spareBuilders.push(block);
+      }
+      this.logged.clear();
+    }
+  }
+
+  /** Parses the batches' messages into series samples, and each topic's into its block (`logged`). */
+  private readAll(batches: readonly PackedBatch[]): WriteCounts {
     const counts: WriteCounts = { samples: 0, droppedSeries: 0 };
     const { messagesPerTopic, messageBytesPerTopic, parse } = this.options;
     // Each topic's messages of this commit, oldest first: one block in its log.
-    const logged = new Map<string, BlockBuilder>();
+    const logged = this.logged;
     for (const batch of batches) {
       const m = new BatchReader(batch);
       while (m.next()) {
         if (messagesPerTopic > 0) {
           let block = logged.get(m.topic);
           if (!block) {
-            block = new BlockBuilder(messageBytesPerTopic);
+            block = this.spareBuilders.pop() ?? new BlockBuilder(messageBytesPerTopic);
             logged.set(m.topic, block);
           }
-          block.append(m, m.buf, m.payloadStart, m.payloadEnd);
+          block.append(m);
         }
         if (m.size > parse.maxBytes) continue;
         // A flat JSON object straight from its bytes; the general path for anything else.
@@ -248,7 +269,6 @@ export class BatchWriter {
         for (const f of fields) this.addSample(ofTopic, m.topic, m.t, f.path, f.unit, f.value, counts);
       }
     }
-    for (const [topic, block] of logged) this.logBlock(topic, block);
     return counts;
   }
 
@@ -319,7 +339,7 @@ export class BatchWriter {
    */
   private logBlock(name: string, block: BlockBuilder): void {
     const { messagesPerTopic: maxCount, messageBytesPerTopic: maxBytes } = this.options;
-    const from = servedFrom(block.kept, maxCount, maxBytes);
+    const from = servedFrom(block.kept, maxCount, maxBytes, block.count);
     let bytes = 0;
     for (let i = from; i < block.count; i++) bytes += block.kept[i]!;
     const last = block.count - 1;

@@ -151,11 +151,20 @@ export class BatchReader {
   private p = 0;
   private readonly end: number;
   private readonly strings: string[] = [];
+  /** Where each batch string's UTF-8 starts in `buf`, by number (its end: start + byteLength). */
+  private readonly stringStarts: number[] = [];
+  private readonly stringEnds: number[] = [];
+  /** Where the last batchString()'s UTF-8 is in `buf`. */
+  private lastStart = 0;
+  private lastEnd = 0;
   topic = '';
   t = 0;
   qos: QoS = 0;
   retain = false;
   clientId: string | undefined = undefined;
+  /** Where the client id's UTF-8 is in `buf`: the message log copies it from there. */
+  clientStart = 0;
+  clientEnd = 0;
   /** v5 properties in the store's JSON codec, as the message log keeps them. */
   properties: string | undefined = undefined;
   /** The payload's size as published. */
@@ -164,8 +173,8 @@ export class BatchReader {
   payloadStart = 0;
   payloadEnd = 0;
 
-  /** Reads the numbers: DataView's methods compile to loads, Buffer's check their arguments first. */
-  private readonly view: DataView;
+  /** A DataView of `buf`. Reads the numbers: its methods compile to loads, Buffer's check their arguments. */
+  readonly view: DataView;
 
   constructor(batch: PackedBatch) {
     this.buf = Buffer.from(batch.buffer, 0, batch.length);
@@ -187,6 +196,8 @@ export class BatchReader {
     this.topic = this.batchString();
     const client = this.batchString();
     this.clientId = flags & 8 ? client : undefined;
+    this.clientStart = this.lastStart;
+    this.clientEnd = this.lastEnd;
     const propertiesEnd = this.p + 4 + view.getUint32(this.p, true);
     this.properties = flags & 16 ? this.buf.toString('utf8', this.p + 4, propertiesEnd) : undefined;
     this.payloadStart = propertiesEnd + 4;
@@ -198,10 +209,19 @@ export class BatchReader {
   private batchString(): string {
     const head = this.view.getUint32(this.p, true);
     this.p += 4;
-    if (head >= REFERENCE) return this.strings[head - REFERENCE]!;
+    if (head >= REFERENCE) {
+      const n = head - REFERENCE;
+      this.lastStart = this.stringStarts[n]!;
+      this.lastEnd = this.stringEnds[n]!;
+      return this.strings[n]!;
+    }
     const text = head === 0 ? '' : this.buf.toString('utf8', this.p, this.p + head);
+    this.lastStart = this.p;
+    this.lastEnd = this.p + head;
     this.p += head;
     this.strings.push(text);
+    this.stringStarts.push(this.lastStart);
+    this.stringEnds.push(this.lastEnd);
     return text;
   }
 }

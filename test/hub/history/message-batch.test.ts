@@ -49,6 +49,18 @@ describe('history hand-over batches', () => {
     expect(out.map((m) => m.payload.toString())).toEqual(Array.from({ length: 100 }, (_, i) => `{"t":${i}}`));
   });
 
+  it("say where each client id's UTF-8 is in the batch, whether spelled out or referred to", () => {
+    const packer = new BatchPacker(keepAll);
+    const ids = ['capteur-é', 'b', 'capteur-é', '', 'b', 'capteur-é'];
+    for (const id of ids) packer.append(message('t', '1'), id);
+    const batch = packer.take();
+    if (!batch) throw new Error('no batch');
+    const r = new BatchReader(batch);
+    const seen: string[] = [];
+    while (r.next()) seen.push(r.buf.toString('utf8', r.clientStart, r.clientEnd));
+    expect(seen).toEqual(ids);
+  });
+
   it('round-trip every field: interleaved topics, absent, empty and repeated client ids, properties', () => {
     const packer = new BatchPacker(keepAll);
     const sent: [Message, string | undefined][] = [
