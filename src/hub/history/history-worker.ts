@@ -38,7 +38,11 @@ if (port) {
       return;
     }
     const result = writer.run(m.op, m.now);
-    send({ type: 'done', id: m.id, counts: writer.report(), ...(result ? { result } : {}) });
+    const spent = writer.takeSpent();
+    port.postMessage(
+      { type: 'done', id: m.id, counts: writer.report(), ...(result ? { result } : {}), spent },
+      spent,
+    );
     if (m.op === 'close') port.close();
   });
 }
