@@ -38,11 +38,7 @@ if (port) {
       return;
     }
     const result = writer.run(m.op, m.now);
-    const spent = writer.takeSpent();
-    port.postMessage(
-      { type: 'done', id: m.id, counts: writer.report(), ...(result ? { result } : {}), spent },
-      spent,
-    );
+    send({ type: 'done', id: m.id, counts: writer.report(), ...(result ? { result } : {}) });
     if (m.op === 'close') port.close();
   });
 }

@@ -34,22 +34,8 @@ export type ToWriter =
   | { type: 'run'; op: WriterOp; id: number; now: number };
 
 export type FromWriter =
-  | {
-      type: 'done';
-      id: number;
-      counts: WriterCounts;
-      result?: RetentionResult;
-      /** Hand-over buffers written since the last reply, transferred back for the packer to fill again. */
-      spent?: ArrayBuffer[];
-    }
+  | { type: 'done'; id: number; counts: WriterCounts; result?: RetentionResult }
   | { type: 'error'; message: string };
-
-/**
- * Hand-over buffers sent back at most per reply: the packer keeps two, and allocating and freeing a
- * 256 KiB buffer a second had glibc hand memory back to the kernel and take it again (madvise,
- * mprotect, page faults and TLB shootdowns on every thread of the process, measured with perf).
- */
-const MAX_SPENT = 2;
 
 export class HistoryWriter {
   private readonly db: Database.Database;
@@ -59,8 +45,6 @@ export class HistoryWriter {
   /** Hand-overs waiting for the next commit, kept packed: parsed and written together then. */
   private pending: PackedBatch[] = [];
   private pendingDisconnects: LoggedDisconnect[] = [];
-  /** Buffers of written hand-overs, to go back to the broker's thread (at most MAX_SPENT). */
-  private spent: ArrayBuffer[] = [];
   private readonly counts: WriterCounts = {
     processed: 0,
     samples: 0,
@@ -109,13 +93,6 @@ export class HistoryWriter {
     return { ...this.counts };
   }
 
-  /** The buffers of the hand-overs written since the last call (nothing refers to them any more). */
-  takeSpent(): ArrayBuffer[] {
-    const spent = this.spent;
-    this.spent = [];
-    return spent;
-  }
-
   private commit(fold: boolean): void {
     if (this.pendingDisconnects.length > 0) {
       const disconnects = this.pendingDisconnects;
@@ -133,10 +110,7 @@ export class HistoryWriter {
     const batches = this.pending;
     this.pending = [];
     let messages = 0;
-    for (const b of batches) {
-      messages += b.count;
-      if (this.spent.length < MAX_SPENT) this.spent.push(b.buffer);
-    }
+    for (const b of batches) messages += b.count;
     try {
       const counts = this.writer.write(batches, fold);
       this.counts.samples += counts.samples;

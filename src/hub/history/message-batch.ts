@@ -45,8 +45,6 @@ const REFERENCE = 0x8000_0000;
 /** Strings looked up per batch at most (a bound on the map); later new ones are sent whole each time. */
 const MAX_STRINGS = 4096;
 const FIRST_CHUNK = 64 * 1024;
-/** Given-back buffers kept for the next batches. */
-const MAX_SPARE = 2;
 
 /** Appends messages to a growing buffer; take() hands the buffer over and starts afresh. */
 export class BatchPacker {
@@ -58,8 +56,6 @@ export class BatchPacker {
   /** The batch's strings so far, by number. */
   private readonly strings = new Map<string, number>();
   private whole = 0;
-  /** Buffers the writer has finished with, to fill again instead of allocating (at most MAX_SPARE). */
-  private readonly spare: ArrayBuffer[] = [];
 
   /**
    * `keepBytes(size)`: how many payload bytes the writer needs for a payload of that size (it parses
@@ -102,11 +98,6 @@ export class BatchPacker {
     this.n++;
   }
 
-  /** A buffer handed over earlier that the receiver gave back: the next batch may be packed into it. */
-  recycle(buffer: ArrayBuffer): void {
-    if (this.spare.length < MAX_SPARE && buffer.byteLength >= FIRST_CHUNK) this.spare.push(buffer);
-  }
-
   /** The packed messages (the buffer is the receiver's from then on), or undefined when there are none. */
   take(): PackedBatch | undefined {
     if (!this.buf || this.n === 0) return undefined;
@@ -134,12 +125,8 @@ export class BatchPacker {
 
   private reserve(room: number): Buffer {
     if (this.buf && this.p + room <= this.buf.length) return this.buf;
-    const recycled = this.buf ? undefined : this.spare.pop();
     // An unpooled buffer: its ArrayBuffer is its own, so it can be transferred.
-    const grown =
-      recycled && recycled.byteLength >= room
-        ? Buffer.from(recycled)
-        : Buffer.allocUnsafeSlow(Math.max(FIRST_CHUNK, 2 * (this.buf?.length ?? 0), this.p + room));
+    const grown = Buffer.allocUnsafeSlow(Math.max(FIRST_CHUNK, 2 * (this.buf?.length ?? 0), this.p + room));
     this.buf?.copy(grown, 0, 0, this.p);
     this.buf = grown;
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);

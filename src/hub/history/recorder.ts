@@ -273,7 +273,6 @@ export class HistoryRecorder {
       return;
     }
     this.written = m.counts;
-    for (const buffer of m.spent ?? []) this.packer.recycle(buffer);
     this.settle(m.id, m.result);
   }
 

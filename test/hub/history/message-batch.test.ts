@@ -106,25 +106,4 @@ describe('history hand-over batches', () => {
     if (!second) throw new Error('no batch');
     expect(unpackBatch(second).map((m) => [m.topic, m.clientId])).toEqual([['t/4999', 'same']]);
   });
-
-  it('are packed again into a buffer the writer gave back, written over with nothing of the last batch', () => {
-    const packer = new BatchPacker(keepAll);
-    packer.append(message('a', 'first batch, a longer payload'), 'c1');
-    const first = packer.take();
-    if (!first) throw new Error('no batch');
-    packer.recycle(first.buffer);
-    packer.append(message('b', 'second'), 'c2');
-    const second = packer.take();
-    if (!second) throw new Error('no batch');
-    expect(second.buffer).toBe(first.buffer);
-    expect(unpackBatch(second).map((m) => [m.topic, m.clientId, m.payload.toString()])).toEqual([
-      ['b', 'c2', 'second'],
-    ]);
-    // One too small for the next message is not used.
-    packer.recycle(second.buffer);
-    packer.append(message('big', 'x'.repeat(200_000)), 'c3');
-    const third = packer.take();
-    expect(third?.buffer).not.toBe(second.buffer);
-    expect(unpackBatch(third!).map((m) => m.payload.length)).toEqual([200_000]);
-  });
 });
