@@ -79,6 +79,11 @@ export class HistoryRecorder {
   private readonly packer: BatchPacker;
   private readonly worker: Worker;
   private readonly wanted = new Map<string, boolean>();
+  /**
+   * Set when the filters are the default's shape: `#` included and only `$…` filters excluded. `#`
+   * matches no topic starting with `$`, so the answer is the topic's first letter, with no lookup.
+   */
+  private readonly allButDollar: boolean;
   private readonly timer: NodeJS.Timeout;
   private source: PublishSource | undefined;
   /** Set by close(): nothing more is recorded. */
@@ -113,6 +118,9 @@ export class HistoryRecorder {
     this.db = openHistoryReader(this.file);
     opened.db.close();
     this.rules = new RetentionRules(this.options);
+    const { include, exclude } = this.options;
+    this.allButDollar =
+      include.length === 1 && include[0] === '#' && exclude.every((f) => f.startsWith('$'));
     const { parse, messagesPerTopic, messageBytesPerTopic } = this.options;
     // The writer parses a payload whole when it is small enough, and logs at most the topic's cap of it.
     this.packer = new BatchPacker((size) =>
@@ -293,6 +301,7 @@ export class HistoryRecorder {
   }
 
   private wants(topic: string): boolean {
+    if (this.allButDollar) return topic.charCodeAt(0) !== 0x24; /* $ */
     let yes = this.wanted.get(topic);
     if (yes === undefined) {
       yes =

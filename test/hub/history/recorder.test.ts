@@ -186,6 +186,22 @@ describe('what is recorded', () => {
     for (const topic of ['$SYS/broker/uptime', 'a/b', 'lab/x/temp', 'lab/secret'])
       some.record(message(topic, '1', 1000));
     expect((await some.listSeries()).map((s) => s.topic)).toEqual(['lab/x/temp']);
+    // `#` matches no topic starting with `$` (MQTT 4.7.2), with or without the default exclusion.
+    const topics = ['$SYS/broker/uptime', '$custom/t', 'a/b', 'lab/x/temp', 'lab/secret'];
+    const recorded = async (options: Parameters<typeof recorder>[0]) => {
+      const r = recorder(options);
+      for (const topic of topics) r.record(message(topic, '1', 1000));
+      return (await r.listSeries()).map((s) => s.topic);
+    };
+    expect(await recorded({ exclude: [] })).toEqual(['a/b', 'lab/secret', 'lab/x/temp']);
+    expect(await recorded({ exclude: ['$SYS/#', 'lab/secret'] })).toEqual(['a/b', 'lab/x/temp']);
+    expect(await recorded({ include: ['$SYS/#'], exclude: [] })).toEqual(['$SYS/broker/uptime']);
+    expect(await recorded({ include: ['#', '$custom/#'] })).toEqual([
+      '$custom/t',
+      'a/b',
+      'lab/secret',
+      'lab/x/temp',
+    ]);
   });
 
   it('an invalid filter in the options is a clear error naming it', () => {
