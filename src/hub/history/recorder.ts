@@ -119,8 +119,7 @@ export class HistoryRecorder {
     opened.db.close();
     this.rules = new RetentionRules(this.options);
     const { include, exclude } = this.options;
-    this.allButDollar =
-      include.length === 1 && include[0] === '#' && exclude.every((f) => f.startsWith('$'));
+    this.allButDollar = include.length === 1 && include[0] === '#' && exclude.every((f) => f.startsWith('$'));
     const { parse, messagesPerTopic, messageBytesPerTopic } = this.options;
     // The writer parses a payload whole when it is small enough, and logs at most the topic's cap of it.
     this.packer = new BatchPacker((size) =>
