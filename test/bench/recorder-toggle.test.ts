@@ -99,4 +99,16 @@ describe('npm run bench -- --quick --scenario recorder-toggle', () => {
       /recorder on vs off in one broker .* µs a message, all threads: [\d.]+× \(target ≤ 1\.10: (met|OVER)\)/,
     );
   }, 300_000);
+
+  it('refuses a --repeat that is not a whole number of runs, before starting anything', async () => {
+    for (const bad of ['abc', '0', '1.5']) {
+      const { code, log } = await runBench(
+        ['--quick', '--scenario', 'recorder-toggle', '--repeat', bad],
+        60_000,
+      );
+      expect(code, log).not.toBe(0);
+      expect(log).toContain(`--repeat takes a whole number of runs, 1 or more (got '${bad}')`);
+      expect(log).not.toContain('recorder-toggle: the recorder detached');
+    }
+  }, 200_000);
 });

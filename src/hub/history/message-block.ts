@@ -16,7 +16,8 @@ export type BlockHeader = Omit<BlockMessage, 'payload'>;
 
 /**
  * Of messages whose payloads (oldest first) take `sizes` bytes each as kept (the first `length` of
- * them), where the newest ones the log serves start: at most `maxCount`, and at most `maxBytes` together, the newest one always.
+ * them), where the newest ones the log serves start: at most `maxCount`, and at most `maxBytes`
+ * together, the newest one always.
  */
 export function servedFrom(
   sizes: ArrayLike<number>,
