@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
@@ -123,33 +123,6 @@ describe('recording a real broker', () => {
     expect(turns).toBeGreaterThan(3);
     expect(rec.stats()).toMatchObject({ recorded: 10_000, pending: 0, samples: 10_000 * 6, commits: 1 });
   });
-
-  // Linux keeps a nice value per thread (/proc/<pid>/task/<tid>/stat, field 19); elsewhere the writer
-  // keeps the process's priority, and there is nothing to read it from.
-  it.runIf(process.platform === 'linux')(
-    "the writer thread runs at the lowest priority (nice 19), the broker's threads at theirs",
-    async () => {
-      const niceOf = (tid: string) => {
-        try {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-          // The command name in parentheses may hold spaces: the fields after it are counted from ')'.
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-        } catch {
-          return undefined; // the thread ended meanwhile
-        }
-      };
-      const niceThreads = () => readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === 19);
-      const before = niceThreads();
-      const rec = recorder();
-      rec.record(message('board/t', '21.5', Date.now()));
-      await rec.flush(); // the worker has started and written
-      const lowered = niceThreads().filter((tid) => !before.includes(tid));
-      expect(lowered).toHaveLength(1);
-      expect(niceOf(String(process.pid))).toBe(0);
-      await rec.close();
-      await until(() => !niceThreads().some((tid) => lowered.includes(tid)), 'the writer thread ended');
-    },
-  );
 
   it('detach stops recording; close commits what was pending', async () => {
     const b = await startBroker();
